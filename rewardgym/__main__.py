@@ -1,0 +1,5 @@
+"""``python -m rewardgym`` = the ``rewardgym`` command."""
+
+from rewardgym.cli import main
+
+main()

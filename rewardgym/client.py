@@ -1,0 +1,276 @@
+"""HTTP clients for the reward server: ``RewardClient`` (sync) and ``AsyncRewardClient``.
+
+Both split large batches into chunks, time out every call, and retry only what may succeed
+on a second try (connection errors, 429/502/503/504), with exponential backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import httpx
+
+from rewardgym.errors import (
+    ConfigError,
+    InvalidRequestError,
+    ItemFailedError,
+    NotImplementedYetError,
+    OverloadedError,
+    PayloadTooLargeError,
+    RewardGymError,
+    UnknownRewardError,
+)
+from rewardgym.schema import (
+    CompareItem,
+    CompareRequest,
+    Error,
+    Item,
+    OnError,
+    Result,
+    RewardInfo,
+    RewardSpec,
+    ScoreOptions,
+    ScoreRequest,
+    ScoreResponse,
+)
+
+__all__ = ["AsyncRewardClient", "RewardClient", "ServerError", "as_items"]
+
+RETRY_STATUS = frozenset({429, 502, 503, 504})
+
+
+class ServerError(RewardGymError):
+    """The server answered with an error the client has no closer class for."""
+
+
+_BY_STATUS: dict[int, type[RewardGymError]] = {
+    404: UnknownRewardError,
+    413: PayloadTooLargeError,
+    422: InvalidRequestError,
+    501: NotImplementedYetError,
+    503: OverloadedError,
+}
+
+
+def _raise_for(response: httpx.Response) -> None:
+    if response.is_success:
+        return
+    try:
+        body = response.json().get("error", {})
+    except ValueError:
+        body = {"message": response.text[:500]}
+    message = body.get("message") or f"HTTP {response.status_code}"
+    detail = {k: v for k, v in body.items() if k not in ("message",)}
+    if body.get("code") == "item_failed":
+        raise ItemFailedError(body.get("index", -1), Error.model_validate(body["item_error"]))
+    if body.get("code") == "config_error":
+        raise ConfigError(message, **detail)
+    cls = _BY_STATUS.get(response.status_code, ServerError)
+    raise cls(f"{message} (HTTP {response.status_code})", status=response.status_code, **detail)
+
+
+def as_items(items: Iterable[Item | dict[str, Any]]) -> list[Item]:
+    """Accept Items or plain dicts."""
+    return [i if isinstance(i, Item) else Item.model_validate(i) for i in items]
+
+
+def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)] or [items]
+
+
+def _backoff(attempt: int, base: float) -> float:
+    return float(base * (2**attempt) * (0.5 + random.random() / 2))
+
+
+class _Base:
+    def __init__(
+        self,
+        base_url: str = "http://127.0.0.1:8000",
+        *,
+        timeout: float = 60.0,
+        retries: int = 3,
+        backoff_s: float = 0.25,
+        chunk_size: int = 1024,
+        api_key: str | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff_s = backoff_s
+        self.chunk_size = chunk_size
+        self.headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
+
+    def _score_bodies(
+        self,
+        reward: str | RewardSpec,
+        items: Sequence[Item | dict[str, Any]],
+        on_error: OnError | None,
+        deadline_s: float | None,
+    ) -> list[dict[str, Any]]:
+        options = ScoreOptions(on_error=on_error, deadline_s=deadline_s)
+        return [
+            ScoreRequest(reward=reward, items=list(chunk), options=options).model_dump(
+                mode="json", exclude_none=True
+            )
+            for chunk in _chunks(as_items(items), self.chunk_size)
+        ]
+
+
+class RewardClient(_Base):
+    """Blocking client. ``score`` returns one Result per item, in order.
+
+    Args:
+        base_url: the server, e.g. ``http://127.0.0.1:8000``.
+        timeout: seconds for each HTTP call (connect, read, write).
+        retries: extra tries for retryable failures only.
+        chunk_size: items per request; larger batches are split and joined back in order.
+    """
+
+    def __init__(self, base_url: str = "http://127.0.0.1:8000", **kwargs: Any) -> None:
+        super().__init__(base_url, **kwargs)
+        self._http = httpx.Client(
+            base_url=self.base_url, timeout=self.timeout, headers=self.headers
+        )
+
+    def _request(self, method: str, path: str, json: Any = None) -> Any:
+        for attempt in range(self.retries + 1):
+            try:
+                response = self._http.request(method, path, json=json)
+            except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as exc:
+                if attempt == self.retries:
+                    raise OverloadedError(f"cannot reach {self.base_url}: {exc}") from exc
+            except httpx.TimeoutException as exc:
+                if attempt == self.retries:
+                    raise OverloadedError(
+                        f"{self.base_url}{path} did not answer within {self.timeout} s"
+                    ) from exc
+            else:
+                if response.status_code not in RETRY_STATUS or attempt == self.retries:
+                    _raise_for(response)
+                    return response.json()
+            time.sleep(_backoff(attempt, self.backoff_s))
+        raise AssertionError("unreachable")
+
+    def score(
+        self,
+        reward: str | RewardSpec,
+        items: Sequence[Item | dict[str, Any]],
+        *,
+        on_error: OnError | None = None,
+        deadline_s: float | None = None,
+    ) -> list[Result]:
+        """Score items with a named reward or an inline spec."""
+        results: list[Result] = []
+        for body in self._score_bodies(reward, items, on_error, deadline_s):
+            results.extend(
+                ScoreResponse.model_validate(self._request("POST", "/v1/score", body)).results
+            )
+        return results
+
+    def compare(
+        self,
+        reward: str | RewardSpec,
+        items: Sequence[CompareItem | dict[str, Any]],
+        *,
+        on_error: OnError | None = None,
+    ) -> list[Result]:
+        """Rank responses with a preference reward."""
+        body = CompareRequest(
+            reward=reward,
+            items=[CompareItem.model_validate(i) for i in items],
+            options=ScoreOptions(on_error=on_error),
+        ).model_dump(mode="json", exclude_none=True)
+        return ScoreResponse.model_validate(self._request("POST", "/v1/compare", body)).results
+
+    def rewards(self) -> list[RewardInfo]:
+        """The server's named rewards."""
+        return [RewardInfo.model_validate(r) for r in self._request("GET", "/v1/rewards")]
+
+    def health(self) -> bool:
+        """True when the server answers /readyz with 200."""
+        try:
+            return self._http.get("/readyz").status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> RewardClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncRewardClient(_Base):
+    """Asyncio client; chunks of a large batch are sent concurrently (``max_concurrency``)."""
+
+    def __init__(
+        self,
+        base_url: str = "http://127.0.0.1:8000",
+        *,
+        max_concurrency: int = 4,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(base_url, **kwargs)
+        self.max_concurrency = max_concurrency
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url, timeout=self.timeout, headers=self.headers
+        )
+
+    async def _request(self, method: str, path: str, json: Any = None) -> Any:
+        for attempt in range(self.retries + 1):
+            try:
+                response = await self._http.request(method, path, json=json)
+            except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as exc:
+                if attempt == self.retries:
+                    raise OverloadedError(f"cannot reach {self.base_url}: {exc}") from exc
+            except httpx.TimeoutException as exc:
+                if attempt == self.retries:
+                    raise OverloadedError(
+                        f"{self.base_url}{path} did not answer within {self.timeout} s"
+                    ) from exc
+            else:
+                if response.status_code not in RETRY_STATUS or attempt == self.retries:
+                    _raise_for(response)
+                    return response.json()
+            await asyncio.sleep(_backoff(attempt, self.backoff_s))
+        raise AssertionError("unreachable")
+
+    async def score(
+        self,
+        reward: str | RewardSpec,
+        items: Sequence[Item | dict[str, Any]],
+        *,
+        on_error: OnError | None = None,
+        deadline_s: float | None = None,
+    ) -> list[Result]:
+        """Score items; chunks go out concurrently and come back in order."""
+        limit = asyncio.Semaphore(self.max_concurrency)
+
+        async def one(body: dict[str, Any]) -> list[Result]:
+            async with limit:
+                data = await self._request("POST", "/v1/score", body)
+            return ScoreResponse.model_validate(data).results
+
+        parts = await asyncio.gather(
+            *(one(b) for b in self._score_bodies(reward, items, on_error, deadline_s))
+        )
+        return [r for part in parts for r in part]
+
+    async def rewards(self) -> list[RewardInfo]:
+        return [RewardInfo.model_validate(r) for r in await self._request("GET", "/v1/rewards")]
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncRewardClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

@@ -1,0 +1,69 @@
+"""Settings (one pydantic-settings model, ``REWARDGYM_*`` overrides) and the YAML reward config."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from rewardgym.errors import ConfigError
+from rewardgym.schema import RewardSpec
+
+__all__ = ["RewardConfig", "Settings", "default_config_path", "load_reward_config"]
+
+
+class Settings(BaseSettings):
+    """Server settings; each field can be set as ``REWARDGYM_<FIELD>`` (``REWARDGYM_PORT``)."""
+
+    model_config = SettingsConfigDict(env_prefix="REWARDGYM_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    grpc_port: int | None = Field(default=50051, ge=0, le=65535, description="None disables gRPC")
+    config: Path | None = Field(default=None, description="reward config YAML; None = built-in")
+    max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
+    max_items: int = Field(default=10_000, gt=0, description="items per request at most")
+    request_deadline_s: float = Field(default=300.0, gt=0, description="default per request")
+    max_inline_specs: int = Field(default=256, gt=0, description="inline specs kept built")
+    workers: int | None = Field(default=None, gt=0, description="worker processes per pool")
+    log_level: str = "info"
+
+
+class RewardConfig(BaseModel):
+    """The YAML file: a list of named rewards."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rewards: list[RewardSpec] = Field(default_factory=list)
+
+
+def default_config_path() -> Path:
+    """The config shipped inside the package (used when none is given)."""
+    return Path(str(resources.files("rewardgym") / "default_config.yaml"))
+
+
+def load_reward_config(path: Path | str | None = None) -> RewardConfig:
+    """Read and validate a reward config; errors name the file and the field."""
+    source = Path(path) if path is not None else default_config_path()
+    try:
+        raw: Any = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read reward config {source}: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"reward config {source} is not valid YAML: {exc}") from exc
+    try:
+        config = RewardConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"reward config {source} is invalid:\n{exc}") from exc
+    names = [spec.name for spec in config.rewards]
+    missing = [i for i, name in enumerate(names) if not name]
+    if missing:
+        raise ConfigError(f"reward config {source}: entries {missing} have no name")
+    dupes = sorted({n for n in names if names.count(n) > 1 if n})
+    if dupes:
+        raise ConfigError(f"reward config {source}: duplicate names {dupes}")
+    return config

@@ -1,0 +1,111 @@
+"""One exception tree for rewardgym, with one mapping to HTTP status and gRPC code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rewardgym.schema import Error, ErrorType
+
+__all__ = [
+    "ConfigError",
+    "InvalidRequestError",
+    "ItemFailedError",
+    "NotImplementedYetError",
+    "OverloadedError",
+    "PayloadTooLargeError",
+    "RewardError",
+    "RewardGymError",
+    "UnknownRewardError",
+]
+
+
+class RewardGymError(Exception):
+    """Base of every error rewardgym raises on purpose.
+
+    ``http_status`` and ``grpc_code`` (a ``grpc.StatusCode`` name) say how both fronts report it.
+    """
+
+    http_status = 500
+    grpc_code = "INTERNAL"
+    code = "internal"
+
+    def __init__(self, message: str, **detail: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON body both fronts send for this error."""
+        return {"error": {"code": self.code, "message": self.message, **self.detail}}
+
+
+class UnknownRewardError(RewardGymError):
+    """A reward name (or type) that is not registered."""
+
+    http_status = 404
+    grpc_code = "NOT_FOUND"
+    code = "unknown_reward"
+
+
+class InvalidRequestError(RewardGymError):
+    """A request whose content is wrong (bad params, bad field)."""
+
+    http_status = 422
+    grpc_code = "INVALID_ARGUMENT"
+    code = "invalid_request"
+
+
+class PayloadTooLargeError(RewardGymError):
+    """A body or a batch over the configured limit."""
+
+    http_status = 413
+    grpc_code = "RESOURCE_EXHAUSTED"
+    code = "payload_too_large"
+
+
+class OverloadedError(RewardGymError):
+    """The server cannot take more work now; try again later."""
+
+    http_status = 503
+    grpc_code = "UNAVAILABLE"
+    code = "overloaded"
+
+
+class NotImplementedYetError(RewardGymError):
+    """An operation this server does not offer (for example compare with a scalar reward)."""
+
+    http_status = 501
+    grpc_code = "UNIMPLEMENTED"
+    code = "not_implemented"
+
+
+class ConfigError(RewardGymError):
+    """A reward spec that cannot be built (bad type, bad params, missing dependency)."""
+
+    http_status = 422
+    grpc_code = "INVALID_ARGUMENT"
+    code = "config_error"
+
+
+class ItemFailedError(RewardGymError):
+    """An item failed under ``on_error: raise``; the request fails as a whole."""
+
+    code = "item_failed"
+
+    def __init__(self, index: int, error: Error) -> None:
+        super().__init__(
+            f"item {index} failed ({error.type}): {error.message}",
+            index=index,
+            item_error=error.model_dump(mode="json"),
+        )
+        timeout = error.type == ErrorType.TIMEOUT
+        self.http_status = 504 if timeout else 422
+        self.grpc_code = "DEADLINE_EXCEEDED" if timeout else "FAILED_PRECONDITION"
+
+
+class RewardError(Exception):
+    """Raised inside a reward for one item; becomes that item's structured ``Error``."""
+
+    def __init__(self, type: ErrorType | str, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.error = Error(type=ErrorType(type), message=message, retryable=retryable)

@@ -1,0 +1,134 @@
+"""gRPC client for the reward server (blocking), mirroring ``RewardClient``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import grpc
+
+from rewardgym import grpc_convert as conv
+from rewardgym.client import _backoff, _chunks, as_items
+from rewardgym.errors import (
+    InvalidRequestError,
+    ItemFailedError,
+    NotImplementedYetError,
+    OverloadedError,
+    PayloadTooLargeError,
+    RewardGymError,
+    UnknownRewardError,
+)
+from rewardgym.schema import (
+    CompareItem,
+    CompareRequest,
+    Error,
+    ErrorType,
+    Item,
+    OnError,
+    Result,
+    RewardInfo,
+    RewardSpec,
+    ScoreOptions,
+    ScoreRequest,
+)
+from rewardgym.server._proto import reward_pb2 as pb
+from rewardgym.server._proto import reward_pb2_grpc as pb_grpc
+
+__all__ = ["GrpcRewardClient"]
+
+_RETRY = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED}
+_BY_CODE: dict[grpc.StatusCode, type[RewardGymError]] = {
+    grpc.StatusCode.NOT_FOUND: UnknownRewardError,
+    grpc.StatusCode.INVALID_ARGUMENT: InvalidRequestError,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: PayloadTooLargeError,
+    grpc.StatusCode.UNIMPLEMENTED: NotImplementedYetError,
+    grpc.StatusCode.UNAVAILABLE: OverloadedError,
+}
+
+
+def _error_from(exc: grpc.RpcError) -> RewardGymError:
+    code, details = exc.code(), exc.details() or ""
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED and details.startswith("item "):
+        return ItemFailedError(-1, Error(type=ErrorType.TIMEOUT, message=details))
+    if code == grpc.StatusCode.FAILED_PRECONDITION and details.startswith("item "):
+        return ItemFailedError(-1, Error(type=ErrorType.INVALID_INPUT, message=details))
+    cls = _BY_CODE.get(code, RewardGymError)
+    return cls(f"{details} (gRPC {code.name})", grpc_status=code.name)
+
+
+class GrpcRewardClient:
+    """Blocking gRPC client: per-call timeout, retries for UNAVAILABLE only, chunked batches."""
+
+    def __init__(
+        self,
+        target: str = "127.0.0.1:50051",
+        *,
+        timeout: float = 60.0,
+        retries: int = 3,
+        backoff_s: float = 0.25,
+        chunk_size: int = 1024,
+    ) -> None:
+        self.target = target
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff_s = backoff_s
+        self.chunk_size = chunk_size
+        self._channel = grpc.insecure_channel(
+            target,
+            options=[
+                ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+                ("grpc.max_send_message_length", 64 * 1024 * 1024),
+            ],
+        )
+        self._stub = pb_grpc.RewardServiceStub(self._channel)
+
+    def _call(self, method: Any, request: Any) -> Any:
+        for attempt in range(self.retries + 1):
+            try:
+                return method(request, timeout=self.timeout)
+            except grpc.RpcError as exc:
+                if exc.code() not in _RETRY or attempt == self.retries:
+                    raise _error_from(exc) from exc
+            time.sleep(_backoff(attempt, self.backoff_s))
+        raise AssertionError("unreachable")
+
+    def score(
+        self,
+        reward: str | RewardSpec,
+        items: Sequence[Item | dict[str, Any]],
+        *,
+        on_error: OnError | None = None,
+        deadline_s: float | None = None,
+    ) -> list[Result]:
+        """One Result per item, in order."""
+        options = ScoreOptions(on_error=on_error, deadline_s=deadline_s)
+        results: list[Result] = []
+        for chunk in _chunks(as_items(items), self.chunk_size):
+            request = ScoreRequest(reward=reward, items=list(chunk), options=options)
+            reply = self._call(self._stub.Score, conv.score_request_to_pb(request))
+            results.extend(conv.score_response_from_pb(reply).results)
+        return results
+
+    def compare(
+        self, reward: str | RewardSpec, items: Sequence[CompareItem | dict[str, Any]]
+    ) -> list[Result]:
+        """Rank responses with a preference reward."""
+        request = CompareRequest(
+            reward=reward, items=[CompareItem.model_validate(i) for i in items]
+        )
+        reply = self._call(self._stub.Compare, conv.compare_request_to_pb(request))
+        return conv.score_response_from_pb(reply).results
+
+    def rewards(self) -> list[RewardInfo]:
+        reply = self._call(self._stub.ListRewards, pb.ListRewardsRequest())
+        return [conv.reward_info_from_pb(r) for r in reply.rewards]
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self) -> GrpcRewardClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

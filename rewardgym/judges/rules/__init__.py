@@ -1,0 +1,3 @@
+"""Rule-based (verifiable) rewards."""
+
+__all__: list[str] = []

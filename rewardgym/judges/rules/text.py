@@ -1,0 +1,75 @@
+"""``string_check``: compare the response with the reference (eq, ne, contains, regex)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import regex
+from pydantic import Field, model_validator
+
+from rewardgym.errors import RewardError
+from rewardgym.judges.base import SyncRule, text_of
+from rewardgym.judges.rules._text import NormaliseParams, compile_pattern, normalise, search
+from rewardgym.schema import Basis, ErrorType, Item, Result, Taxonomy
+
+__all__ = ["StringCheck", "StringCheckParams"]
+
+
+class StringCheckParams(NormaliseParams):
+    operation: Literal["eq", "ne", "contains", "icontains", "regex"] = "eq"
+    reference: str | list[str] | None = Field(
+        default=None, description="fixed reference; default: the item's reference"
+    )
+    extract: str | None = Field(
+        default=None, description="regex whose first group (or match) is the answer to check"
+    )
+
+    @model_validator(mode="after")
+    def _check_patterns(self) -> StringCheckParams:
+        if self.extract is not None:
+            compile_pattern(self.extract, regex.DOTALL)
+        if self.operation == "regex":
+            for ref in self.reference if isinstance(self.reference, list) else [self.reference]:
+                if ref is not None:
+                    compile_pattern(ref)
+        return self
+
+
+class StringCheck(SyncRule):
+    """1.0 when the check holds against the reference (any of several references), else 0.0."""
+
+    type_id = "string_check"
+    taxonomy = Taxonomy(basis=Basis.RULE)
+    Params = StringCheckParams
+    description = "String check of the response against the reference (eq/ne/contains/regex)"
+
+    def compute(self, item: Item) -> Result:
+        p: StringCheckParams = self.params
+        refs = p.reference if p.reference is not None else item.reference
+        if refs is None:
+            raise RewardError(ErrorType.INVALID_INPUT, "string_check needs a reference")
+        ref_list = [str(r) for r in (refs if isinstance(refs, list) else [refs])]
+        if not ref_list:
+            raise RewardError(ErrorType.INVALID_INPUT, "string_check got an empty reference list")
+        answer = text_of(item.response)
+        if p.extract is not None:
+            match = search(compile_pattern(p.extract, regex.DOTALL), answer)
+            if match is None:
+                return Result(score=0.0, metadata={"extracted": None})
+            answer = match.group(1) if match.groups() else match.group(0)
+        answer = normalise(answer, p)
+        ok = any(self._check(answer, ref) for ref in ref_list)
+        return Result(score=1.0 if ok else 0.0)
+
+    def _check(self, answer: str, ref: str) -> bool:
+        p: StringCheckParams = self.params
+        if p.operation == "regex":
+            return search(compile_pattern(ref), answer) is not None
+        ref = normalise(ref, p)
+        if p.operation == "eq":
+            return answer == ref
+        if p.operation == "ne":
+            return answer != ref
+        if p.operation == "contains":
+            return ref in answer
+        return ref.casefold() in answer.casefold()

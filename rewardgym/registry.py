@@ -1,0 +1,124 @@
+"""Reward types by id (lazy entry points) and the named rewards built from a config."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections import OrderedDict
+from functools import cache
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING
+
+from rewardgym.errors import ConfigError, UnknownRewardError
+from rewardgym.schema import RewardInfo, RewardSpec
+
+if TYPE_CHECKING:
+    from rewardgym.judges.base import Reward
+
+__all__ = ["BUILTIN_TYPES", "ENTRY_POINT_GROUP", "RewardRegistry", "load_type", "reward_types"]
+
+ENTRY_POINT_GROUP = "rewardgym.rewards"
+
+BUILTIN_TYPES: dict[str, str] = {
+    "math": "rewardgym.judges.rules.math:MathReward",
+    "string_check": "rewardgym.judges.rules.text:StringCheck",
+    "format": "rewardgym.judges.rules.format:FormatReward",
+    "json": "rewardgym.judges.rules.json_reward:JsonReward",
+    "length": "rewardgym.judges.rules.length:LengthReward",
+    "repetition": "rewardgym.judges.rules.length:RepetitionReward",
+    "text_similarity": "rewardgym.judges.rules.similarity:TextSimilarity",
+    "weighted": "rewardgym.judges.compose:Weighted",
+    "gate": "rewardgym.judges.compose:Gate",
+    "vector": "rewardgym.judges.compose:Vector",
+    "formula": "rewardgym.judges.compose:FormulaReward",
+}
+"""Built-in reward types: id -> ``module:Class``, imported only when first used."""
+
+
+@cache
+def reward_types() -> dict[str, str]:
+    """Every known reward type: built-ins plus the ``rewardgym.rewards`` entry-point group."""
+    types = dict(BUILTIN_TYPES)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        types.setdefault(ep.name, ep.value)
+    return types
+
+
+@cache
+def load_type(type_id: str) -> type[Reward]:
+    """Import the class of a reward type."""
+    types = reward_types()
+    if type_id not in types:
+        raise UnknownRewardError(f"unknown reward type {type_id!r}", known_types=sorted(types))
+    module, _, attr = types[type_id].partition(":")
+    try:
+        cls: type[Reward] = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(
+            f"reward type {type_id!r} cannot be loaded ({types[type_id]}): {exc}"
+        ) from exc
+    return cls
+
+
+class RewardRegistry:
+    """Named rewards from a config, plus inline specs built on demand (kept in a bounded LRU)."""
+
+    def __init__(self, specs: list[RewardSpec], *, max_inline: int = 256) -> None:
+        self._specs = {spec.name or spec.type: spec for spec in specs}
+        self._named: dict[str, Reward] = {}
+        self._inline: OrderedDict[str, Reward] = OrderedDict()
+        self._max_inline = max_inline
+        self._building: set[str] = set()
+        for name in self._specs:
+            self.get(name)  # build all named rewards now: a bad config fails at start-up
+
+    def names(self) -> list[str]:
+        """Names of the configured rewards, in config order."""
+        return list(self._specs)
+
+    def get(self, name: str) -> Reward:
+        """The named reward; 404-style error listing the known names otherwise."""
+        if name in self._named:
+            return self._named[name]
+        if name not in self._specs:
+            raise UnknownRewardError(f"unknown reward {name!r}", known=self.names())
+        if name in self._building:
+            raise ConfigError(f"reward {name!r} refers to itself through its components")
+        self._building.add(name)
+        try:
+            spec = self._specs[name]
+            reward = load_type(spec.type)(spec, self)
+        finally:
+            self._building.discard(name)
+        self._named[name] = reward
+        return reward
+
+    def resolve(self, ref: str | RewardSpec) -> Reward:
+        """A reward from a name or an inline spec."""
+        if isinstance(ref, str):
+            return self.get(ref)
+        key = json.dumps(ref.model_dump(mode="json"), sort_keys=True)
+        reward = self._inline.get(key)
+        if reward is None:
+            reward = load_type(ref.type)(ref, self)
+            self._inline[key] = reward
+            while len(self._inline) > self._max_inline:
+                self._inline.popitem(last=False)
+        else:
+            self._inline.move_to_end(key)
+        return reward
+
+    def info(self, name: str) -> RewardInfo:
+        """What ``GET /v1/rewards/{name}`` returns."""
+        reward = self.get(name)
+        return RewardInfo(
+            name=name,
+            type=reward.spec.type,
+            description=reward.spec.description or reward.description,
+            params=reward.params.model_dump(mode="json"),
+            taxonomy=reward.taxonomy,
+        )
+
+    def all_rewards(self) -> list[Reward]:
+        """Every reward built so far (named and inline)."""
+        return [*self._named.values(), *self._inline.values()]

@@ -1,0 +1,214 @@
+"""The common wire schema: one shape for every reward, over HTTP, gRPC and in process."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "Basis",
+    "CompareItem",
+    "CompareRequest",
+    "Error",
+    "ErrorType",
+    "Expression",
+    "Format",
+    "Granularity",
+    "Item",
+    "Message",
+    "OnError",
+    "Preference",
+    "Result",
+    "RewardInfo",
+    "RewardSpec",
+    "ScoreOptions",
+    "ScoreRequest",
+    "ScoreResponse",
+    "StepScore",
+    "Taxonomy",
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Basis(StrEnum):
+    """What a reward is built from."""
+
+    RULE = "rule"
+    MODEL = "model"
+    JUDGE = "judge"
+    HYBRID = "hybrid"
+
+
+class Format(StrEnum):
+    """The shape of what a reward returns."""
+
+    SCALAR = "scalar"
+    VECTOR = "vector"
+    PREFERENCE = "preference"
+    CRITIQUE = "critique"
+
+
+class Expression(StrEnum):
+    """Whether the reward is stated (explicit) or implied by a policy (implicit)."""
+
+    EXPLICIT = "explicit"
+    IMPLICIT = "implicit"
+
+
+class Granularity(StrEnum):
+    """What the reward is attached to."""
+
+    OUTCOME = "outcome"
+    STEP = "step"
+    TOKEN = "token"
+
+
+class Taxonomy(_Model):
+    """A reward's place in the four-way taxonomy."""
+
+    basis: Basis
+    format: Format = Format.SCALAR
+    expression: Expression = Expression.EXPLICIT
+    granularity: Granularity = Granularity.OUTCOME
+
+
+class Message(_Model):
+    """One chat message."""
+
+    role: str = Field(min_length=1, max_length=64)
+    content: str
+
+
+Text = str | list[Message]
+
+OnError = Literal["null", "raise"] | float
+"""What a failed item becomes: ``"null"`` (score null, error kept), a fixed score (error kept),
+or ``"raise"`` (the whole request fails)."""
+
+
+class Item(_Model):
+    """One thing to score: a response to a prompt, with an optional reference."""
+
+    prompt: Text = ""
+    response: Text
+    reference: Any = None
+    steps: list[str] | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class RewardSpec(_Model):
+    """A reward described as data: in the YAML config, or inline in a request."""
+
+    name: str | None = Field(default=None, max_length=200)
+    type: str = Field(min_length=1, max_length=200)
+    params: dict[str, Any] = Field(default_factory=dict)
+    weight: float | None = None
+    description: str = ""
+    on_error: OnError | None = None
+
+
+class ScoreOptions(_Model):
+    """Per-request knobs."""
+
+    on_error: OnError | None = None
+    deadline_s: Annotated[float, Field(gt=0, le=3600)] | None = None
+
+
+class ScoreRequest(_Model):
+    """Score each item with one reward (by name, or an inline spec)."""
+
+    reward: str | RewardSpec
+    items: list[Item] = Field(min_length=1)
+    options: ScoreOptions = Field(default_factory=ScoreOptions)
+
+
+class CompareItem(_Model):
+    """Two or more responses to one prompt, to be ranked."""
+
+    prompt: Text = ""
+    responses: list[Text] = Field(min_length=2)
+    reference: Any = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class CompareRequest(_Model):
+    """Rank the responses of each item with a preference reward."""
+
+    reward: str | RewardSpec
+    items: list[CompareItem] = Field(min_length=1)
+    options: ScoreOptions = Field(default_factory=ScoreOptions)
+
+
+class ErrorType(StrEnum):
+    """Why an item has no reward."""
+
+    TIMEOUT = "timeout"
+    INVALID_INPUT = "invalid_input"
+    PARSE_ERROR = "parse_error"
+    BACKEND_ERROR = "backend_error"
+    WORKER_CRASHED = "worker_crashed"
+    CONFIG_ERROR = "config_error"
+    INTERNAL = "internal"
+
+
+class Error(_Model):
+    """Why one item has no reward. ``retryable`` says whether trying again may help."""
+
+    type: ErrorType
+    message: str
+    retryable: bool = False
+
+
+class StepScore(_Model):
+    """The reward of one step of a response."""
+
+    index: int
+    text: str = ""
+    score: float | None = None
+    label: str | None = None
+
+
+class Preference(_Model):
+    """A ranking of responses (index 0 = first response), best first."""
+
+    ranking: list[int]
+    probabilities: list[float] | None = None
+    consistent: bool | None = None
+
+
+class Result(_Model):
+    """The reward of one item. ``score`` is null exactly when ``error`` says why."""
+
+    score: float | None = None
+    scores: dict[str, float | None] = Field(default_factory=dict)
+    steps: list[StepScore] | None = None
+    preference: Preference | None = None
+    critique: str | None = None
+    error: Error | None = None
+    cached: bool = False
+    latency_ms: float = 0.0
+    reward: str = ""
+    taxonomy: Taxonomy | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class ScoreResponse(_Model):
+    """One result per item, in the order of the request."""
+
+    reward: str
+    results: list[Result]
+
+
+class RewardInfo(_Model):
+    """What ``GET /v1/rewards`` says of one named reward."""
+
+    name: str
+    type: str
+    description: str = ""
+    params: dict[str, Any] = Field(default_factory=dict)
+    taxonomy: Taxonomy

@@ -1,0 +1,75 @@
+"""Build the FastAPI app: thin routers over RewardService, errors mapped from one tree."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from rewardgym import __version__
+from rewardgym.config import Settings
+from rewardgym.errors import RewardGymError
+from rewardgym.server.limits import BodySizeLimit
+from rewardgym.server.routes import health, rewards, score
+from rewardgym.server.service import RewardService
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+
+def create_app(service: RewardService | None = None, settings: Settings | None = None) -> FastAPI:
+    """The HTTP app. Without a service, one is built from ``settings`` (or the environment)."""
+    settings = settings or (service.settings if service else Settings())
+    service = service or RewardService.from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if not service.ready:
+            await service.start()
+        yield
+        await service.aclose()
+
+    app = FastAPI(
+        title="rewardgym",
+        version=__version__,
+        description="Rule, model and LLM-judge rewards for LLM training behind one schema.",
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+
+    @app.exception_handler(RewardGymError)
+    async def _rewardgym_error(_request: Request, exc: RewardGymError) -> JSONResponse:
+        return JSONResponse(exc.to_dict(), status_code=exc.http_status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors[:5])
+        body = {
+            "error": {
+                "code": "invalid_request",
+                "message": f"invalid fields: {fields}",
+                "errors": errors[:50],
+            }
+        }
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        body = {"error": {"code": "internal", "message": f"{type(exc).__name__}: {exc}"}}
+        return JSONResponse(body, status_code=500)
+
+    app.include_router(health.router)
+    app.include_router(rewards.router)
+    app.include_router(score.router)
+    return app

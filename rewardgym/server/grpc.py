@@ -1,0 +1,99 @@
+"""The gRPC front: RewardService over grpc.aio, with health checking and reflection."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from pydantic import ValidationError
+
+from rewardgym import grpc_convert as conv
+from rewardgym.errors import RewardGymError
+from rewardgym.server._proto import reward_pb2 as pb
+from rewardgym.server._proto import reward_pb2_grpc as pb_grpc
+from rewardgym.server.service import RewardService
+
+__all__ = ["SERVICE_NAME", "RewardServicer", "start_grpc_server"]
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RewardService"].full_name
+MAX_MESSAGE = 64 * 1024 * 1024
+
+
+class RewardServicer(pb_grpc.RewardServiceServicer):
+    """Thin: convert, call RewardService, convert back; errors become status codes."""
+
+    def __init__(self, service: RewardService) -> None:
+        self.service = service
+
+    async def _fail(self, context: grpc.aio.ServicerContext, exc: Exception) -> None:
+        if isinstance(exc, RewardGymError):
+            code, message = getattr(grpc.StatusCode, exc.grpc_code), exc.message
+            extra = {k: v for k, v in exc.detail.items() if k != "item_error"}
+            if extra:
+                message = f"{message} {extra}"
+        elif isinstance(exc, ValidationError):
+            fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors()[:5])
+            code, message = grpc.StatusCode.INVALID_ARGUMENT, f"invalid fields: {fields}: {exc}"
+        else:
+            log.exception("unexpected error in gRPC call")
+            code, message = grpc.StatusCode.INTERNAL, f"{type(exc).__name__}: {exc}"
+        await context.abort(code, message)
+
+    async def Score(self, request: pb.ScoreRequest, context: Any) -> pb.ScoreResponse:
+        try:
+            response = await self.service.score(conv.score_request_from_pb(request))
+        except Exception as exc:
+            await self._fail(context, exc)
+            raise  # abort raises; this is never reached
+        return conv.score_response_to_pb(response)
+
+    async def Compare(self, request: pb.CompareRequest, context: Any) -> pb.ScoreResponse:
+        try:
+            response = await self.service.compare(conv.compare_request_from_pb(request))
+        except Exception as exc:
+            await self._fail(context, exc)
+            raise
+        return conv.score_response_to_pb(response)
+
+    async def ListRewards(
+        self, request: pb.ListRewardsRequest, context: Any
+    ) -> pb.ListRewardsResponse:
+        return pb.ListRewardsResponse(
+            rewards=[conv.reward_info_to_pb(i) for i in self.service.list_rewards()]
+        )
+
+
+async def start_grpc_server(
+    service: RewardService, host: str, port: int
+) -> tuple[grpc.aio.Server, int]:
+    """Start serving on host:port (0 = any free port); returns the server and the bound port."""
+    server = grpc.aio.server(
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE),
+            ("grpc.max_send_message_length", MAX_MESSAGE),
+        ]
+    )
+    pb_grpc.add_RewardServiceServicer_to_server(RewardServicer(service), server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        [
+            SERVICE_NAME,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ],
+        server,
+    )
+    bound = server.add_insecure_port(f"{host}:{port}")
+    if bound == 0:
+        raise OSError(f"cannot bind gRPC to {host}:{port}")
+    await server.start()
+    serving = health_pb2.HealthCheckResponse.SERVING
+    await health_servicer.set("", serving)
+    await health_servicer.set(SERVICE_NAME, serving)
+    return server, bound

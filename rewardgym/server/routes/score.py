@@ -1,0 +1,37 @@
+"""``POST /v1/score`` and ``POST /v1/compare``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from rewardgym.schema import CompareRequest, ScoreRequest, ScoreResponse
+from rewardgym.server.routes._deps import get_service
+from rewardgym.server.service import RewardService
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", tags=["score"])
+
+_ERRORS: dict[int | str, dict[str, str]] = {
+    404: {"description": "unknown reward (the body lists the known ones)"},
+    413: {"description": "body or batch over the configured limit"},
+    422: {"description": "invalid body, params or item (the body names the field)"},
+    501: {"description": "the reward cannot do this (e.g. compare with a scalar reward)"},
+    504: {"description": "an item timed out under on_error: raise"},
+}
+
+
+@router.post("/score", responses=_ERRORS)
+async def score(
+    request: ScoreRequest, service: RewardService = Depends(get_service)
+) -> ScoreResponse:
+    """Score every item with one reward: one result per item, in order."""
+    return await service.score(request)
+
+
+@router.post("/compare", responses=_ERRORS)
+async def compare(
+    request: CompareRequest, service: RewardService = Depends(get_service)
+) -> ScoreResponse:
+    """Rank the responses of each item with a preference reward."""
+    return await service.compare(request)

@@ -1,0 +1,117 @@
+"""RewardService: the one layer both fronts (and in-process users) call."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+
+from rewardgym.config import Settings, load_reward_config
+from rewardgym.errors import ItemFailedError, PayloadTooLargeError
+from rewardgym.judges.base import Reward, ScoreContext
+from rewardgym.pool import close_shared_pools
+from rewardgym.registry import RewardRegistry
+from rewardgym.schema import (
+    CompareRequest,
+    OnError,
+    Result,
+    RewardInfo,
+    ScoreOptions,
+    ScoreRequest,
+    ScoreResponse,
+)
+
+__all__ = ["RewardService", "apply_on_error"]
+
+log = logging.getLogger(__name__)
+
+
+def apply_on_error(results: Sequence[Result], policy: OnError) -> list[Result]:
+    """Give failed items the score the policy says; ``raise`` fails the whole request."""
+    out = list(results)
+    for index, result in enumerate(out):
+        if result.error is None:
+            continue
+        if policy == "raise":
+            raise ItemFailedError(index, result.error)
+        result.score = None if policy == "null" else float(policy)
+    return out
+
+
+class RewardService:
+    """Look up a reward, score a batch under a deadline, apply the on_error policy."""
+
+    def __init__(self, registry: RewardRegistry, settings: Settings | None = None) -> None:
+        self.registry = registry
+        self.settings = settings or Settings()
+        self.ready = False
+        self.in_flight = 0
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> RewardService:
+        """Build the registry from the configured YAML (or the built-in default config)."""
+        settings = settings or Settings()
+        config = load_reward_config(settings.config)
+        registry = RewardRegistry(config.rewards, max_inline=settings.max_inline_specs)
+        return cls(registry, settings)
+
+    async def start(self) -> None:
+        """Warm every named reward (worker pools, models); then the service is ready."""
+        started = time.perf_counter()
+        await asyncio.gather(*(self.registry.get(n).start() for n in self.registry.names()))
+        self.ready = True
+        log.info("rewards warm in %.2f s", time.perf_counter() - started)
+
+    async def aclose(self) -> None:
+        """Release every reward's resources."""
+        self.ready = False
+        for reward in self.registry.all_rewards():
+            await reward.aclose()
+        await close_shared_pools()
+
+    def list_rewards(self) -> list[RewardInfo]:
+        return [self.registry.info(name) for name in self.registry.names()]
+
+    def reward_info(self, name: str) -> RewardInfo:
+        return self.registry.info(name)
+
+    def _prepare(self, n_items: int, options: ScoreOptions) -> ScoreContext:
+        limit = self.settings.max_items
+        if n_items > limit:
+            raise PayloadTooLargeError(
+                f"{n_items} items in one request; at most {limit} are allowed "
+                "(split the batch, or raise REWARDGYM_MAX_ITEMS)",
+                items=n_items,
+                max_items=limit,
+            )
+        deadline_s = options.deadline_s or self.settings.request_deadline_s
+        return ScoreContext(deadline=time.monotonic() + deadline_s)
+
+    def _policy(self, reward: Reward, options: ScoreOptions) -> OnError:
+        if options.on_error is not None:
+            return options.on_error
+        return reward.spec.on_error if reward.spec.on_error is not None else "null"
+
+    async def score(self, request: ScoreRequest) -> ScoreResponse:
+        """One Result per item, in order."""
+        ctx = self._prepare(len(request.items), request.options)
+        reward = self.registry.resolve(request.reward)
+        self.in_flight += 1
+        try:
+            results = await reward.score(request.items, ctx)
+        finally:
+            self.in_flight -= 1
+        assert len(results) == len(request.items), "a reward returned the wrong number of results"
+        results = apply_on_error(results, self._policy(reward, request.options))
+        return ScoreResponse(reward=reward.name, results=results)
+
+    async def compare(self, request: CompareRequest) -> ScoreResponse:
+        """Rank the responses of each item (preference rewards only)."""
+        ctx = self._prepare(len(request.items), request.options)
+        reward = self.registry.resolve(request.reward)
+        results = await reward.compare(request.items, ctx)
+        for result in results:
+            reward.stamp(result)
+        results = apply_on_error(results, self._policy(reward, request.options))
+        return ScoreResponse(reward=reward.name, results=results)

@@ -1,0 +1,87 @@
+"""Shared fixtures: a real rewardgym server (uvicorn + gRPC) on loopback ports."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+TEST_CONFIG = Path(__file__).parent / "data" / "test_config.yaml"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    grpc_target: str
+    process: subprocess.Popen[bytes]
+
+
+def start_server(env_extra: dict[str, str] | None = None, config: Path = TEST_CONFIG) -> Server:
+    """Start ``python -m rewardgym serve`` and wait until /readyz says ready."""
+    port, grpc_port = free_port(), free_port()
+    env = {**os.environ, **(env_extra or {})}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rewardgym", "serve", "--host", "127.0.0.1", "--port", str(port),
+         "--grpc-port", str(grpc_port), "--config", str(config), "--log-level", "warning"],
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return Server(url, f"127.0.0.1:{grpc_port}", process)
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("server did not become ready in 90 s")
+
+
+def stop_server(server: Server) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[Server]:
+    """One real server for the session, with small limits so limit tests stay cheap."""
+    srv = start_server({"REWARDGYM_MAX_BODY_BYTES": str(2 * 1024 * 1024),
+                        "REWARDGYM_MAX_ITEMS": "3000"})
+    yield srv
+    stop_server(srv)
+
+
+@pytest.fixture
+def http(server: Server) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=60) as client:
+        yield client
+
+
+def shared_path(relative: str) -> Path:
+    """A file under ../shared, or skip: a user's checkout has no ../shared."""
+    path = SHARED / relative
+    if not path.exists():
+        pytest.skip(f"{path} is absent (../shared holds the public evaluation data)")
+    return path
