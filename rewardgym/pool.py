@@ -1,26 +1,25 @@
-"""A pool of spawned worker processes that can be killed: CPU-bound work with hard deadlines.
+"""A pool of worker processes that can be killed: CPU-bound work with hard deadlines.
 
 Each worker runs one call at a time. A call's deadline counts from its dispatch to a worker;
 a worker that overruns it is killed (SIGKILL) and replaced, the call raises ``TimeoutError``
 and the pool keeps serving. A call that has run longer than ``straggler_after_s`` stops
 counting against the pool's ``size``, so a few pathological inputs cannot starve the rest:
-other calls get a fresh worker (up to ``max_workers`` processes in all).
+other calls get a fresh worker (up to ``max_workers`` processes in all), and its process drops
+to the lowest CPU priority so that it slows nobody while it runs out its deadline. Workers are
+forked from a warm template (``rewardgym._zygote``), so a replacement is ready in milliseconds.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import importlib
 import logging
 import os
-import socket
-import subprocess
-import sys
-from collections.abc import Callable, Coroutine
+from collections import deque
+from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from multiprocessing.connection import Connection
 from typing import Any
+
+from rewardgym._zygote import Worker, WorkerCrashedError, WorkerError, Zygote
 
 __all__ = [
     "KillablePool",
@@ -33,117 +32,13 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-class WorkerCrashedError(RuntimeError):
-    """The worker process died while running a call (not a timeout)."""
-
-
-class WorkerError(RuntimeError):
-    """The called function raised in the worker; ``kind`` is the exception's class name."""
-
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(f"{kind}: {message}")
-        self.kind = kind
-        self.message = message
-
-
-def _resolve(target: str) -> Callable[..., Any]:
-    module, _, attr = target.partition(":")
-    fn: Callable[..., Any] = getattr(importlib.import_module(module), attr)
-    return fn
-
-
-def _worker_main(fd: int, target: str) -> None:
-    """Loop in the worker: receive args, call ``target``, send back ("ok", value) or ("err", ...).
-
-    The first message is the warm-up call's arguments (or None); then "ready" is sent.
-    """
-    conn = Connection(fd)
-    fn = _resolve(target)
-    warmup = conn.recv()
-    if warmup is not None:
-        with contextlib.suppress(Exception):
-            fn(*warmup)
-    conn.send(("ready", os.getpid()))
-    while True:
-        try:
-            args = conn.recv()
-        except (EOFError, OSError):
-            return
-        try:
-            conn.send(("ok", fn(*args)))
-        except Exception as exc:  # reported to the caller as data
-            conn.send(("err", (type(exc).__name__, str(exc)[:2000])))
-
-
-class _Worker:
-    """One worker process (a fresh interpreter, not a fork) and the parent's end of its socket.
-
-    Started with ``python -m rewardgym.pool`` rather than multiprocessing's spawn, so callers
-    need no ``if __name__ == "__main__"`` guard and the worker never re-imports their script.
-    """
-
-    def __init__(self, target: str, warmup: tuple[Any, ...] | None) -> None:
-        parent, child = socket.socketpair()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "rewardgym.pool", str(child.fileno()), target],
-            pass_fds=(child.fileno(),),
-            stdin=subprocess.DEVNULL,
-            close_fds=True,
-        )
-        child.close()
-        self.conn = Connection(parent.detach())
-        self.conn.send(warmup)
-
-    def wait_ready(self, timeout_s: float) -> None:
-        if not self.conn.poll(timeout_s):
-            self.kill()
-            raise WorkerCrashedError(f"worker did not start within {timeout_s:.0f} s")
-        try:
-            self.conn.recv()
-        except (EOFError, OSError) as exc:
-            self.kill()
-            raise WorkerCrashedError(
-                f"worker died while starting (exit code {self.process.poll()})"
-            ) from exc
-
-    def call(self, args: tuple[Any, ...], timeout_s: float) -> Any:
-        """Run one call; blocks the calling thread (never the event loop)."""
-        try:
-            self.conn.send(args)
-            ready = self.conn.poll(max(timeout_s, 0.0))
-        except (BrokenPipeError, EOFError, OSError) as exc:
-            self.kill()
-            raise WorkerCrashedError(f"worker pipe broke: {exc}") from exc
-        if not ready:
-            self.kill()
-            raise TimeoutError(f"no answer within {timeout_s:.2f} s; worker killed")
-        try:
-            status, value = self.conn.recv()
-        except (EOFError, OSError) as exc:
-            self.kill()
-            raise WorkerCrashedError(f"worker died (exit code {self.process.poll()})") from exc
-        if status == "err":
-            raise WorkerError(*value)
-        return value
-
-    @property
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=5)
-        self.conn.close()
-
-
 class KillablePool:
-    """Run ``target(*args)`` (``"package.module:function"``) in spawned worker processes.
+    """Run ``target(*args)`` (``"package.module:function"``) in worker processes.
 
     Args:
         target: import path of the function the workers run.
         size: calls that run at once (default: the number of CPUs, at least 2).
+        spares: warm workers kept beyond ``size``, ready to replace a straggler at once.
         max_workers: processes at most, stragglers included (default ``size + 8``).
         straggler_after_s: after this long a call no longer holds one of the ``size`` slots.
         warmup: arguments for one call each worker makes before it is ready (imports, caches).
@@ -155,78 +50,100 @@ class KillablePool:
         target: str,
         *,
         size: int | None = None,
+        spares: int = 1,
         max_workers: int | None = None,
-        straggler_after_s: float = 0.5,
+        straggler_after_s: float = 0.2,
         warmup: tuple[Any, ...] | None = None,
         start_timeout_s: float = 60.0,
     ) -> None:
         self.target = target
         self.size = size or max(2, os.cpu_count() or 2)
-        self.max_workers = max(max_workers or self.size + 8, self.size)
+        self.spares = spares
+        self.max_workers = max(max_workers or self.size + 8, self.size + spares)
         self.straggler_after_s = straggler_after_s
         self.warmup = warmup
         self.start_timeout_s = start_timeout_s
-        self._idle: list[_Worker] = []
+        self._idle: list[Worker] = []
+        self._waiters: deque[asyncio.Future[Worker]] = deque()
+        self._healthy = 0  # live or starting workers that are not stragglers
         self._slots: asyncio.Semaphore | None = None
         self._processes: asyncio.Semaphore | None = None
         self._threads = ThreadPoolExecutor(
-            max_workers=self.max_workers + 2, thread_name_prefix="rewardgym-pool"
+            max_workers=self.max_workers + 4, thread_name_prefix="rewardgym-pool"
         )
-        self._spares: set[asyncio.Task[None]] = set()
+        self._background_tasks: set[asyncio.Task[None]] = set()
+        self._zygote = Zygote(target, warmup, start_timeout_s)
         self._closed = False
-        self.stats = {"calls": 0, "timeouts": 0, "crashes": 0, "spawned": 0}
+        self.stats = {"calls": 0, "timeouts": 0, "crashes": 0, "spawned": 0, "stragglers": 0}
 
     @property
-    def busy(self) -> int:
-        """Calls running now."""
-        if self._processes is None:
-            return 0
-        return self.max_workers - self._processes._value
+    def target_workers(self) -> int:
+        return self.size + self.spares
 
     async def start(self) -> None:
-        """Start ``size`` warm workers (and one spare); optional, calls start them lazily."""
+        """Start ``size + spares`` warm workers now (otherwise the first calls start them)."""
         self._init_locks()
-        want = self.size + 1 - len(self._idle)
-        workers = await asyncio.gather(*(self._spawn() for _ in range(want)))
-        self._idle.extend(workers)
+        missing = self.target_workers - self._healthy
+        self._healthy += missing
+        await asyncio.gather(*(self._add_counted() for _ in range(missing)))
 
     def _init_locks(self) -> None:
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.size)
             self._processes = asyncio.Semaphore(self.max_workers)
 
-    async def _spawn(self) -> _Worker:
+    async def _add_counted(self) -> None:
+        """Fork a worker for a place already counted in ``_healthy``; hand it out."""
         loop = asyncio.get_running_loop()
-
-        def start() -> _Worker:
-            worker = _Worker(self.target, self.warmup)
-            worker.wait_ready(self.start_timeout_s)
-            return worker
-
-        worker = await loop.run_in_executor(self._threads, start)
+        try:
+            worker = await loop.run_in_executor(self._threads, self._zygote.fork)
+        except BaseException:
+            self._healthy -= 1
+            raise
         self.stats["spawned"] += 1
-        return worker
+        self._offer(worker)
 
-    def _spawn_spare(self) -> None:
-        """Start a worker in the background so the next call does not wait for one."""
+    def _replenish(self) -> None:
+        """Keep ``size + spares`` healthy workers, forking the missing ones in the background."""
+        while not self._closed and self._healthy < self.target_workers:
+            self._healthy += 1
+            self._background(self._add_quietly())
 
-        async def spare() -> None:
-            try:
-                worker = await self._spawn()
-            except WorkerCrashedError:
-                log.exception("could not start a spare worker")
-                return
-            if self._closed or len(self._idle) > self.size:
-                worker.kill()
-            else:
-                self._idle.append(worker)
-
-        self._background(spare())
+    async def _add_quietly(self) -> None:
+        try:
+            await self._add_counted()
+        except WorkerCrashedError:
+            log.exception("could not start a worker")
 
     def _background(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
-        self._spares.add(task)
-        task.add_done_callback(self._spares.discard)
+        self._background_tasks.add(task)
+        task.add_done_callback(self._background_tasks.discard)
+
+    def _offer(self, worker: Worker) -> None:
+        if self._closed:
+            worker.kill()
+            return
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(worker)
+                return
+        self._idle.append(worker)
+
+    async def _take(self) -> Worker:
+        if self._idle:
+            return self._idle.pop()
+        if self._healthy < self.target_workers:
+            self._replenish()
+        waiter: asyncio.Future[Worker] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._offer(waiter.result())
+            raise
 
     async def run(self, args: tuple[Any, ...], timeout_s: float) -> Any:
         """Call the target with ``args``; raise ``TimeoutError`` after ``timeout_s`` of running.
@@ -237,65 +154,71 @@ class KillablePool:
             raise RuntimeError("pool is closed")
         self._init_locks()
         assert self._slots is not None and self._processes is not None
-        await self._processes.acquire()
-        await self._slots.acquire()
-        holds_slot = True
-        handed_off = False
-        worker: _Worker | None = None
-        try:
-            worker = self._idle.pop() if self._idle else await self._spawn()
-            loop = asyncio.get_running_loop()
-            self.stats["calls"] += 1
-            call = loop.run_in_executor(self._threads, worker.call, args, timeout_s)
-            done, _ = await asyncio.wait({call}, timeout=min(self.straggler_after_s, timeout_s))
+        async with self._processes:
+            async with self._slots:
+                worker = await self._take()
+                self.stats["calls"] += 1
+                loop = asyncio.get_running_loop()
+                call = loop.run_in_executor(self._threads, worker.call, args, timeout_s)
+                done, _ = await asyncio.wait({call}, timeout=min(self.straggler_after_s, timeout_s))
             if not done:
-                holds_slot = False
-                self._slots.release()
-                self._spawn_spare()
+                # Out of the slot: a healthy worker takes the straggler's place.
+                self.stats["stragglers"] += 1
+                worker.deprioritise()
+                self._healthy -= 1
+                self._replenish()
             try:
-                return await asyncio.shield(call)
-            except TimeoutError:
-                self.stats["timeouts"] += 1
-                raise
-            except WorkerCrashedError:
-                self.stats["crashes"] += 1
-                raise
+                value = await asyncio.shield(call)
             except asyncio.CancelledError:
-                # The caller gave up; the worker's own deadline still ends the call, and the
-                # worker (and its process slot) come back when it does.
-                self._background(self._after_cancel(call, worker))
-                handed_off = True
+                # The caller gave up; the worker's own deadline still ends the call.
+                self._background(self._finish_later(call, worker))
                 raise
-        finally:
-            if holds_slot:
-                self._slots.release()
-            if not handed_off:
-                self._processes.release()
-                if worker is not None:
-                    self._return(worker)
+            except BaseException as exc:
+                self._settle(worker, exc)
+                raise
+            self._settle(worker, None)
+            return value
 
-    async def _after_cancel(self, call: asyncio.Future[Any], worker: _Worker) -> None:
-        with contextlib.suppress(Exception):
+    async def _finish_later(self, call: asyncio.Future[Any], worker: Worker) -> None:
+        try:
             await call
-        assert self._processes is not None
-        self._processes.release()
-        self._return(worker)
+        except BaseException as exc:
+            self._settle(worker, exc)
+        else:
+            self._settle(worker, None)
 
-    def _return(self, worker: _Worker) -> None:
-        if worker.alive and not self._closed and len(self._idle) <= self.size:
-            self._idle.append(worker)
+    def _settle(self, worker: Worker, exc: BaseException | None) -> None:
+        """Return a worker after a call, or account for its loss."""
+        if isinstance(exc, TimeoutError):
+            self.stats["timeouts"] += 1
+        elif isinstance(exc, WorkerCrashedError):
+            self.stats["crashes"] += 1
+        if not worker.deprioritised:
+            if worker.alive:
+                self._offer(worker)
+            else:
+                self._healthy -= 1
+                self._replenish()
+            return
+        # A straggler that finished: keep it only if it gets its priority back.
+        if worker.alive and self._healthy < self.target_workers and worker.reprioritise():
+            self._healthy += 1
+            self._offer(worker)
         elif worker.alive:
             worker.kill()
 
     async def close(self) -> None:
         """Kill every worker; calls in flight end with ``WorkerCrashedError``."""
         self._closed = True
-        for task in list(self._spares):
+        for task in list(self._background_tasks):
             task.cancel()
+        for waiter in self._waiters:
+            waiter.cancel()
         idle, self._idle = self._idle, []
         for worker in idle:
             worker.kill()
         self._threads.shutdown(wait=False, cancel_futures=True)
+        await asyncio.to_thread(self._zygote.close)
 
 
 _SHARED: dict[tuple[str, int | None, int], KillablePool] = {}
@@ -315,7 +238,3 @@ async def close_shared_pools() -> None:
     loop_id = id(asyncio.get_running_loop())
     for key in [k for k in _SHARED if k[2] == loop_id]:
         await _SHARED.pop(key).close()
-
-
-if __name__ == "__main__":
-    _worker_main(int(sys.argv[1]), sys.argv[2])

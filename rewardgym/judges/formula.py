@@ -28,7 +28,7 @@ FUNCTIONS: dict[str, tuple[Callable[..., float], int, int | None]] = {
 """name -> (function, fewest arguments, most arguments or None for any)."""
 
 _TOKEN = re.compile(
-    r"\s*(?:(\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)|([A-Za-z_][\w.]*)|(\S))"
+    r"\s*(?:(\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)|([A-Za-z_]\w*)|(\S))"
 )
 _MAX_LENGTH = 2000
 

@@ -1,0 +1,265 @@
+"""Worker processes forked from a warm template ("zygote"), and the parent's handles on them.
+
+Starting a Python interpreter and importing a heavy library (sympy, for math-verify) costs a
+second of CPU; forking a template that has already done so costs milliseconds. The template is
+a fresh interpreter (``python -m rewardgym._zygote``), never a fork of the server, so callers
+need no ``if __name__ == "__main__"`` guard and no server state leaks into workers.
+
+Protocol: the parent sends the template one byte and one end of a new socket pair (SCM_RIGHTS);
+the template forks a worker that serves calls on that socket, and answers with the worker's
+pid. The parent holds a pidfd for each worker, so killing it can never hit a reused pid.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import select
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
+
+__all__ = ["Worker", "WorkerCrashedError", "WorkerError", "Zygote"]
+
+_PID = struct.Struct("!q")
+
+
+class WorkerCrashedError(RuntimeError):
+    """The worker process died while running a call (not a timeout)."""
+
+
+class WorkerError(RuntimeError):
+    """The called function raised in the worker; ``kind`` is the exception's class name."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(f"{kind}: {message}")
+        self.kind = kind
+        self.message = message
+
+
+def _resolve(target: str) -> Callable[..., Any]:
+    module, _, attr = target.partition(":")
+    fn: Callable[..., Any] = getattr(importlib.import_module(module), attr)
+    return fn
+
+
+# --- inside the template and its workers -------------------------------------------------------
+
+
+def _serve_calls(conn: Connection, fn: Callable[..., Any]) -> None:
+    """A worker's loop: receive args, call, send back ("ok", value) or ("err", (kind, msg))."""
+    while True:
+        try:
+            args = conn.recv()
+        except (EOFError, OSError):
+            os._exit(0)
+        try:
+            reply: tuple[str, Any] = ("ok", fn(*args))
+        except Exception as exc:  # reported to the caller as data
+            reply = ("err", (type(exc).__name__, str(exc)[:2000]))
+        try:
+            conn.send(reply)
+        except (EOFError, OSError):
+            os._exit(0)
+
+
+def _template_main(control_fd: int, target: str) -> None:
+    """Import the target, warm it up, then fork a worker for each request until EOF."""
+    control = socket.socket(fileno=control_fd)
+    fn = _resolve(target)
+    warmup = Connection(os.dup(control_fd)).recv()
+    if warmup is not None:
+        with contextlib.suppress(Exception):
+            fn(*warmup)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps finished workers
+    children: set[int] = set()
+    control.sendall(b"R")
+    while True:
+        try:
+            msg, fds, _flags, _addr = socket.recv_fds(control, 1, 1)
+        except OSError:
+            msg, fds = b"", []
+        if not msg or not fds:
+            for pid in children:  # the server is gone: take the workers with us
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+            os._exit(0)
+        pid = os.fork()
+        if pid == 0:
+            control.close()
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            _serve_calls(Connection(fds[0]), fn)
+        os.close(fds[0])
+        children = {c for c in children if _exists(c)} | {pid}
+        control.sendall(_PID.pack(pid))
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+# --- in the parent ---------------------------------------------------------------------------
+
+
+class Worker:
+    """The parent's handle on one forked worker: its socket and a pidfd."""
+
+    def __init__(self, pid: int, conn: Connection) -> None:
+        self.pid = pid
+        self.conn = conn
+        self.pidfd = os.pidfd_open(pid)
+        self.deprioritised = False
+
+    def call(self, args: tuple[Any, ...], timeout_s: float) -> Any:
+        """Run one call; blocks the calling thread (never the event loop)."""
+        try:
+            self.conn.send(args)
+            ready = self.conn.poll(max(timeout_s, 0.0))
+        except (BrokenPipeError, EOFError, OSError) as exc:
+            self.kill()
+            raise WorkerCrashedError(f"worker pipe broke: {exc}") from exc
+        if not ready:
+            self.kill()
+            raise TimeoutError(f"no answer within {timeout_s:.2f} s; worker killed")
+        try:
+            status, value = self.conn.recv()
+        except (EOFError, OSError) as exc:
+            self.kill()
+            raise WorkerCrashedError(f"worker died ({_exit_reason(exc)})") from exc
+        if status == "err":
+            raise WorkerError(*value)
+        return value
+
+    @property
+    def alive(self) -> bool:
+        if self.pidfd < 0:
+            return False
+        readable, _, _ = select.select([self.pidfd], [], [], 0)
+        return not readable  # a pidfd turns readable when its process ends
+
+    def deprioritise(self) -> None:
+        """Lowest CPU priority: a straggler must not slow the healthy calls."""
+        self.deprioritised = True
+        if self.alive:
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, self.pid, 19)
+
+    def reprioritise(self) -> bool:
+        """Back to normal priority; False where not permitted (unprivileged users)."""
+        try:
+            os.setpriority(os.PRIO_PROCESS, self.pid, 0)
+        except OSError:
+            return False
+        self.deprioritised = False
+        return True
+
+    def kill(self) -> None:
+        if self.pidfd >= 0:
+            with contextlib.suppress(OSError):
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            os.close(self.pidfd)
+            self.pidfd = -1
+        with contextlib.suppress(OSError):
+            self.conn.close()
+
+
+def _exit_reason(exc: BaseException) -> str:
+    return f"connection lost: {type(exc).__name__}"
+
+
+class Zygote:
+    """A warm template process that forks workers on request (thread-safe)."""
+
+    def __init__(
+        self, target: str, warmup: tuple[Any, ...] | None, start_timeout_s: float = 60.0
+    ) -> None:
+        self.target = target
+        self.warmup = warmup
+        self.start_timeout_s = start_timeout_s
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._control: socket.socket | None = None
+
+    def _start(self) -> None:
+        parent, child = socket.socketpair()
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "rewardgym._zygote", str(child.fileno()), self.target],
+            pass_fds=(child.fileno(),),
+            stdin=subprocess.DEVNULL,
+            close_fds=True,
+        )
+        child.close()
+        Connection(os.dup(parent.fileno())).send(self.warmup)
+        parent.settimeout(self.start_timeout_s)
+        try:
+            ready = parent.recv(1)
+        except OSError:
+            ready = b""
+        if ready != b"R":
+            self._process.kill()
+            raise WorkerCrashedError(
+                f"worker template for {self.target} did not start "
+                f"(exit code {self._process.poll()})"
+            )
+        parent.settimeout(10.0)
+        self._control = parent
+
+    def fork(self) -> Worker:
+        """A new worker, warm; restarts the template once if it has died."""
+        with self._lock:
+            for attempt in range(2):
+                if self._control is None:
+                    self._start()
+                assert self._control is not None
+                mine, theirs = socket.socketpair()
+                try:
+                    socket.send_fds(self._control, [b"F"], [theirs.fileno()])
+                    raw = self._control.recv(_PID.size, socket.MSG_WAITALL)
+                    if len(raw) != _PID.size:
+                        raise OSError("worker template closed its socket")
+                except OSError:
+                    mine.close()
+                    self._stop()
+                    if attempt == 1:
+                        raise WorkerCrashedError("worker template died") from None
+                    continue
+                finally:
+                    theirs.close()
+                (pid,) = _PID.unpack(raw)
+                try:
+                    return Worker(pid, Connection(mine.detach()))
+                except ProcessLookupError:
+                    raise WorkerCrashedError(f"worker {pid} died at once") from None
+        raise AssertionError("unreachable")
+
+    def _stop(self) -> None:
+        if self._control is not None:
+            self._control.close()  # EOF: the template kills its workers and exits
+            self._control = None
+        if self._process is not None:
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(timeout=5)
+            self._process = None
+
+    def close(self) -> None:
+        """Stop the template; its workers die with it."""
+        with self._lock:
+            self._stop()
+
+
+if __name__ == "__main__":
+    _template_main(int(sys.argv[1]), sys.argv[2])
