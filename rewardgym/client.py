@@ -7,12 +7,14 @@ on a second try (connection errors, 429/502/503/504), with exponential backoff.
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import httpx
+from pydantic import TypeAdapter
 
 from rewardgym.errors import (
     ConfigError,
@@ -34,13 +36,14 @@ from rewardgym.schema import (
     RewardInfo,
     RewardSpec,
     ScoreOptions,
-    ScoreRequest,
     ScoreResponse,
 )
 
-__all__ = ["AsyncRewardClient", "RewardClient", "ServerError", "as_items"]
+__all__ = ["AsyncRewardClient", "RewardClient", "ServerError", "as_items", "as_reward"]
 
 RETRY_STATUS = frozenset({429, 502, 503, 504})
+_JSON = {"content-type": "application/json"}
+_REWARD_LIST: TypeAdapter[list[RewardInfo]] = TypeAdapter(list[RewardInfo])
 
 
 class ServerError(RewardGymError):
@@ -78,6 +81,11 @@ def as_items(items: Iterable[Item | dict[str, Any]]) -> list[Item]:
     return [i if isinstance(i, Item) else Item.model_validate(i) for i in items]
 
 
+def as_reward(reward: str | RewardSpec | dict[str, Any]) -> str | RewardSpec:
+    """A reward name, or a spec (given as a RewardSpec or a plain dict)."""
+    return RewardSpec.model_validate(reward) if isinstance(reward, dict) else reward
+
+
 def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)] or [items]
 
@@ -106,17 +114,25 @@ class _Base:
 
     def _score_bodies(
         self,
-        reward: str | RewardSpec,
+        reward: str | RewardSpec | dict[str, Any],
         items: Sequence[Item | dict[str, Any]],
         on_error: OnError | None,
         deadline_s: float | None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[bytes]:
+        # Plain dicts go out as they are: the server validates every item (and says which
+        # field is wrong), so validating here too would only double the work.
         options = ScoreOptions(on_error=on_error, deadline_s=deadline_s)
+        head = {
+            "reward": reward.model_dump(mode="json") if isinstance(reward, RewardSpec) else reward,
+            "options": options.model_dump(mode="json", exclude_none=True),
+        }
+        plain = [
+            i.model_dump(mode="json", exclude_none=True) if isinstance(i, Item) else i
+            for i in items
+        ]
         return [
-            ScoreRequest(reward=reward, items=list(chunk), options=options).model_dump(
-                mode="json", exclude_none=True
-            )
-            for chunk in _chunks(as_items(items), self.chunk_size)
+            json.dumps({**head, "items": chunk}, ensure_ascii=False).encode()
+            for chunk in _chunks(plain, self.chunk_size)
         ]
 
 
@@ -136,10 +152,10 @@ class RewardClient(_Base):
             base_url=self.base_url, timeout=self.timeout, headers=self.headers
         )
 
-    def _request(self, method: str, path: str, json: Any = None) -> Any:
+    def _request(self, method: str, path: str, body: bytes | None = None) -> bytes:
         for attempt in range(self.retries + 1):
             try:
-                response = self._http.request(method, path, json=json)
+                response = self._http.request(method, path, content=body, headers=_JSON)
             except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as exc:
                 if attempt == self.retries:
                     raise OverloadedError(f"cannot reach {self.base_url}: {exc}") from exc
@@ -151,13 +167,13 @@ class RewardClient(_Base):
             else:
                 if response.status_code not in RETRY_STATUS or attempt == self.retries:
                     _raise_for(response)
-                    return response.json()
+                    return response.content
             time.sleep(_backoff(attempt, self.backoff_s))
         raise AssertionError("unreachable")
 
     def score(
         self,
-        reward: str | RewardSpec,
+        reward: str | RewardSpec | dict[str, Any],
         items: Sequence[Item | dict[str, Any]],
         *,
         on_error: OnError | None = None,
@@ -167,28 +183,29 @@ class RewardClient(_Base):
         results: list[Result] = []
         for body in self._score_bodies(reward, items, on_error, deadline_s):
             results.extend(
-                ScoreResponse.model_validate(self._request("POST", "/v1/score", body)).results
+                ScoreResponse.model_validate_json(self._request("POST", "/v1/score", body)).results
             )
         return results
 
     def compare(
         self,
-        reward: str | RewardSpec,
+        reward: str | RewardSpec | dict[str, Any],
         items: Sequence[CompareItem | dict[str, Any]],
         *,
         on_error: OnError | None = None,
     ) -> list[Result]:
         """Rank responses with a preference reward."""
         body = CompareRequest(
-            reward=reward,
+            reward=as_reward(reward),
             items=[CompareItem.model_validate(i) for i in items],
             options=ScoreOptions(on_error=on_error),
-        ).model_dump(mode="json", exclude_none=True)
-        return ScoreResponse.model_validate(self._request("POST", "/v1/compare", body)).results
+        ).model_dump_json(exclude_none=True)
+        reply = self._request("POST", "/v1/compare", body.encode())
+        return ScoreResponse.model_validate_json(reply).results
 
     def rewards(self) -> list[RewardInfo]:
         """The server's named rewards."""
-        return [RewardInfo.model_validate(r) for r in self._request("GET", "/v1/rewards")]
+        return _REWARD_LIST.validate_json(self._request("GET", "/v1/rewards"))
 
     def health(self) -> bool:
         """True when the server answers /readyz with 200."""
@@ -223,10 +240,10 @@ class AsyncRewardClient(_Base):
             base_url=self.base_url, timeout=self.timeout, headers=self.headers
         )
 
-    async def _request(self, method: str, path: str, json: Any = None) -> Any:
+    async def _request(self, method: str, path: str, body: bytes | None = None) -> bytes:
         for attempt in range(self.retries + 1):
             try:
-                response = await self._http.request(method, path, json=json)
+                response = await self._http.request(method, path, content=body, headers=_JSON)
             except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as exc:
                 if attempt == self.retries:
                     raise OverloadedError(f"cannot reach {self.base_url}: {exc}") from exc
@@ -238,13 +255,13 @@ class AsyncRewardClient(_Base):
             else:
                 if response.status_code not in RETRY_STATUS or attempt == self.retries:
                     _raise_for(response)
-                    return response.json()
+                    return response.content
             await asyncio.sleep(_backoff(attempt, self.backoff_s))
         raise AssertionError("unreachable")
 
     async def score(
         self,
-        reward: str | RewardSpec,
+        reward: str | RewardSpec | dict[str, Any],
         items: Sequence[Item | dict[str, Any]],
         *,
         on_error: OnError | None = None,
@@ -253,10 +270,10 @@ class AsyncRewardClient(_Base):
         """Score items; chunks go out concurrently and come back in order."""
         limit = asyncio.Semaphore(self.max_concurrency)
 
-        async def one(body: dict[str, Any]) -> list[Result]:
+        async def one(body: bytes) -> list[Result]:
             async with limit:
                 data = await self._request("POST", "/v1/score", body)
-            return ScoreResponse.model_validate(data).results
+            return ScoreResponse.model_validate_json(data).results
 
         parts = await asyncio.gather(
             *(one(b) for b in self._score_bodies(reward, items, on_error, deadline_s))
@@ -264,7 +281,7 @@ class AsyncRewardClient(_Base):
         return [r for part in parts for r in part]
 
     async def rewards(self) -> list[RewardInfo]:
-        return [RewardInfo.model_validate(r) for r in await self._request("GET", "/v1/rewards")]
+        return _REWARD_LIST.validate_json(await self._request("GET", "/v1/rewards"))
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -19,11 +19,18 @@ __all__ = ["RewardConfig", "Settings", "default_config_path", "load_reward_confi
 class Settings(BaseSettings):
     """Server settings; each field can be set as ``REWARDGYM_<FIELD>`` (``REWARDGYM_PORT``)."""
 
-    model_config = SettingsConfigDict(env_prefix="REWARDGYM_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="REWARDGYM_", extra="ignore", env_parse_none_str="none"
+    )
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
-    grpc_port: int | None = Field(default=50051, ge=0, le=65535, description="None disables gRPC")
+    grpc_port: int | None = Field(
+        default=50051,
+        ge=0,
+        le=65535,
+        description="gRPC port; none (REWARDGYM_GRPC_PORT=none) = off",
+    )
     config: Path | None = Field(default=None, description="reward config YAML; None = built-in")
     max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
     max_items: int = Field(default=10_000, gt=0, description="items per request at most")

@@ -79,11 +79,9 @@ class NotImplementedYetError(RewardGymError):
     code = "not_implemented"
 
 
-class ConfigError(RewardGymError):
-    """A reward spec that cannot be built (bad type, bad params, missing dependency)."""
+class ConfigError(InvalidRequestError):
+    """A reward spec that cannot be built (bad params, bad pattern, missing dependency)."""
 
-    http_status = 422
-    grpc_code = "INVALID_ARGUMENT"
     code = "config_error"
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import grpc
 
 from rewardgym import grpc_convert as conv
-from rewardgym.client import _backoff, _chunks, as_items
+from rewardgym.client import _backoff, _chunks, as_items, as_reward
 from rewardgym.errors import (
     InvalidRequestError,
     ItemFailedError,
@@ -95,7 +95,7 @@ class GrpcRewardClient:
 
     def score(
         self,
-        reward: str | RewardSpec,
+        reward: str | RewardSpec | dict[str, Any],
         items: Sequence[Item | dict[str, Any]],
         *,
         on_error: OnError | None = None,
@@ -105,17 +105,19 @@ class GrpcRewardClient:
         options = ScoreOptions(on_error=on_error, deadline_s=deadline_s)
         results: list[Result] = []
         for chunk in _chunks(as_items(items), self.chunk_size):
-            request = ScoreRequest(reward=reward, items=list(chunk), options=options)
+            request = ScoreRequest(reward=as_reward(reward), items=list(chunk), options=options)
             reply = self._call(self._stub.Score, conv.score_request_to_pb(request))
             results.extend(conv.score_response_from_pb(reply).results)
         return results
 
     def compare(
-        self, reward: str | RewardSpec, items: Sequence[CompareItem | dict[str, Any]]
+        self,
+        reward: str | RewardSpec | dict[str, Any],
+        items: Sequence[CompareItem | dict[str, Any]],
     ) -> list[Result]:
         """Rank responses with a preference reward."""
         request = CompareRequest(
-            reward=reward, items=[CompareItem.model_validate(i) for i in items]
+            reward=as_reward(reward), items=[CompareItem.model_validate(i) for i in items]
         )
         reply = self._call(self._stub.Compare, conv.compare_request_to_pb(request))
         return conv.score_response_from_pb(reply).results

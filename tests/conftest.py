@@ -37,8 +37,22 @@ def start_server(env_extra: dict[str, str] | None = None, config: Path = TEST_CO
     port, grpc_port = free_port(), free_port()
     env = {**os.environ, **(env_extra or {})}
     process = subprocess.Popen(
-        [sys.executable, "-m", "rewardgym", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--grpc-port", str(grpc_port), "--config", str(config), "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "rewardgym",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--grpc-port",
+            str(grpc_port),
+            "--config",
+            str(config),
+            "--log-level",
+            "warning",
+        ],
         env=env,
     )
     url = f"http://127.0.0.1:{port}"
@@ -67,8 +81,9 @@ def stop_server(server: Server) -> None:
 @pytest.fixture(scope="session")
 def server() -> Iterator[Server]:
     """One real server for the session, with small limits so limit tests stay cheap."""
-    srv = start_server({"REWARDGYM_MAX_BODY_BYTES": str(2 * 1024 * 1024),
-                        "REWARDGYM_MAX_ITEMS": "3000"})
+    srv = start_server(
+        {"REWARDGYM_MAX_BODY_BYTES": str(2 * 1024 * 1024), "REWARDGYM_MAX_ITEMS": "3000"}
+    )
     yield srv
     stop_server(srv)
 

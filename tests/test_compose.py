@@ -28,9 +28,16 @@ BAD = Item(response="four, I believe, after long thought", reference="<answer>4<
 
 
 async def test_weighted_sum_with_sub_scores():
-    spec = {"type": "weighted", "params": {"components": [
-        {"reward": "exact", "weight": 0.7}, {"reward": "tags", "weight": 0.2},
-        {"reward": "short", "weight": 0.1}]}}
+    spec = {
+        "type": "weighted",
+        "params": {
+            "components": [
+                {"reward": "exact", "weight": 0.7},
+                {"reward": "tags", "weight": 0.2},
+                {"reward": "short", "weight": 0.1},
+            ]
+        },
+    }
     good, bad = await score(spec, GOOD, BAD)
     assert good.score == pytest.approx(1.0)
     assert good.scores == {"exact": 1.0, "tags": 1.0, "short": 1.0}
@@ -39,10 +46,23 @@ async def test_weighted_sum_with_sub_scores():
 
 
 async def test_weighted_normalize_and_inline_component_with_its_own_weight():
-    spec = {"type": "weighted", "params": {"normalize": True, "components": [
-        {"reward": "exact", "weight": 3},
-        {"reward": {"name": "has4", "type": "string_check", "weight": 1,
-                    "params": {"operation": "contains", "reference": "4"}}}]}}
+    spec = {
+        "type": "weighted",
+        "params": {
+            "normalize": True,
+            "components": [
+                {"reward": "exact", "weight": 3},
+                {
+                    "reward": {
+                        "name": "has4",
+                        "type": "string_check",
+                        "weight": 1,
+                        "params": {"operation": "contains", "reference": "4"},
+                    }
+                },
+            ],
+        },
+    }
     [result] = await score(spec, Item(response="4", reference="5"))
     assert result.score == pytest.approx(0.25)
     assert result.scores == {"exact": 0.0, "has4": 1.0}
@@ -56,8 +76,10 @@ async def test_gate_scores_only_when_the_gate_passes():
 
 
 async def test_vector_reports_each_objective():
-    spec = {"type": "vector", "params": {"scalarize": "min", "components": [
-        {"reward": "tags"}, {"reward": "short"}]}}
+    spec = {
+        "type": "vector",
+        "params": {"scalarize": "min", "components": [{"reward": "tags"}, {"reward": "short"}]},
+    }
     reward = RewardRegistry(BASE).resolve(RewardSpec.model_validate(spec))
     assert reward.taxonomy.format == Format.VECTOR and reward.taxonomy.basis == Basis.RULE
     [result] = await reward.score([Item(response="<answer>a b c d e</answer>")], ScoreContext())
@@ -66,16 +88,22 @@ async def test_vector_reports_each_objective():
 
 
 async def test_formula_over_components():
-    spec = {"type": "formula", "params": {"expression": "0.5 * exact + 0.5 * min(tags, short)",
-                                          "components": [{"reward": "exact"}, {"reward": "tags"},
-                                                         {"reward": "short"}]}}
+    spec = {
+        "type": "formula",
+        "params": {
+            "expression": "0.5 * exact + 0.5 * min(tags, short)",
+            "components": [{"reward": "exact"}, {"reward": "tags"}, {"reward": "short"}],
+        },
+    }
     [result] = await score(spec, Item(response="<answer>4</answer>", reference="x"))
     assert result.score == pytest.approx(0.5)
 
 
 def test_formula_with_unknown_variable_is_a_config_error():
-    spec = {"type": "formula", "params": {"expression": "exact + nope",
-                                          "components": [{"reward": "exact"}]}}
+    spec = {
+        "type": "formula",
+        "params": {"expression": "exact + nope", "components": [{"reward": "exact"}]},
+    }
     with pytest.raises(ConfigError, match="nope"):
         RewardRegistry(BASE).resolve(RewardSpec.model_validate(spec))
 
@@ -91,17 +119,22 @@ async def test_a_failed_component_fails_the_item_and_names_the_component():
 
 async def test_a_component_on_error_value_stands_in_for_it():
     specs = [*BASE, RewardSpec(name="exact_or_0", type="string_check", on_error=0.0)]
-    spec = {"type": "weighted", "params": {"components": [{"reward": "exact_or_0"},
-                                                          {"reward": "tags"}]}}
+    spec = {
+        "type": "weighted",
+        "params": {"components": [{"reward": "exact_or_0"}, {"reward": "tags"}]},
+    }
     [result] = await score(spec, Item(response="<answer>4</answer>"), specs=specs)
     assert result.error is None and result.score == 1.0
 
 
 def test_cycles_and_unknown_components_are_config_errors():
-    loop = [RewardSpec(name="a", type="weighted", params={"components": [{"reward": "b"}]}),
-            RewardSpec(name="b", type="weighted", params={"components": [{"reward": "a"}]})]
+    loop = [
+        RewardSpec(name="a", type="weighted", params={"components": [{"reward": "b"}]}),
+        RewardSpec(name="b", type="weighted", params={"components": [{"reward": "a"}]}),
+    ]
     with pytest.raises(ConfigError, match="refers to itself"):
         RewardRegistry(loop)
     with pytest.raises(Exception, match="unknown reward 'missing'"):
-        RewardRegistry([RewardSpec(name="w", type="weighted",
-                                   params={"components": [{"reward": "missing"}]})])
+        RewardRegistry(
+            [RewardSpec(name="w", type="weighted", params={"components": [{"reward": "missing"}]})]
+        )

@@ -30,7 +30,11 @@ def test_formula_evaluates(source: str, values: dict[str, float], expected: floa
 
 
 def test_formula_lists_its_variables():
-    assert Formula("0.9 * math + 0.1 * min(format, length)").variables == {"math", "format", "length"}
+    assert Formula("0.9 * math + 0.1 * min(format, length)").variables == {
+        "math",
+        "format",
+        "length",
+    }
 
 
 @pytest.mark.parametrize(

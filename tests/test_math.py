@@ -8,7 +8,6 @@ import time
 from typing import Any
 
 import httpx
-import pytest
 
 from rewardgym.judges.base import ScoreContext
 from rewardgym.registry import RewardRegistry
@@ -33,8 +32,11 @@ TIMEOUT_S = 60
 def _param_sets(kwargs: dict[str, Any]) -> list[dict[str, Any]]:
     if "note" in kwargs:  # verify(parse(gold), parse(pred)) with math-verify's defaults
         return [{"extraction": ["latex", "expr"], "boxed_priority": 50, "timeout_s": TIMEOUT_S}]
-    base = {"extraction": kwargs.get("match_types", ["latex", "expr"]), "boxed_priority": 0,
-            "timeout_s": TIMEOUT_S}
+    base = {
+        "extraction": kwargs.get("match_types", ["latex", "expr"]),
+        "boxed_priority": 0,
+        "timeout_s": TIMEOUT_S,
+    }
     fixed = {k: v for k, v in kwargs.items() if k != "match_types" and not isinstance(v, str)}
     open_keys = [k for k, v in kwargs.items() if isinstance(v, str)]
     combos = itertools.product(*(UNRESOLVED[k] for k in open_keys))
@@ -58,7 +60,8 @@ async def test_math_agrees_with_math_verify_cases():
             verdicts[i].append(result.score)
     disagreements = [
         (rows[i]["_test"], rows[i]["gold"][:40], rows[i]["pred"][:40], rows[i]["expected"])
-        for i in verdicts if float(rows[i]["expected"]) not in verdicts[i]
+        for i in verdicts
+        if float(rows[i]["expected"]) not in verdicts[i]
     ]
     agreement = 1 - len(disagreements) / len(rows)
     print(f"math agreement {agreement:.4f} on {len(rows)} cases; disagreements: {disagreements}")
@@ -69,18 +72,29 @@ async def test_math_agrees_with_math_verify_cases():
 
 def test_pathological_items_time_out_and_the_rest_are_scored(server: Server):
     deadline_s = 5.0
-    hard = [r"\boxed{9^{9^{9^{9^{9}}}}}", r"\boxed{10^{10^{10^{10}}}}", r"\boxed{(10^{100})!}",
-            r"\boxed{9^{9^{9^{9}}}!}", r"\boxed{2^{2^{2^{2^{2^{2^{2}}}}}}}"]
+    hard = [
+        r"\boxed{9^{9^{9^{9^{9}}}}}",
+        r"\boxed{10^{10^{10^{10}}}}",
+        r"\boxed{(10^{100})!}",
+        r"\boxed{9^{9^{9^{9}}}!}",
+        r"\boxed{2^{2^{2^{2^{2^{2^{2}}}}}}}",
+    ]
     items: list[dict[str, Any]] = []
     for i in range(200):
         a, b = i % 17, i % 5
-        items.append({"prompt": f"{a}+{b}?", "response": f"So the sum is \\boxed{{{a + b}}}.",
-                      "reference": str(a + b + (i % 3 == 0))})
+        items.append(
+            {
+                "prompt": f"{a}+{b}?",
+                "response": f"So the sum is \\boxed{{{a + b}}}.",
+                "reference": str(a + b + (i % 3 == 0)),
+            }
+        )
     for j, h in enumerate(hard):
         items[40 * j + 7] = {"prompt": "?", "response": h, "reference": "1"}
     started = time.monotonic()
-    response = httpx.post(f"{server.url}/v1/score", json={"reward": "math", "items": items},
-                          timeout=60)
+    response = httpx.post(
+        f"{server.url}/v1/score", json={"reward": "math", "items": items}, timeout=60
+    )
     elapsed = time.monotonic() - started
     assert response.status_code == 200
     results = response.json()["results"]
@@ -93,16 +107,26 @@ def test_pathological_items_time_out_and_the_rest_are_scored(server: Server):
     assert [r["score"] for r in scored] == expected
     print(f"200 items with 5 pathological: {elapsed:.2f} s (deadline {deadline_s} s)")
     assert elapsed <= deadline_s + 2.0
-    again = httpx.post(f"{server.url}/v1/score", timeout=30, json={
-        "reward": "math", "items": [{"response": "\\boxed{\\frac{1}{2}}", "reference": "0.5"}]})
+    again = httpx.post(
+        f"{server.url}/v1/score",
+        timeout=30,
+        json={
+            "reward": "math",
+            "items": [{"response": "\\boxed{\\frac{1}{2}}", "reference": "0.5"}],
+        },
+    )
     assert again.status_code == 200 and again.json()["results"][0]["score"] == 1.0
 
 
 async def test_math_errors_are_per_item():
     reward = RewardRegistry([]).resolve(RewardSpec(type="math"))
     results = await reward.score(
-        [Item(response="\\boxed{2}"), Item(response="\\boxed{2}", reference="\\text{?}{"),
-         Item(response="no answer at all", reference="2"), Item(response="2", reference=2)],
+        [
+            Item(response="\\boxed{2}"),
+            Item(response="\\boxed{2}", reference="\\text{?}{"),
+            Item(response="no answer at all", reference="2"),
+            Item(response="2", reference=2),
+        ],
         ScoreContext(),
     )
     assert results[0].error is not None and results[0].error.type == ErrorType.INVALID_INPUT

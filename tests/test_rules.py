@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from rewardgym.errors import ConfigError
+from rewardgym.judges.base import ScoreContext
 from rewardgym.registry import RewardRegistry
 from rewardgym.schema import ErrorType, Item, Result, RewardSpec
-from rewardgym.judges.base import ScoreContext
 
 
 async def score(type_: str, params: dict[str, Any], *items: Item) -> list[Result]:
@@ -42,17 +42,29 @@ async def test_string_check_operations(op: str, response: str, reference: str, e
 
 
 async def test_string_check_normalisation_and_several_references():
-    params = {"operation": "eq", "lowercase": True, "remove_punctuation": True,
-              "collapse_whitespace": True}
-    results = await score("string_check", params, item("  The   Eiffel tower! ", ["x", "the eiffel tower"]),
-                          item("Eiffel", ["x", "the eiffel tower"]))
+    params = {
+        "operation": "eq",
+        "lowercase": True,
+        "remove_punctuation": True,
+        "collapse_whitespace": True,
+    }
+    results = await score(
+        "string_check",
+        params,
+        item("  The   Eiffel tower! ", ["x", "the eiffel tower"]),
+        item("Eiffel", ["x", "the eiffel tower"]),
+    )
     assert [r.score for r in results] == [1.0, 0.0]
 
 
 async def test_string_check_extracts_the_answer_tag():
     params = {"operation": "eq", "extract": "<answer>(.*?)</answer>", "strip": True}
-    results = await score("string_check", params, item("<think>hm</think><answer> 7 </answer>", "7"),
-                          item("no tags here: 7", "7"))
+    results = await score(
+        "string_check",
+        params,
+        item("<think>hm</think><answer> 7 </answer>", "7"),
+        item("no tags here: 7", "7"),
+    )
     assert [r.score for r in results] == [1.0, 0.0]
     assert results[1].metadata == {"extracted": None}
 
@@ -65,8 +77,9 @@ async def test_string_check_without_reference_is_an_item_error_not_zero():
 
 async def test_catastrophic_regex_times_out_on_that_item_only():
     params = {"operation": "regex"}
-    results = await score("string_check", params, item("a" * 40 + "!", r"^(a|a)*$"),
-                          item("abc", "b"))
+    results = await score(
+        "string_check", params, item("a" * 40 + "!", r"^(a|a)*$"), item("abc", "b")
+    )
     assert results[0].error is not None and results[0].error.type == ErrorType.TIMEOUT
     assert results[1].score == 1.0
 
@@ -83,7 +96,10 @@ def test_unknown_param_is_rejected_with_the_allowed_ones():
 
 
 async def test_format_think_answer():
-    params = {"pattern": r"\s*<think>.*?</think>\s*<answer>.*?</answer>\s*", "tags": ["think", "answer"]}
+    params = {
+        "pattern": r"\s*<think>.*?</think>\s*<answer>.*?</answer>\s*",
+        "tags": ["think", "answer"],
+    }
     good = item("<think>reason</think>\n<answer>4</answer>")
     swapped = item("<answer>4</answer><think>reason</think>")
     doubled = item("<think>a</think><answer>4</answer><answer>5</answer>")
@@ -113,7 +129,8 @@ SCHEMA = {
 
 async def test_json_parses_and_validates():
     results = await score(
-        "json", {"schema": SCHEMA},
+        "json",
+        {"schema": SCHEMA},
         item('{"name": "Ada", "age": 36}'),
         item('```json\n{"name": "Ada", "age": 36}\n```'),
         item('{"name": "Ada", "age": -1}'),
@@ -125,8 +142,9 @@ async def test_json_parses_and_validates():
 
 
 async def test_json_partial_credit_is_between_zero_and_one():
-    [result] = await score("json", {"schema": SCHEMA, "partial_credit": True},
-                           item('{"name": "Ada", "age": -1}'))
+    [result] = await score(
+        "json", {"schema": SCHEMA, "partial_credit": True}, item('{"name": "Ada", "age": -1}')
+    )
     assert result.score is not None and 0.0 < result.score < 1.0
 
 
@@ -135,7 +153,9 @@ def test_json_rejects_an_invalid_schema():
         RewardRegistry([]).resolve(RewardSpec(type="json", params={"schema": {"type": 5}}))
 
 
-@pytest.mark.parametrize(("words", "expected"), [(3, 0.0), (5, 1.0), (10, 1.0), (12, 0.5), (14, 0.0)])
+@pytest.mark.parametrize(
+    ("words", "expected"), [(3, 0.0), (5, 1.0), (10, 1.0), (12, 0.5), (14, 0.0)]
+)
 async def test_length_range_and_soft_overlong_penalty(words: int, expected: float):
     params = {"unit": "words", "min": 5, "max": 10, "overlong_buffer": 4}
     [result] = await score("length", params, item(" ".join(["w"] * words)))
@@ -151,13 +171,28 @@ async def test_repetition_penalises_loops():
     assert results[1].score is not None and results[1].score < 0.2
 
 
-@pytest.mark.parametrize("metric", ["fuzzy_ratio", "fuzzy_partial", "fuzzy_token_set", "bleu",
-                                    "chrf", "rouge1", "rouge2", "rougeL"])
+@pytest.mark.parametrize(
+    "metric",
+    [
+        "fuzzy_ratio",
+        "fuzzy_partial",
+        "fuzzy_token_set",
+        "bleu",
+        "chrf",
+        "rouge1",
+        "rouge2",
+        "rougeL",
+    ],
+)
 async def test_text_similarity_orders_close_above_far(metric: str):
     ref = "the cat sat on the mat near the door"
-    results = await score("text_similarity", {"metric": metric}, item(ref, ref),
-                          item("the cat sat on a mat near a door", ref),
-                          item("quantum chromodynamics lecture notes", ref))
+    results = await score(
+        "text_similarity",
+        {"metric": metric},
+        item(ref, ref),
+        item("the cat sat on a mat near a door", ref),
+        item("quantum chromodynamics lecture notes", ref),
+    )
     same, close, far = (r.score for r in results)
     assert same == pytest.approx(1.0)
     assert same >= close > far  # type: ignore[operator]

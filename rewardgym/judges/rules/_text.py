@@ -16,6 +16,7 @@ from rewardgym.schema import ErrorType
 __all__ = ["NormaliseParams", "compile_pattern", "normalise", "search"]
 
 REGEX_TIMEOUT_S = 1.0
+_PUNCTUATION = regex.compile(r"\p{P}+")
 
 
 class NormaliseParams(Params):
@@ -33,7 +34,7 @@ def normalise(text: str, opts: NormaliseParams) -> str:
     if opts.lowercase:
         text = text.lower()
     if opts.remove_punctuation:
-        text = regex.sub(r"\p{P}+", "", text)
+        text = _PUNCTUATION.sub("", text)
     if opts.collapse_whitespace:
         text = " ".join(text.split())
     if opts.strip:

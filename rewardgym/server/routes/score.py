@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
+from fastapi.responses import Response
 
 from rewardgym.schema import CompareRequest, ScoreRequest, ScoreResponse
 from rewardgym.server.routes._deps import get_service
@@ -21,17 +22,20 @@ _ERRORS: dict[int | str, dict[str, str]] = {
 }
 
 
-@router.post("/score", responses=_ERRORS)
-async def score(
-    request: ScoreRequest, service: RewardService = Depends(get_service)
-) -> ScoreResponse:
+def _json(response: ScoreResponse) -> Response:
+    # Serialised once by pydantic-core; FastAPI would validate and encode the model again.
+    return Response(response.model_dump_json(), media_type="application/json")
+
+
+@router.post("/score", responses=_ERRORS, response_model=ScoreResponse)
+async def score(request: ScoreRequest, service: RewardService = Depends(get_service)) -> Response:
     """Score every item with one reward: one result per item, in order."""
-    return await service.score(request)
+    return _json(await service.score(request))
 
 
-@router.post("/compare", responses=_ERRORS)
+@router.post("/compare", responses=_ERRORS, response_model=ScoreResponse)
 async def compare(
     request: CompareRequest, service: RewardService = Depends(get_service)
-) -> ScoreResponse:
+) -> Response:
     """Rank the responses of each item with a preference reward."""
-    return await service.compare(request)
+    return _json(await service.compare(request))
