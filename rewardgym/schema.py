@@ -86,7 +86,7 @@ class Message(_Model):
 
 Text = str | list[Message]
 
-OnError = Literal["null", "raise"] | float
+OnError = Literal["null", "raise"] | Annotated[float, Field(allow_inf_nan=False)]
 """What a failed item becomes: ``"null"`` (score null, error kept), a fixed score (error kept),
 or ``"raise"`` (the whole request fails)."""
 

@@ -254,3 +254,36 @@ def test_no_input_makes_the_server_answer_500(http: httpx.Client, raw: bytes):
     response = http.post("/v1/score", content=raw, headers={"content-type": "application/json"})
     assert response.status_code < 500, response.text
     assert http.get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [
+        (
+            b'{"reward": "math", "items": [{"response": "a", "reference": '
+            + b"[" * 100_000
+            + b"]" * 100_000
+            + b"}]}",
+            400,
+        ),
+        (
+            b'{"reward": "math", "items": [{"response": "a", "reference": ' + b"9" * 5000 + b"}]}",
+            400,
+        ),
+        (
+            b'{"reward": "math", "items": [{"response": "a"}], "options": {"on_error": Infinity}}',
+            422,
+        ),
+        (b'{"reward": "math", "items": [{"response": "a"}], "options": {"deadline_s": NaN}}', 422),
+    ],
+)
+def test_hostile_json_gets_a_clear_4xx(http: httpx.Client, raw: bytes, status: int):
+    response = http.post("/v1/score", content=raw, headers={"content-type": "application/json"})
+    assert response.status_code == status
+    assert response.json()["error"]["message"]
+    assert http.get("/healthz").status_code == 200
+
+
+def test_unknown_path_is_404_in_the_same_error_shape(http: httpx.Client):
+    response = http.get("/v1/nope")
+    assert response.status_code == 404 and response.json()["error"]["code"] == "http_error"

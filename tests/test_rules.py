@@ -204,3 +204,21 @@ async def test_text_similarity_threshold_and_best_reference():
     [result] = await score("text_similarity", params, item("hello world", ["bye", "hello world!"]))
     assert result.score == 1.0
     assert result.scores["fuzzy_ratio"] == pytest.approx(0.9565, abs=1e-3)
+
+
+async def test_a_non_finite_score_becomes_an_error_fault_injection():
+    """Fault injection: a reward that returns NaN must not pass it off as a score."""
+    from rewardgym.judges.base import SyncRule
+    from rewardgym.schema import Basis, Taxonomy
+
+    class NanReward(SyncRule):
+        type_id = "nan"
+        taxonomy = Taxonomy(basis=Basis.RULE)
+
+        def compute(self, item: Item) -> float:
+            return float("nan")
+
+    reward = NanReward(RewardSpec(type="nan"), RewardRegistry([]))
+    [result] = await reward.score([item("x")], ScoreContext())
+    assert result.score is None
+    assert result.error is not None and result.error.type == ErrorType.INTERNAL

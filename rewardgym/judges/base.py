@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
@@ -119,6 +120,11 @@ class Reward(ABC):
         for result in results:
             if result.latency_ms == 0.0:
                 result.latency_ms = elapsed_ms
+            if result.score is not None and not math.isfinite(result.score):
+                result.error = Error(
+                    type=ErrorType.INTERNAL, message=f"reward produced score {result.score}"
+                )
+                result.score = None
             self.stamp(result)
         return results
 

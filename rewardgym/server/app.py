@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rewardgym import __version__
 from rewardgym.config import Settings
@@ -62,6 +63,19 @@ def create_app(service: RewardService | None = None, settings: Settings | None =
             }
         }
         return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = str(exc.detail)
+        if exc.status_code == 400 and "parsing the body" in message:
+            message = "the body is not valid JSON (or nests too deeply, or has a huge number)"
+        body = {
+            "error": {
+                "code": "bad_request" if exc.status_code == 400 else "http_error",
+                "message": message,
+            }
+        }
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
