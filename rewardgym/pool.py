@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import weakref
 from collections import deque
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -207,6 +208,16 @@ class KillablePool:
         elif worker.alive:
             worker.kill()
 
+    def abandon(self) -> None:
+        """Close from outside its event loop (that loop has ended): stop the template, whose
+        workers die with it."""
+        self._closed = True
+        for worker in self._idle:
+            worker.kill()
+        self._idle = []
+        self._threads.shutdown(wait=False, cancel_futures=True)
+        self._zygote.close()
+
     async def close(self) -> None:
         """Kill every worker; calls in flight end with ``WorkerCrashedError``."""
         self._closed = True
@@ -221,20 +232,30 @@ class KillablePool:
         await asyncio.to_thread(self._zygote.close)
 
 
-_SHARED: dict[tuple[str, int | None, int], KillablePool] = {}
+_SHARED: dict[
+    tuple[str, int | None], tuple[weakref.ref[asyncio.AbstractEventLoop], KillablePool]
+] = {}
 
 
 def shared_pool(target: str, *, size: int | None = None, **kwargs: Any) -> KillablePool:
-    """One pool per (target, size) and event loop, shared by every reward that runs ``target``."""
-    key = (target, size, id(asyncio.get_running_loop()))
-    pool = _SHARED.get(key)
-    if pool is None or pool._closed:
-        pool = _SHARED[key] = KillablePool(target, size=size, **kwargs)
+    """One pool per (target, size) for the running event loop, shared by every reward that
+    runs ``target``. A pool left behind by an earlier loop (``asyncio.run`` twice) is retired."""
+    loop = asyncio.get_running_loop()
+    key = (target, size)
+    entry = _SHARED.get(key)
+    if entry is not None:
+        owner, pool = entry
+        if owner() is loop and not pool._closed:
+            return pool
+        pool.abandon()
+    pool = KillablePool(target, size=size, **kwargs)
+    _SHARED[key] = (weakref.ref(loop), pool)
     return pool
 
 
 async def close_shared_pools() -> None:
     """Close the shared pools of the running event loop."""
-    loop_id = id(asyncio.get_running_loop())
-    for key in [k for k in _SHARED if k[2] == loop_id]:
-        await _SHARED.pop(key).close()
+    loop = asyncio.get_running_loop()
+    for key, (owner, _pool) in list(_SHARED.items()):
+        if owner() is loop:
+            await _SHARED.pop(key)[1].close()

@@ -65,3 +65,14 @@ async def test_stragglers_do_not_block_other_calls():
             assert isinstance(outcome, TimeoutError)
     finally:
         await pool.close()
+
+
+def test_a_second_event_loop_gets_a_fresh_shared_pool():
+    """asyncio.run twice in one script (a common in-process use) must keep working."""
+    from rewardgym.pool import shared_pool
+
+    async def once() -> float:
+        return float(await shared_pool("math:sqrt", size=1).run((49.0,), timeout_s=10))
+
+    assert asyncio.run(once()) == 7.0
+    assert asyncio.run(once()) == 7.0
