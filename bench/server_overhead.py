@@ -83,6 +83,8 @@ def main() -> None:
     console.print(f"  in process : {local * 1000:8.2f} ms")
     console.print(f"  over HTTP  : {remote * 1000:8.2f} ms")
     console.print(f"  ratio HTTP / in process = {remote / local:.2f}  (goal <= 1.3)")
+    per_item_us = (remote - local) / opts.items * 1e6
+    console.print(f"  HTTP overhead per item = {per_item_us:.1f} us (JSON both ways + validation)")
     console.print(f"single-item request on loopback, {opts.requests} requests:")
     console.print(f"  p50 = {q[49]:.2f} ms, p99 = {q[98]:.2f} ms  (goal p50 <= 3 ms)")
 

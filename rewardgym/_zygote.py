@@ -119,6 +119,7 @@ class Worker:
         self.pid = pid
         self.conn = conn
         self.pidfd = os.pidfd_open(pid)
+        self.straggler = False  # overran the pool's straggler threshold on its current call
         self.deprioritised = False
 
     def call(self, args: tuple[Any, ...], timeout_s: float) -> Any:

@@ -4,8 +4,9 @@ Each worker runs one call at a time. A call's deadline counts from its dispatch 
 a worker that overruns it is killed (SIGKILL) and replaced, the call raises ``TimeoutError``
 and the pool keeps serving. A call that has run longer than ``straggler_after_s`` stops
 counting against the pool's ``size``, so a few pathological inputs cannot starve the rest:
-other calls get a fresh worker (up to ``max_workers`` processes in all), and its process drops
-to the lowest CPU priority so that it slows nobody while it runs out its deadline. Workers are
+other calls get a fresh worker (up to ``max_workers`` processes in all). A call still running
+at half its deadline drops to the lowest CPU priority, so that it slows nobody while it runs
+out its deadline (a slow but honest call keeps its priority until then). Workers are
 forked from a warm template (``rewardgym._zygote``), so a replacement is ready in milliseconds.
 """
 
@@ -42,6 +43,9 @@ class KillablePool:
         spares: warm workers kept beyond ``size``, ready to replace a straggler at once.
         max_workers: processes at most, stragglers included (default ``size + 8``).
         straggler_after_s: after this long a call no longer holds one of the ``size`` slots.
+        straggler_factor: ...or after this many times the typical call, if that is longer.
+        demote_after_fraction: a call still running after this fraction of its deadline is
+            most likely pathological: its process drops to the lowest CPU priority.
         warmup: arguments for one call each worker makes before it is ready (imports, caches).
         start_timeout_s: how long a new worker may take to become ready.
     """
@@ -54,6 +58,8 @@ class KillablePool:
         spares: int = 1,
         max_workers: int | None = None,
         straggler_after_s: float = 0.2,
+        straggler_factor: float = 10.0,
+        demote_after_fraction: float = 0.5,
         warmup: tuple[Any, ...] | None = None,
         start_timeout_s: float = 60.0,
     ) -> None:
@@ -62,6 +68,9 @@ class KillablePool:
         self.spares = spares
         self.max_workers = max(max_workers or self.size + 8, self.size + spares)
         self.straggler_after_s = straggler_after_s
+        self.straggler_factor = straggler_factor
+        self.demote_after_fraction = demote_after_fraction
+        self._typical_s = 0.0  # moving average of the calls' running time
         self.warmup = warmup
         self.start_timeout_s = start_timeout_s
         self._idle: list[Worker] = []
@@ -113,8 +122,13 @@ class KillablePool:
     async def _add_quietly(self) -> None:
         try:
             await self._add_counted()
-        except WorkerCrashedError:
-            log.exception("could not start a worker")
+        except WorkerCrashedError as exc:
+            log.error("could not start a worker for %s: %s", self.target, exc)
+            # Calls waiting for a worker would otherwise wait for ever: fail them now.
+            while self._waiters:
+                waiter = self._waiters.popleft()
+                if not waiter.done():
+                    waiter.set_exception(WorkerCrashedError(f"no worker could start: {exc}"))
 
     def _background(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -156,20 +170,32 @@ class KillablePool:
         self._init_locks()
         assert self._slots is not None and self._processes is not None
         async with self._processes:
-            async with self._slots:
-                worker = await self._take()
-                self.stats["calls"] += 1
-                loop = asyncio.get_running_loop()
-                call = loop.run_in_executor(self._threads, worker.call, args, timeout_s)
-                done, _ = await asyncio.wait({call}, timeout=min(self.straggler_after_s, timeout_s))
-            if not done:
-                # Out of the slot: a healthy worker takes the straggler's place.
-                self.stats["stragglers"] += 1
-                worker.deprioritise()
-                self._healthy -= 1
-                self._replenish()
+            await self._slots.acquire()
+            holds_slot = True
             try:
+                worker = await self._take()
+            except BaseException:
+                self._slots.release()
+                raise
+            self.stats["calls"] += 1
+            loop = asyncio.get_running_loop()
+            call = loop.run_in_executor(self._threads, worker.call, args, timeout_s)
+            try:
+                first = min(self.straggler_threshold(), timeout_s)
+                started = loop.time()
+                done, _ = await asyncio.wait({call}, timeout=first)
+                if not done:
+                    self._slots.release()
+                    holds_slot = False
+                    self._mark_straggler(worker)
+                    demote_in = timeout_s * self.demote_after_fraction - first
+                    if demote_in > 0:
+                        done, _ = await asyncio.wait({call}, timeout=demote_in)
+                    if not done:
+                        worker.deprioritise()
                 value = await asyncio.shield(call)
+                if not worker.straggler:
+                    self._observe(loop.time() - started)
             except asyncio.CancelledError:
                 # The caller gave up; the worker's own deadline still ends the call.
                 self._background(self._finish_later(call, worker))
@@ -177,8 +203,27 @@ class KillablePool:
             except BaseException as exc:
                 self._settle(worker, exc)
                 raise
+            finally:
+                if holds_slot:
+                    self._slots.release()
             self._settle(worker, None)
             return value
+
+    def straggler_threshold(self) -> float:
+        """How long a call may run before it stops holding a slot: ``straggler_after_s``, or
+        ``straggler_factor`` times the typical call when calls are slow (under load, every call
+        slows down; a fixed threshold would then turn honest calls into stragglers)."""
+        return max(self.straggler_after_s, self.straggler_factor * self._typical_s)
+
+    def _observe(self, duration_s: float) -> None:
+        self._typical_s += 0.05 * (duration_s - self._typical_s)
+
+    def _mark_straggler(self, worker: Worker) -> None:
+        """The call overran ``straggler_after_s``: a healthy worker takes its place."""
+        worker.straggler = True
+        self.stats["stragglers"] += 1
+        self._healthy -= 1
+        self._replenish()
 
     async def _finish_later(self, call: asyncio.Future[Any], worker: Worker) -> None:
         try:
@@ -194,18 +239,24 @@ class KillablePool:
             self.stats["timeouts"] += 1
         elif isinstance(exc, WorkerCrashedError):
             self.stats["crashes"] += 1
-        if not worker.deprioritised:
-            if worker.alive:
-                self._offer(worker)
-            else:
+        if not worker.alive:
+            if not worker.straggler:  # a straggler was already replaced
                 self._healthy -= 1
                 self._replenish()
             return
-        # A straggler that finished: keep it only if it gets its priority back.
-        if worker.alive and self._healthy < self.target_workers and worker.reprioritise():
+        if not worker.straggler:
+            self._offer(worker)
+            return
+        # A straggler that finished: back into the pool if there is room for it (a little over
+        # the target, so that a burst of slow calls does not churn processes) and it gets its
+        # normal priority back (unprivileged users cannot raise it again).
+        if self._healthy < self.target_workers + self.size and (
+            not worker.deprioritised or worker.reprioritise()
+        ):
+            worker.straggler = False
             self._healthy += 1
             self._offer(worker)
-        elif worker.alive:
+        else:
             worker.kill()
 
     def abandon(self) -> None:

@@ -76,3 +76,12 @@ def test_a_second_event_loop_gets_a_fresh_shared_pool():
 
     assert asyncio.run(once()) == 7.0
     assert asyncio.run(once()) == 7.0
+
+
+async def test_a_target_that_cannot_load_fails_calls_instead_of_hanging():
+    pool = KillablePool("rewardgym_no_such_module:fn", size=1, start_timeout_s=30)
+    try:
+        with pytest.raises(WorkerCrashedError, match="no worker could start"):
+            await asyncio.wait_for(pool.run((), timeout_s=5), timeout=60)
+    finally:
+        await pool.close()
