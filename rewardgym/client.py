@@ -43,6 +43,7 @@ __all__ = ["AsyncRewardClient", "RewardClient", "ServerError", "as_items", "as_r
 
 RETRY_STATUS = frozenset({429, 502, 503, 504})
 _JSON = {"content-type": "application/json"}
+_TRANSPORT_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 _REWARD_LIST: TypeAdapter[list[RewardInfo]] = TypeAdapter(list[RewardInfo])
 
 
@@ -135,6 +136,26 @@ class _Base:
             for chunk in _chunks(plain, self.chunk_size)
         ]
 
+    def _outcome(
+        self, attempt: int, path: str, response: httpx.Response | httpx.TransportError
+    ) -> bytes | None:
+        """The body to return, or None to try again; raises when there is no point."""
+        last = attempt == self.retries
+        if isinstance(response, httpx.TimeoutException):
+            if last:
+                raise OverloadedError(
+                    f"{self.base_url}{path} did not answer within {self.timeout} s"
+                ) from response
+            return None
+        if isinstance(response, httpx.TransportError):
+            if last:
+                raise OverloadedError(f"cannot reach {self.base_url}: {response}") from response
+            return None
+        if response.status_code in RETRY_STATUS and not last:
+            return None
+        _raise_for(response)
+        return response.content
+
 
 class RewardClient(_Base):
     """Blocking client. ``score`` returns one Result per item, in order.
@@ -154,20 +175,14 @@ class RewardClient(_Base):
 
     def _request(self, method: str, path: str, body: bytes | None = None) -> bytes:
         for attempt in range(self.retries + 1):
+            response: httpx.Response | httpx.TransportError
             try:
                 response = self._http.request(method, path, content=body, headers=_JSON)
-            except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as exc:
-                if attempt == self.retries:
-                    raise OverloadedError(f"cannot reach {self.base_url}: {exc}") from exc
-            except httpx.TimeoutException as exc:
-                if attempt == self.retries:
-                    raise OverloadedError(
-                        f"{self.base_url}{path} did not answer within {self.timeout} s"
-                    ) from exc
-            else:
-                if response.status_code not in RETRY_STATUS or attempt == self.retries:
-                    _raise_for(response)
-                    return response.content
+            except _TRANSPORT_ERRORS as exc:
+                response = exc
+            content = self._outcome(attempt, path, response)
+            if content is not None:
+                return content
             time.sleep(_backoff(attempt, self.backoff_s))
         raise AssertionError("unreachable")
 
@@ -242,20 +257,14 @@ class AsyncRewardClient(_Base):
 
     async def _request(self, method: str, path: str, body: bytes | None = None) -> bytes:
         for attempt in range(self.retries + 1):
+            response: httpx.Response | httpx.TransportError
             try:
                 response = await self._http.request(method, path, content=body, headers=_JSON)
-            except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as exc:
-                if attempt == self.retries:
-                    raise OverloadedError(f"cannot reach {self.base_url}: {exc}") from exc
-            except httpx.TimeoutException as exc:
-                if attempt == self.retries:
-                    raise OverloadedError(
-                        f"{self.base_url}{path} did not answer within {self.timeout} s"
-                    ) from exc
-            else:
-                if response.status_code not in RETRY_STATUS or attempt == self.retries:
-                    _raise_for(response)
-                    return response.content
+            except _TRANSPORT_ERRORS as exc:
+                response = exc
+            content = self._outcome(attempt, path, response)
+            if content is not None:
+                return content
             await asyncio.sleep(_backoff(attempt, self.backoff_s))
         raise AssertionError("unreachable")
 
