@@ -37,7 +37,7 @@ from rewardgym.server._proto import reward_pb2_grpc as pb_grpc
 
 __all__ = ["GrpcRewardClient"]
 
-_RETRY = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED}
+_RETRY = {grpc.StatusCode.UNAVAILABLE}
 _BY_CODE: dict[grpc.StatusCode, type[RewardGymError]] = {
     grpc.StatusCode.NOT_FOUND: UnknownRewardError,
     grpc.StatusCode.INVALID_ARGUMENT: InvalidRequestError,

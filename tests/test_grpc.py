@@ -109,3 +109,13 @@ def test_message_objects_survive_the_round_trip(server: Server):
     with GrpcRewardClient(server.grpc_target) as rpc:
         [result] = rpc.score("math", [item])
     assert result.score == 1.0 and result.taxonomy is not None
+
+
+def test_grpc_message_over_the_body_limit_is_resource_exhausted(server: Server):
+    from rewardgym.errors import PayloadTooLargeError
+
+    big = [{"response": "x" * (3 * 1024 * 1024), "reference": "x"}]
+    with GrpcRewardClient(server.grpc_target) as rpc, pytest.raises(PayloadTooLargeError):
+        rpc.score("exact_match", big)
+    with GrpcRewardClient(server.grpc_target) as rpc:
+        assert rpc.score("exact_match", [{"response": "x", "reference": "x"}])[0].score == 1.0

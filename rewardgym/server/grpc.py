@@ -71,10 +71,13 @@ class RewardServicer(pb_grpc.RewardServiceServicer):
 async def start_grpc_server(
     service: RewardService, host: str, port: int
 ) -> tuple[grpc.aio.Server, int]:
-    """Start serving on host:port (0 = any free port); returns the server and the bound port."""
+    """Start serving on host:port (0 = any free port); returns the server and the bound port.
+
+    Requests larger than ``max_body_bytes`` are refused with RESOURCE_EXHAUSTED, as over HTTP.
+    """
     server = grpc.aio.server(
         options=[
-            ("grpc.max_receive_message_length", MAX_MESSAGE),
+            ("grpc.max_receive_message_length", service.settings.max_body_bytes),
             ("grpc.max_send_message_length", MAX_MESSAGE),
         ]
     )

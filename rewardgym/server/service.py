@@ -8,7 +8,7 @@ import time
 from collections.abc import Sequence
 
 from rewardgym.config import Settings, load_reward_config
-from rewardgym.errors import ItemFailedError, PayloadTooLargeError
+from rewardgym.errors import ItemFailedError, PayloadTooLargeError, RewardGymError
 from rewardgym.judges.base import Reward, ScoreContext
 from rewardgym.pool import close_shared_pools
 from rewardgym.registry import RewardRegistry
@@ -102,7 +102,11 @@ class RewardService:
             results = await reward.score(request.items, ctx)
         finally:
             self.in_flight -= 1
-        assert len(results) == len(request.items), "a reward returned the wrong number of results"
+        if len(results) != len(request.items):
+            raise RewardGymError(
+                f"reward {reward.name!r} returned {len(results)} results "
+                f"for {len(request.items)} items (a bug in that reward type)"
+            )
         results = apply_on_error(results, self._policy(reward, request.options))
         return ScoreResponse(reward=reward.name, results=results)
 

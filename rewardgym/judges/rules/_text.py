@@ -7,7 +7,6 @@ from functools import lru_cache
 from typing import Any
 
 import regex
-from pydantic import Field
 
 from rewardgym.errors import ConfigError, RewardError
 from rewardgym.judges.base import Params
@@ -59,7 +58,3 @@ def search(pattern: Any, text: str) -> Any:
         raise RewardError(
             ErrorType.TIMEOUT, f"regex {pattern.pattern!r} ran over {REGEX_TIMEOUT_S} s"
         ) from exc
-
-
-def flags_field() -> Any:
-    return Field(default=False, description="case-insensitive matching")
