@@ -138,3 +138,11 @@ def test_cycles_and_unknown_components_are_config_errors():
         RewardRegistry(
             [RewardSpec(name="w", type="weighted", params={"components": [{"reward": "missing"}]})]
         )
+
+
+async def test_a_failing_gate_is_an_item_error_naming_the_gate():
+    specs = [*BASE, RewardSpec(name="needs_ref", type="string_check", params={"operation": "eq"})]
+    spec = {"type": "gate", "params": {"gate": "needs_ref", "reward": "short"}}
+    [result] = await score(spec, Item(response="a"), specs=specs)
+    assert result.score is None
+    assert result.error is not None and "component 'gate' failed" in result.error.message

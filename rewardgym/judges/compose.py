@@ -211,30 +211,28 @@ class Gate(_Composite):
     async def score_batch(self, items: Sequence[Item], ctx: ScoreContext) -> list[Result]:
         (_, _, gate), (_, _, inner) = self.parts
         gates = await gate.score(items, ctx)
+        verdicts: list[float | RewardError] = []
+        for g in gates:
+            try:
+                verdicts.append(self._value("gate", gate, g))
+            except RewardError as exc:
+                verdicts.append(exc)
         passing = [
             i
-            for i, g in enumerate(gates)
-            if g.score is not None and g.error is None and g.score >= self.params.threshold
+            for i, v in enumerate(verdicts)
+            if not isinstance(v, RewardError) and v >= self.params.threshold
         ]
+        # The gated reward runs only on the items that pass: no work wasted on the others.
         inner_results = await inner.score([items[i] for i in passing], ctx) if passing else []
         by_index = dict(zip(passing, inner_results, strict=True))
         out = []
-        for i, g in enumerate(gates):
-            if g.error is not None and not isinstance(gate.spec.on_error, int | float):
-                out.append(
-                    Result(
-                        error=g.error.model_copy(
-                            update={"message": f"component 'gate' failed: {g.error.message}"}
-                        ),
-                        scores={"gate": None},
-                    )
-                )
-                continue
-            if i not in by_index:
+        for i, (g, verdict) in enumerate(zip(gates, verdicts, strict=True)):
+            if isinstance(verdict, RewardError):
+                out.append(Result(error=verdict.error, scores={"gate": None}))
+            elif i in by_index:
+                out.extend(self._combine_rows([items[i]], [[g], [by_index[i]]]))
+            else:
                 out.append(Result(score=self.params.otherwise, scores={"gate": g.score}))
-                continue
-            row = [g, by_index[i]]
-            out.extend(self._combine_rows([items[i]], [[r] for r in row]))
         return out
 
     def combine(self, values: dict[str, float]) -> float:

@@ -24,8 +24,10 @@ log = logging.getLogger(__name__)
 
 
 def create_app(service: RewardService | None = None, settings: Settings | None = None) -> FastAPI:
-    """The HTTP app. Without a service, one is built from ``settings`` (or the environment)."""
+    """The HTTP app. Without a service, one is built from ``settings`` (or the environment)
+    and the app starts and closes it; a service passed in stays the caller's to close."""
     settings = settings or (service.settings if service else Settings())
+    owns_service = service is None
     service = service or RewardService.from_settings(settings)
 
     @asynccontextmanager
@@ -33,7 +35,8 @@ def create_app(service: RewardService | None = None, settings: Settings | None =
         if not service.ready:
             await service.start()
         yield
-        await service.aclose()
+        if owns_service:
+            await service.aclose()
 
     app = FastAPI(
         title="rewardgym",

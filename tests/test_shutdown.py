@@ -1,0 +1,59 @@
+"""Graceful shutdown: SIGTERM lets in-flight requests finish and leaves no worker behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import start_server
+
+
+def _descendants(root: int) -> set[int]:
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found, frontier = set(), {root}
+    while frontier:
+        frontier = {pid for pid, ppid in parents.items() if ppid in frontier} - found
+        found |= frontier
+    return found
+
+
+def test_sigterm_finishes_in_flight_work_and_leaves_no_workers():
+    server = start_server()
+    workers = _descendants(server.process.pid)
+    assert workers, "the math pool should have worker processes"
+    outcome: dict[str, httpx.Response] = {}
+    body = {
+        "reward": {"type": "math", "params": {"timeout_s": 2}},
+        "items": [
+            {"response": r"\boxed{9^{9^{9^{9^{9}}}}}", "reference": "1"},
+            {"response": r"\boxed{2}", "reference": "2"},
+        ],
+    }
+
+    def call() -> None:
+        outcome["response"] = httpx.post(f"{server.url}/v1/score", json=body, timeout=30)
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    threading.Event().wait(0.5)  # the request is in flight
+    os.kill(server.process.pid, signal.SIGTERM)
+    thread.join(timeout=30)
+    assert server.process.wait(timeout=30) == 0
+    response = outcome["response"]
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert results[0]["error"]["type"] == "timeout" and results[1]["score"] == 1.0
+    threading.Event().wait(1.0)
+    alive = {pid for pid in workers if Path(f"/proc/{pid}").exists()}
+    assert not alive, f"worker processes left behind: {alive}"
