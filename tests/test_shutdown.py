@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -46,7 +47,10 @@ def test_sigterm_finishes_in_flight_work_and_leaves_no_workers():
 
     thread = threading.Thread(target=call)
     thread.start()
-    threading.Event().wait(0.5)  # the request is in flight
+    deadline = time.monotonic() + 20
+    while httpx.get(f"{server.url}/readyz", timeout=5).json()["in_flight"] == 0:
+        assert time.monotonic() < deadline, "the request never reached the server"
+        time.sleep(0.02)
     os.kill(server.process.pid, signal.SIGTERM)
     thread.join(timeout=30)
     assert server.process.wait(timeout=30) == 0
