@@ -31,6 +31,7 @@ BUILTIN_TYPES: dict[str, str] = {
     "gate": "rewardgym.judges.compose:Gate",
     "vector": "rewardgym.judges.compose:Vector",
     "formula": "rewardgym.judges.compose:FormulaReward",
+    "pointwise": "rewardgym.judges.llm.pointwise:PointwiseJudge",
 }
 """Built-in reward types: id -> ``module:Class``, imported only when first used."""
 

@@ -149,7 +149,7 @@ class ErrorType(StrEnum):
 
     TIMEOUT = "timeout"
     INVALID_INPUT = "invalid_input"
-    PARSE_ERROR = "parse_error"
+    JUDGE_PARSE_ERROR = "judge_parse_error"
     BACKEND_ERROR = "backend_error"
     WORKER_CRASHED = "worker_crashed"
     CONFIG_ERROR = "config_error"

@@ -1,0 +1,201 @@
+"""``pointwise``: an LLM judge scores one response against a rubric (optionally a reference).
+
+Verdicts: ``json`` (structured output: critique + score), ``text`` ("Score: N", parsed), or
+``logprobs`` (G-Eval: the expected score under the judge's distribution over score tokens, a
+continuous reward from a single generated token). Scores are normalised to [0, 1] by default;
+the raw score and the critique are kept. An unreadable verdict is retried once, then it is a
+``judge_parse_error`` on that item, never a score.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from functools import cached_property
+from importlib import resources
+from typing import Any, Literal
+
+import jinja2
+from pydantic import Field
+
+from rewardgym.errors import ConfigError, RewardError
+from rewardgym.judges.backends.base import BackendError, ChatRequest, ChatResponse
+from rewardgym.judges.backends.factory import BackendParams, make_backend
+from rewardgym.judges.backends.openai_compat import OpenAICompatBackend
+from rewardgym.judges.base import Params, Reward, ScoreContext, text_of
+from rewardgym.judges.llm.parsers import (
+    VerdictError,
+    expected_score,
+    neutralise,
+    parse_json_score,
+    parse_text_score,
+)
+from rewardgym.judges.llm.rubrics import RUBRICS, custom_rubric
+from rewardgym.schema import Basis, ErrorType, Format, Item, Result, Taxonomy
+
+__all__ = ["CustomRubric", "PointwiseJudge", "PointwiseParams"]
+
+TEMPLATE_VERSION = "pointwise-v1"
+_ENV = jinja2.Environment(
+    undefined=jinja2.StrictUndefined, keep_trailing_newline=False, autoescape=False
+)
+
+
+def _template(name: str) -> str:
+    return (resources.files("rewardgym.judges.llm") / "templates" / name).read_text()
+
+
+class CustomRubric(Params):
+    description: str = Field(min_length=1)
+    scores: dict[int, str] = Field(min_length=2, description="score -> what earns it")
+
+
+class PointwiseParams(Params):
+    backend: BackendParams
+    rubric: Literal["additive5", "helpfulness10"] | CustomRubric = "helpfulness10"
+    verdict: Literal["json", "text", "logprobs"] = "json"
+    use_reference: bool = Field(default=False, description="reference-guided: judge against it")
+    normalize: bool = Field(default=True, description="map the score to [0, 1]")
+    max_tokens: int = Field(default=256, ge=1, le=8192)
+    temperature: float = Field(default=0.0, ge=0, le=2)
+    top_logprobs: int = Field(default=20, ge=1, le=20)
+    critique_max_chars: int = Field(default=2000, ge=1, description="json verdict: cap")
+    system_template: str | None = Field(default=None, description="Jinja2 source override")
+    user_template: str | None = Field(default=None, description="Jinja2 source override")
+
+
+class PointwiseJudge(Reward):
+    """Rubric score from an LLM judge, with its critique."""
+
+    type_id = "pointwise"
+    taxonomy = Taxonomy(basis=Basis.JUDGE, format=Format.CRITIQUE)
+    Params = PointwiseParams
+    description = "LLM judge: rubric score (JSON, text or log-probability weighted) + critique"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        p: PointwiseParams = self.params
+        rubric = p.rubric
+        self.rubric_text, self.lo, self.hi = (
+            RUBRICS[rubric]
+            if isinstance(rubric, str)
+            else custom_rubric(rubric.description, rubric.scores)
+        )
+        if p.verdict == "logprobs":
+            self.taxonomy = Taxonomy(basis=Basis.JUDGE, format=Format.SCALAR)
+        try:
+            self._system = _ENV.from_string(
+                p.system_template or _template("pointwise_system.jinja")
+            )
+            self._user = _ENV.from_string(p.user_template or _template("pointwise_user.jinja"))
+        except jinja2.TemplateError as exc:
+            raise ConfigError(f"reward {self.name!r}: bad template: {exc}") from exc
+        self._backends: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, OpenAICompatBackend]
+        self._backends = weakref.WeakKeyDictionary()
+
+    @property
+    def backend(self) -> OpenAICompatBackend:
+        """This event loop's backend (clients and semaphores belong to one loop)."""
+        loop = asyncio.get_running_loop()
+        backend = self._backends.get(loop)
+        if backend is None:
+            backend = self._backends[loop] = make_backend(self.params.backend)
+        return backend
+
+    @cached_property
+    def namespace(self) -> str:
+        return f"{TEMPLATE_VERSION}:{self.params.verdict}:{self.lo}-{self.hi}"
+
+    def messages(self, item: Item) -> tuple[tuple[str, str], ...]:
+        """The chat messages sent to the judge for one item."""
+        p: PointwiseParams = self.params
+        reference = None
+        if p.use_reference:
+            if item.reference is None:
+                raise RewardError(ErrorType.INVALID_INPUT, "this judge needs a reference")
+            reference = neutralise(str(item.reference))
+        context = {
+            "rubric": self.rubric_text,
+            "verdict": "score_only" if p.verdict == "logprobs" else p.verdict,
+            "min_score": self.lo,
+            "max_score": self.hi,
+            "prompt": neutralise(text_of(item.prompt)),
+            "response": neutralise(text_of(item.response)),
+            "reference": reference,
+        }
+        return (
+            ("system", self._system.render(**context).strip()),
+            ("user", self._user.render(**context).strip()),
+        )
+
+    def request(self, item: Item, attempt: int = 0) -> ChatRequest:
+        p: PointwiseParams = self.params
+        scores = [str(s) for s in range(self.lo, self.hi + 1)]
+        response_format = extra = None
+        top_logprobs = None
+        max_tokens = p.max_tokens
+        if p.verdict == "json":
+            response_format = {
+                "type": "json_schema",
+                "json_schema": {
+                    "name": "verdict",
+                    "schema": {
+                        "type": "object",
+                        "required": ["critique", "score"],
+                        "properties": {
+                            "critique": {"type": "string", "maxLength": p.critique_max_chars},
+                            "score": {"type": "integer", "minimum": self.lo, "maximum": self.hi},
+                        },
+                    },
+                },
+            }
+        elif p.verdict == "logprobs":
+            extra = {"structured_outputs": {"choice": scores}}
+            top_logprobs = p.top_logprobs
+            max_tokens = 4
+        return ChatRequest(
+            messages=self.messages(item),
+            max_tokens=max_tokens,
+            temperature=p.temperature,
+            top_logprobs=top_logprobs,
+            response_format=response_format,
+            extra_body=extra,
+            namespace=f"{self.namespace}:retry{attempt}" if attempt else self.namespace,
+        )
+
+    async def score_one(self, item: Item, ctx: ScoreContext) -> Result:
+        last: VerdictError | None = None
+        for attempt in range(2):  # an unreadable verdict is asked again once
+            try:
+                response = await self.backend.chat(self.request(item, attempt))
+            except BackendError as exc:
+                kind = ErrorType.TIMEOUT if exc.timeout else ErrorType.BACKEND_ERROR
+                raise RewardError(kind, str(exc), retryable=exc.retryable) from exc
+            try:
+                return self._read(response)
+            except VerdictError as exc:
+                last = exc
+        raise RewardError(
+            ErrorType.JUDGE_PARSE_ERROR, f"unreadable verdict: {last}", retryable=True
+        )
+
+    def _read(self, response: ChatResponse) -> Result:
+        p: PointwiseParams = self.params
+        metadata: dict[str, Any] = {"verdict": response.text[:2000]}
+        critique = None
+        if p.verdict == "logprobs":
+            if not response.logprobs:
+                raise VerdictError("the backend returned no log-probabilities")
+            raw, probs = expected_score(response.logprobs[0], self.lo, self.hi)
+            metadata["probabilities"] = {str(k): v for k, v in probs.items()}
+        elif p.verdict == "json":
+            raw, critique = parse_json_score(response.text, self.lo, self.hi)
+        else:
+            raw, critique = parse_text_score(response.text, self.lo, self.hi)
+        metadata["raw_score"] = raw
+        score = (raw - self.lo) / (self.hi - self.lo) if p.normalize else raw
+        return Result(score=score, critique=critique, cached=response.cached, metadata=metadata)
+
+    async def aclose(self) -> None:
+        for backend in list(self._backends.values()):
+            await backend.aclose()

@@ -1,0 +1,167 @@
+"""LLM judge against a faulty backend (fault injection: a small local HTTP server that times
+out, fails, rate-limits or answers garbage): each is a per-item error or a successful retry."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from rewardgym.judges.base import ScoreContext
+from rewardgym.registry import RewardRegistry
+from rewardgym.schema import ErrorType, Item, RewardSpec
+from tests.conftest import Server
+
+CALLS: Counter[str] = Counter()
+
+
+def _completion(content: str) -> bytes:
+    return json.dumps(
+        {
+            "id": "x",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "m",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
+        }
+    ).encode()
+
+
+class _Faulty(BaseHTTPRequestHandler):
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        mode = self.path.split("/")[1]
+        CALLS[mode] += 1
+        if mode == "ok":
+            self._send(200, _completion("Clear and correct.\nScore: 7"))
+        elif mode == "slow":
+            time.sleep(3)
+            self._send(200, _completion("Score: 7"))
+        elif mode == "e500":
+            self._send(500, b'{"error": {"message": "boom"}}')
+        elif mode == "e429":
+            if CALLS[mode] <= 2:
+                self._send(429, b'{"error": {"message": "slow down"}}', {"retry-after": "0.05"})
+            else:
+                self._send(200, _completion("Score: 9"))
+        elif mode == "garbage":
+            self._send(200, b"<html>not json at all")
+        elif mode == "chatty":
+            self._send(200, _completion("I rather like this answer, but who can say."))
+        else:
+            self._send(404, b"{}")
+
+
+@pytest.fixture(scope="module")
+def faulty() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Faulty)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def judge_spec(url: str, mode: str, tmp: Path | None = None) -> dict[str, Any]:
+    return {
+        "type": "pointwise",
+        "params": {
+            "verdict": "text",
+            "rubric": "helpfulness10",
+            "backend": {
+                "base_url": f"{url}/{mode}/v1",
+                "model": "m",
+                "timeout_s": 0.5,
+                "max_retries": 2,
+                "cache": str(tmp / "c.sqlite") if tmp else False,
+            },
+        },
+    }
+
+
+async def _score(url: str, mode: str, tmp: Path | None = None) -> Any:
+    reward = RewardRegistry([]).resolve(RewardSpec.model_validate(judge_spec(url, mode, tmp)))
+    try:
+        [result] = await reward.score([Item(prompt="q", response="a")], ScoreContext())
+    finally:
+        await reward.aclose()
+    return result
+
+
+async def test_a_good_backend_gives_a_normalised_score_and_critique(faulty: str):
+    result = await _score(faulty, "ok")
+    assert result.error is None
+    assert result.score == pytest.approx((7 - 1) / 9)
+    assert result.metadata["raw_score"] == 7.0 and result.critique == "Clear and correct."
+    assert result.taxonomy.basis == "judge"
+
+
+@pytest.mark.parametrize(
+    ("mode", "error", "calls"),
+    [
+        ("slow", ErrorType.TIMEOUT, 3),
+        ("e500", ErrorType.BACKEND_ERROR, 3),
+        ("garbage", ErrorType.BACKEND_ERROR, 3),
+        ("chatty", ErrorType.JUDGE_PARSE_ERROR, 2),
+    ],
+)
+async def test_faults_become_per_item_errors_fault_injection(
+    faulty: str, mode: str, error: ErrorType, calls: int
+):
+    before = CALLS[mode]
+    started = time.monotonic()
+    result = await _score(faulty, mode)
+    assert result.score is None
+    assert result.error is not None and result.error.type == error, result.error
+    assert CALLS[mode] - before == calls  # retried as documented, then gave up
+    assert time.monotonic() - started < 15
+
+
+async def test_429_with_retry_after_is_retried_until_it_succeeds_fault_injection(faulty: str):
+    result = await _score(faulty, "e429")
+    assert result.error is None and result.metadata["raw_score"] == 9.0
+
+
+async def test_cache_answers_repeats_without_a_call(faulty: str, tmp_path: Path):
+    first = await _score(faulty, "ok", tmp_path)
+    before = CALLS["ok"]
+    second = await _score(faulty, "ok", tmp_path)
+    assert CALLS["ok"] == before and second.cached and not first.cached
+    assert second.score == first.score
+
+
+def test_server_stays_healthy_with_a_failing_judge_fault_injection(faulty: str, server: Server):
+    body = {
+        "reward": judge_spec(faulty, "e500"),
+        "items": [{"prompt": "q", "response": "a"}, {"prompt": "q", "response": "b"}],
+    }
+    response = httpx.post(f"{server.url}/v1/score", json=body, timeout=60)
+    assert response.status_code == 200
+    assert [r["error"]["type"] for r in response.json()["results"]] == ["backend_error"] * 2
+    assert httpx.get(f"{server.url}/healthz").status_code == 200
