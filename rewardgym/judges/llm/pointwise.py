@@ -129,30 +129,43 @@ class PointwiseJudge(Reward):
         )
 
     def request(self, item: Item, attempt: int = 0) -> ChatRequest:
+        """The chat request for one item; ``attempt`` > 0 asks again past the cache."""
         p: PointwiseParams = self.params
-        scores = [str(s) for s in range(self.lo, self.hi + 1)]
-        response_format = extra = None
+        how = p.backend.structured_output
+        response_format: dict[str, Any] | None = None
+        extra: dict[str, Any] | None = None
         top_logprobs = None
         max_tokens = p.max_tokens
-        if p.verdict == "json":
-            response_format = {
-                "type": "json_schema",
-                "json_schema": {
-                    "name": "verdict",
-                    "schema": {
-                        "type": "object",
-                        "required": ["critique", "score"],
-                        "properties": {
-                            "critique": {"type": "string", "maxLength": p.critique_max_chars},
-                            "score": {"type": "integer", "minimum": self.lo, "maximum": self.hi},
-                        },
-                    },
+        if p.verdict == "json" and how != "none":
+            schema = {
+                "type": "object",
+                "required": ["critique", "score"],
+                "properties": {
+                    "critique": {"type": "string", "maxLength": p.critique_max_chars},
+                    "score": {"type": "integer", "minimum": self.lo, "maximum": self.hi},
                 },
             }
+            if how == "vllm":
+                # A regex of the same JSON without free whitespace: a weak judge cannot pad
+                # with whitespace until max_tokens (vLLM sets that option per server, not
+                # per request).
+                scores = "|".join(str(s) for s in range(self.hi, self.lo - 1, -1))
+                chars = r'[^"\\\x00-\x1f]'  # a JSON string character, escapes excluded
+                length = "{0," + str(p.critique_max_chars) + "}"
+                regex = r'\{"critique":"' + chars + length + r'","score":(' + scores + r")\}"
+                extra = {"structured_outputs": {"regex": regex}}
+            else:
+                response_format = {
+                    "type": "json_schema",
+                    "json_schema": {"name": "verdict", "schema": schema},
+                }
         elif p.verdict == "logprobs":
-            extra = {"structured_outputs": {"choice": scores}}
             top_logprobs = p.top_logprobs
             max_tokens = 4
+            if how == "vllm":
+                extra = {
+                    "structured_outputs": {"choice": [str(s) for s in range(self.lo, self.hi + 1)]}
+                }
         return ChatRequest(
             messages=self.messages(item),
             max_tokens=max_tokens,
@@ -165,6 +178,7 @@ class PointwiseJudge(Reward):
 
     async def score_one(self, item: Item, ctx: ScoreContext) -> Result:
         last: VerdictError | None = None
+        text = ""
         for attempt in range(2):  # an unreadable verdict is asked again once
             try:
                 response = await self.backend.chat(self.request(item, attempt))
@@ -174,9 +188,11 @@ class PointwiseJudge(Reward):
             try:
                 return self._read(response)
             except VerdictError as exc:
-                last = exc
+                last, text = exc, response.text
         raise RewardError(
-            ErrorType.JUDGE_PARSE_ERROR, f"unreadable verdict: {last}", retryable=True
+            ErrorType.JUDGE_PARSE_ERROR,
+            f"unreadable verdict ({last}); it began {text[:200]!r}",
+            retryable=True,
         )
 
     def _read(self, response: ChatResponse) -> Result:

@@ -1,0 +1,107 @@
+"""The pointwise judge against a real vLLM server (tiny random model: verdicts are random, so
+these tests check the mechanics that must hold for any model)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from rewardgym.client import RewardClient
+from rewardgym.grpc_client import GrpcRewardClient
+from rewardgym.judges.base import ScoreContext
+from rewardgym.registry import RewardRegistry
+from rewardgym.schema import ErrorType, Item, RewardSpec
+from tests.conftest import Server
+
+ITEMS = [
+    Item(
+        prompt="What is the capital of France?", response=f"Paris, surely. ({i})", reference="Paris"
+    )
+    for i in range(4)
+]
+
+
+def spec(url: str, verdict: str, cache: Any = False, **params: Any) -> RewardSpec:
+    return RewardSpec.model_validate(
+        {
+            "type": "pointwise",
+            "params": {
+                "verdict": verdict,
+                "max_tokens": 200,
+                "critique_max_chars": 60,
+                "backend": {
+                    "base_url": url,
+                    "model": "tiny-judge",
+                    "cache": cache,
+                    "timeout_s": 120,
+                    "structured_output": "vllm",
+                },
+                **params,
+            },
+        }
+    )
+
+
+async def run(s: RewardSpec, items: list[Item] = ITEMS) -> list[Any]:
+    reward = RewardRegistry([]).resolve(s)
+    try:
+        return await reward.score(items, ScoreContext())
+    finally:
+        await reward.aclose()
+
+
+async def test_logprob_weighted_scores(vllm_url: str):
+    results = await run(spec(vllm_url, "logprobs"))
+    for r in results:
+        assert r.error is None, r.error
+        assert 0.0 <= r.score <= 1.0
+        probs = r.metadata["probabilities"]
+        assert sum(probs.values()) == pytest.approx(1.0)
+        assert set(probs) <= {str(s) for s in range(1, 11)}
+        assert 1.0 <= r.metadata["raw_score"] <= 10.0
+        assert r.metadata["verdict"] in {str(s) for s in range(1, 11)}  # structured choice
+
+
+async def test_structured_json_verdicts_parse(vllm_url: str):
+    results = await run(spec(vllm_url, "json", rubric="additive5"))
+    for r in results:
+        assert r.error is None, r.error
+        assert r.metadata["raw_score"] in {0.0, 1.0, 2.0, 3.0, 4.0, 5.0}
+        assert r.score == pytest.approx(r.metadata["raw_score"] / 5)
+        assert isinstance(r.critique, str) and len(r.critique) <= 60
+
+
+async def test_reference_guided_needs_a_reference(vllm_url: str):
+    s = spec(vllm_url, "logprobs", use_reference=True)
+    results = await run(s, [ITEMS[0], Item(prompt="q", response="a")])
+    assert results[0].error is None
+    assert results[1].error is not None and results[1].error.type == ErrorType.INVALID_INPUT
+
+
+async def test_cache_hits_skip_the_judge(vllm_url: str, tmp_path: Path):
+    s = spec(vllm_url, "logprobs", cache=str(tmp_path / "judge.sqlite"))
+    first = await run(s)
+    second = await run(s)
+    assert not any(r.cached for r in first) and all(r.cached for r in second)
+    assert [r.score for r in first] == [r.score for r in second]
+
+
+def test_same_judge_over_http_grpc_and_in_process(vllm_url: str, server: Server, tmp_path: Path):
+    import asyncio
+
+    s = spec(vllm_url, "logprobs", cache=str(tmp_path / "shared.sqlite"))
+    local = asyncio.run(run(s))
+    items = [i.model_dump(mode="json") for i in ITEMS]
+    with (
+        RewardClient(server.url, timeout=120) as http,
+        GrpcRewardClient(server.grpc_target, timeout=120) as rpc,
+    ):
+        over_http = http.score(s, items)
+        over_grpc = rpc.score(s, items)
+    assert [r.score for r in over_http] == [r.score for r in local]
+    assert [r.score for r in over_grpc] == [r.score for r in local]
+    assert all(r.cached for r in over_http + over_grpc)
+    assert httpx.get(f"{server.url}/healthz").status_code == 200
