@@ -32,6 +32,7 @@ BUILTIN_TYPES: dict[str, str] = {
     "vector": "rewardgym.judges.compose:Vector",
     "formula": "rewardgym.judges.compose:FormulaReward",
     "pointwise": "rewardgym.judges.llm.pointwise:PointwiseJudge",
+    "pairwise": "rewardgym.judges.llm.pairwise:PairwiseJudge",
 }
 """Built-in reward types: id -> ``module:Class``, imported only when first used."""
 

@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
+from rewardgym.client import RewardClient
+from rewardgym.grpc_client import GrpcRewardClient
 from rewardgym.judges.base import ScoreContext
 from rewardgym.registry import RewardRegistry
 from rewardgym.schema import ErrorType, Item, RewardSpec
@@ -56,7 +58,7 @@ class _Faulty(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("content-length", 0)))
+        body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
         mode = self.path.split("/")[1]
         CALLS[mode] += 1
         if mode == "ok":
@@ -73,6 +75,12 @@ class _Faulty(BaseHTTPRequestHandler):
                 self._send(200, _completion("Score: 9"))
         elif mode == "garbage":
             self._send(200, b"<html>not json at all")
+        elif mode == "alwaysA":  # a judge with pure position bias
+            self._send(200, _completion("The first one reads better. [[A]]"))
+        elif mode == "paris":  # a consistent judge: prefers the response that says Paris
+            user = body["messages"][-1]["content"]
+            a_part = user.split("[BEGIN RESPONSE A]")[1].split("[END RESPONSE A]")[0]
+            self._send(200, _completion("[[A]]" if "Paris" in a_part else "[[B]]"))
         elif mode == "chatty":
             self._send(200, _completion("I rather like this answer, but who can say."))
         else:
@@ -165,3 +173,51 @@ def test_server_stays_healthy_with_a_failing_judge_fault_injection(faulty: str, 
     assert response.status_code == 200
     assert [r["error"]["type"] for r in response.json()["results"]] == ["backend_error"] * 2
     assert httpx.get(f"{server.url}/healthz").status_code == 200
+
+
+def pairwise_spec(url: str, mode: str) -> dict[str, Any]:
+    return {
+        "type": "pairwise",
+        "params": {
+            "backend": {
+                "base_url": f"{url}/{mode}/v1",
+                "model": "m",
+                "timeout_s": 2,
+                "cache": False,
+            }
+        },
+    }
+
+
+PAIR = {"prompt": "Capital of France?", "responses": ["It is Lyon.", "It is Paris."]}
+
+
+def test_pairwise_swap_exposes_position_bias_fault_injection(faulty: str, server: Server):
+    before = CALLS["alwaysA"]
+    with RewardClient(server.url) as client:
+        [result] = client.compare(pairwise_spec(faulty, "alwaysA"), [PAIR])
+    assert CALLS["alwaysA"] - before == 2  # both orders were judged
+    assert result.preference is not None and result.preference.consistent is False
+    assert result.metadata["winner"] == "tie"
+    assert result.score == pytest.approx(0.5)
+    assert result.preference.probabilities == [pytest.approx(0.5), pytest.approx(0.5)]
+
+
+def test_pairwise_consistent_judge_over_http_and_grpc_fault_injection(faulty: str, server: Server):
+    items = [PAIR, {"prompt": PAIR["prompt"], "responses": PAIR["responses"][::-1]}]
+    with RewardClient(server.url) as http, GrpcRewardClient(server.grpc_target) as rpc:
+        over_http = http.compare(pairwise_spec(faulty, "paris"), items)
+        over_grpc = rpc.compare(pairwise_spec(faulty, "paris"), items)
+    for results in (over_http, over_grpc):
+        assert [r.preference.ranking for r in results] == [[1, 0], [0, 1]]
+        assert all(r.preference.consistent for r in results)
+        assert [r.score for r in results] == [0.0, 1.0]
+        assert results[0].taxonomy.format == "preference"
+
+
+def test_pairwise_needs_exactly_two_responses(faulty: str, server: Server):
+    three = {"prompt": "q", "responses": ["a", "b", "c"]}
+    with RewardClient(server.url) as client:
+        results = client.compare(pairwise_spec(faulty, "paris"), [PAIR, three])
+    assert results[0].error is None
+    assert results[1].error is not None and results[1].error.type == ErrorType.INVALID_INPUT

@@ -105,3 +105,43 @@ def test_same_judge_over_http_grpc_and_in_process(vllm_url: str, server: Server,
     assert [r.score for r in over_grpc] == [r.score for r in local]
     assert all(r.cached for r in over_http + over_grpc)
     assert httpx.get(f"{server.url}/healthz").status_code == 200
+
+
+async def test_pairwise_logprobs_both_orders(vllm_url: str):
+    from rewardgym.schema import CompareItem
+
+    s = RewardSpec.model_validate(
+        {
+            "type": "pairwise",
+            "params": {
+                "verdict": "logprobs",
+                "backend": {
+                    "base_url": vllm_url,
+                    "model": "tiny-judge",
+                    "cache": False,
+                    "timeout_s": 120,
+                    "structured_output": "vllm",
+                },
+            },
+        }
+    )
+    reward = RewardRegistry([]).resolve(s)
+    items = [
+        CompareItem(prompt="Capital of France?", responses=["Paris.", f"Lyon {i}."])
+        for i in range(3)
+    ]
+    try:
+        results = await reward.compare(items, ScoreContext())
+        calls = reward.backend.stats["calls"]
+    finally:
+        await reward.aclose()
+    assert calls == 2 * len(items)  # every item judged in both orders
+    for r in results:
+        assert r.error is None, r.error
+        p0, p1 = r.preference.probabilities
+        assert p0 + p1 + r.metadata["tie_probability"] == pytest.approx(1.0)
+        assert sorted(r.preference.ranking) == [0, 1]
+        assert isinstance(r.preference.consistent, bool)
+        assert 0.0 <= r.score <= 1.0
+        for verdict in r.metadata["verdicts"]:
+            assert sum(verdict.values()) == pytest.approx(1.0)

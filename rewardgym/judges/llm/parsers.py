@@ -8,11 +8,20 @@ import re
 
 from rewardgym.judges.backends.base import TokenAlternatives
 
-__all__ = ["VerdictError", "expected_score", "neutralise", "parse_json_score", "parse_text_score"]
+__all__ = [
+    "VerdictError",
+    "choice_probabilities",
+    "expected_score",
+    "neutralise",
+    "parse_json_score",
+    "parse_label",
+    "parse_text_score",
+]
 
 _SCORE_LINE = re.compile(r"score\**\s*[:=]\s*\**\s*(-?\d+(?:\.\d+)?)", re.IGNORECASE)
 _NUMBER_ONLY = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*$")
 _MARKER = re.compile(r"\[(\s*)(BEGIN|END)(\s+)(QUESTION|REFERENCE|RESPONSE|ANSWER)", re.IGNORECASE)
+_LABEL = re.compile(r"\[\[\s*([A-Z])\s*\]\]")
 
 
 class VerdictError(ValueError):
@@ -84,3 +93,29 @@ def expected_score(
         raise VerdictError("no score token among the top log-probabilities")
     probs = {s: w / total for s, w in sorted(weights.items())}
     return sum(s * p for s, p in probs.items()), probs
+
+
+def parse_label(text: str, labels: tuple[str, ...]) -> str:
+    """The last ``[[X]]`` verdict, or a verdict that is the bare label."""
+    found = [m.group(1) for m in _LABEL.finditer(text) if m.group(1) in labels]
+    if found:
+        return found[-1]
+    bare = text.strip().strip(".").upper()
+    if bare in labels:
+        return bare
+    raise VerdictError(f"no verdict among {['[[' + x + ']]' for x in labels]}")
+
+
+def choice_probabilities(
+    alternatives: TokenAlternatives, labels: tuple[str, ...]
+) -> dict[str, float]:
+    """p(label) from the first token's top alternatives, renormalised over the labels."""
+    weights = dict.fromkeys(labels, 0.0)
+    for token, logprob in alternatives:
+        label = token.strip().upper()
+        if label in weights and math.isfinite(logprob):
+            weights[label] += math.exp(logprob)
+    total = sum(weights.values())
+    if total <= 0:
+        raise VerdictError(f"none of {list(labels)} among the top log-probabilities")
+    return {label: w / total for label, w in weights.items()}

@@ -9,20 +9,16 @@ the raw score and the critique are kept. An unreadable verdict is retried once, 
 
 from __future__ import annotations
 
-import asyncio
-import weakref
 from functools import cached_property
-from importlib import resources
 from typing import Any, Literal
 
-import jinja2
 from pydantic import Field
 
-from rewardgym.errors import ConfigError, RewardError
-from rewardgym.judges.backends.base import BackendError, ChatRequest, ChatResponse
-from rewardgym.judges.backends.factory import BackendParams, make_backend
-from rewardgym.judges.backends.openai_compat import OpenAICompatBackend
-from rewardgym.judges.base import Params, Reward, ScoreContext, text_of
+from rewardgym.errors import RewardError
+from rewardgym.judges.backends.base import ChatRequest, ChatResponse
+from rewardgym.judges.backends.factory import BackendParams
+from rewardgym.judges.base import Params, ScoreContext, text_of
+from rewardgym.judges.llm._judge import LLMJudge, compile_template
 from rewardgym.judges.llm.parsers import (
     VerdictError,
     expected_score,
@@ -36,13 +32,6 @@ from rewardgym.schema import Basis, ErrorType, Format, Item, Result, Taxonomy
 __all__ = ["CustomRubric", "PointwiseJudge", "PointwiseParams"]
 
 TEMPLATE_VERSION = "pointwise-v1"
-_ENV = jinja2.Environment(
-    undefined=jinja2.StrictUndefined, keep_trailing_newline=False, autoescape=False
-)
-
-
-def _template(name: str) -> str:
-    return (resources.files("rewardgym.judges.llm") / "templates" / name).read_text()
 
 
 class CustomRubric(Params):
@@ -64,7 +53,7 @@ class PointwiseParams(Params):
     user_template: str | None = Field(default=None, description="Jinja2 source override")
 
 
-class PointwiseJudge(Reward):
+class PointwiseJudge(LLMJudge):
     """Rubric score from an LLM judge, with its critique."""
 
     type_id = "pointwise"
@@ -83,24 +72,8 @@ class PointwiseJudge(Reward):
         )
         if p.verdict == "logprobs":
             self.taxonomy = Taxonomy(basis=Basis.JUDGE, format=Format.SCALAR)
-        try:
-            self._system = _ENV.from_string(
-                p.system_template or _template("pointwise_system.jinja")
-            )
-            self._user = _ENV.from_string(p.user_template or _template("pointwise_user.jinja"))
-        except jinja2.TemplateError as exc:
-            raise ConfigError(f"reward {self.name!r}: bad template: {exc}") from exc
-        self._backends: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, OpenAICompatBackend]
-        self._backends = weakref.WeakKeyDictionary()
-
-    @property
-    def backend(self) -> OpenAICompatBackend:
-        """This event loop's backend (clients and semaphores belong to one loop)."""
-        loop = asyncio.get_running_loop()
-        backend = self._backends.get(loop)
-        if backend is None:
-            backend = self._backends[loop] = make_backend(self.params.backend)
-        return backend
+        self._system = compile_template(p.system_template, "pointwise_system.jinja", self.name)
+        self._user = compile_template(p.user_template, "pointwise_user.jinja", self.name)
 
     @cached_property
     def namespace(self) -> str:
@@ -177,23 +150,7 @@ class PointwiseJudge(Reward):
         )
 
     async def score_one(self, item: Item, ctx: ScoreContext) -> Result:
-        last: VerdictError | None = None
-        text = ""
-        for attempt in range(2):  # an unreadable verdict is asked again once
-            try:
-                response = await self.backend.chat(self.request(item, attempt))
-            except BackendError as exc:
-                kind = ErrorType.TIMEOUT if exc.timeout else ErrorType.BACKEND_ERROR
-                raise RewardError(kind, str(exc), retryable=exc.retryable) from exc
-            try:
-                return self._read(response)
-            except VerdictError as exc:
-                last, text = exc, response.text
-        raise RewardError(
-            ErrorType.JUDGE_PARSE_ERROR,
-            f"unreadable verdict ({last}); it began {text[:200]!r}",
-            retryable=True,
-        )
+        return await self.ask(lambda attempt: self.request(item, attempt), self._read)
 
     def _read(self, response: ChatResponse) -> Result:
         p: PointwiseParams = self.params
@@ -211,7 +168,3 @@ class PointwiseJudge(Reward):
         metadata["raw_score"] = raw
         score = (raw - self.lo) / (self.hi - self.lo) if p.normalize else raw
         return Result(score=score, critique=critique, cached=response.cached, metadata=metadata)
-
-    async def aclose(self) -> None:
-        for backend in list(self._backends.values()):
-            await backend.aclose()

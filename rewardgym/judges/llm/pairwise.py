@@ -1,0 +1,153 @@
+"""``pairwise``: an LLM judge says which of two responses is better, in both orders.
+
+Judges favour whichever answer comes first; asking in both orders (the default) and mapping
+the second verdict back cancels that bias and measures it: ``preference.consistent`` says
+whether the two orders agreed, and a verdict that flips with the order counts as a tie.
+With ``verdict: logprobs`` the probabilities come from the judge's distribution over the
+labels A, B (and C = tie), averaged over both orders.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+from pydantic import Field
+
+from rewardgym.errors import RewardError
+from rewardgym.judges.backends.base import ChatRequest, ChatResponse
+from rewardgym.judges.backends.factory import BackendParams
+from rewardgym.judges.base import Params, ScoreContext, gather_items, text_of
+from rewardgym.judges.llm._judge import LLMJudge, compile_template
+from rewardgym.judges.llm.parsers import choice_probabilities, neutralise, parse_label
+from rewardgym.schema import (
+    Basis,
+    CompareItem,
+    ErrorType,
+    Format,
+    Preference,
+    Result,
+    Taxonomy,
+)
+
+__all__ = ["PairwiseJudge", "PairwiseParams"]
+
+TEMPLATE_VERSION = "pairwise-v1"
+DEFAULT_CRITERIA = (
+    "Judge which response follows the user's instructions and answers the question better: "
+    "consider helpfulness, correctness, relevance, depth and clarity."
+)
+
+
+class PairwiseParams(Params):
+    backend: BackendParams
+    verdict: Literal["text", "logprobs"] = "text"
+    swap: bool = Field(default=True, description="judge both orders (position-bias control)")
+    allow_tie: bool = True
+    use_reference: bool = False
+    criteria: str = DEFAULT_CRITERIA
+    max_tokens: int = Field(default=512, ge=1, le=8192)
+    temperature: float = Field(default=0.0, ge=0, le=2)
+    top_logprobs: int = Field(default=20, ge=1, le=20)
+    system_template: str | None = None
+    user_template: str | None = None
+
+
+class PairwiseJudge(LLMJudge):
+    """Preference between two responses; ``score`` = p(first response better) (+ half a tie)."""
+
+    type_id = "pairwise"
+    taxonomy = Taxonomy(basis=Basis.JUDGE, format=Format.PREFERENCE)
+    Params = PairwiseParams
+    description = "LLM judge: which of two responses is better, both orders, ties allowed"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        p: PairwiseParams = self.params
+        self.labels: tuple[str, ...] = ("A", "B", "C") if p.allow_tie else ("A", "B")
+        self._system = compile_template(p.system_template, "pairwise_system.jinja", self.name)
+        self._user = compile_template(p.user_template, "pairwise_user.jinja", self.name)
+
+    def request(self, item: CompareItem, order: tuple[int, int], attempt: int) -> ChatRequest:
+        """The chat request that shows ``item.responses[order[0]]`` as A."""
+        p: PairwiseParams = self.params
+        reference = None
+        if p.use_reference:
+            if item.reference is None:
+                raise RewardError(ErrorType.INVALID_INPUT, "this judge needs a reference")
+            reference = neutralise(str(item.reference))
+        context = {
+            "criteria": p.criteria,
+            "allow_tie": p.allow_tie,
+            "reference": reference,
+            "verdict": "label_only" if p.verdict == "logprobs" else "text",
+            "prompt": neutralise(text_of(item.prompt)),
+            "response_a": neutralise(text_of(item.responses[order[0]])),
+            "response_b": neutralise(text_of(item.responses[order[1]])),
+        }
+        extra = top = None
+        max_tokens = p.max_tokens
+        if p.verdict == "logprobs":
+            top, max_tokens = p.top_logprobs, 2
+            if p.backend.structured_output == "vllm":
+                extra = {"structured_outputs": {"choice": list(self.labels)}}
+        namespace = f"{TEMPLATE_VERSION}:{p.verdict}:{','.join(self.labels)}"
+        return ChatRequest(
+            messages=(
+                ("system", self._system.render(**context).strip()),
+                ("user", self._user.render(**context).strip()),
+            ),
+            max_tokens=max_tokens,
+            temperature=p.temperature,
+            top_logprobs=top,
+            extra_body=extra,
+            namespace=f"{namespace}:retry{attempt}" if attempt else namespace,
+        )
+
+    def _read(self, response: ChatResponse) -> dict[str, float]:
+        """The verdict as probabilities over the labels (one-hot for a text verdict)."""
+        if self.params.verdict == "logprobs" and response.logprobs:
+            return choice_probabilities(response.logprobs[0], self.labels)
+        label = parse_label(response.text, self.labels)
+        return {x: float(x == label) for x in self.labels}
+
+    async def compare(self, items: Sequence[CompareItem], ctx: ScoreContext) -> list[Result]:
+        return await gather_items(items, self._compare_one, ctx)
+
+    async def _compare_one(self, item: CompareItem) -> Result:
+        if len(item.responses) != 2:
+            raise RewardError(
+                ErrorType.INVALID_INPUT,
+                f"pairwise compares exactly 2 responses; this item has {len(item.responses)}",
+            )
+        orders = [(0, 1), (1, 0)] if self.params.swap else [(0, 1)]
+
+        def build(order: tuple[int, int]) -> Callable[[int], ChatRequest]:
+            return lambda attempt: self.request(item, order, attempt)
+
+        verdicts = await asyncio.gather(*(self.ask(build(o), self._read) for o in orders))
+        better = [0.0, 0.0]
+        tie = 0.0
+        winners = []
+        for (first, second), probs in zip(orders, verdicts, strict=True):
+            better[first] += probs["A"] / len(orders)
+            better[second] += probs["B"] / len(orders)
+            tie += probs.get("C", 0.0) / len(orders)
+            top = max(probs, key=lambda k: probs[k])
+            winners.append({"A": first, "B": second}.get(top, "tie"))
+        consistent = len(set(winners)) == 1 if len(orders) > 1 else None
+        winner = winners[0] if consistent in (True, None) else "tie"
+        ranking = sorted((0, 1), key=lambda i: -better[i])
+        if winner in (0, 1):
+            ranking = [int(winner), 1 - int(winner)]
+        return Result(
+            score=better[0] + tie / 2,
+            preference=Preference(ranking=ranking, probabilities=better, consistent=consistent),
+            metadata={
+                "winner": winner,
+                "tie_probability": tie,
+                "verdicts": [dict(v) for v in verdicts],
+                "orders": orders,
+            },
+        )
