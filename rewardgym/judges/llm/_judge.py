@@ -9,16 +9,17 @@ from importlib import resources
 from typing import Any, TypeVar
 
 import jinja2
+from pydantic import Field
 
 from rewardgym.errors import ConfigError, RewardError
 from rewardgym.judges.backends.base import BackendError, ChatRequest, ChatResponse
-from rewardgym.judges.backends.factory import make_backend
+from rewardgym.judges.backends.factory import BackendParams, make_backend
 from rewardgym.judges.backends.openai_compat import OpenAICompatBackend
-from rewardgym.judges.base import Reward
+from rewardgym.judges.base import Params, Reward
 from rewardgym.judges.llm.parsers import VerdictError
 from rewardgym.schema import ErrorType
 
-__all__ = ["LLMJudge", "compile_template"]
+__all__ = ["JudgeParams", "LLMJudge", "compile_template"]
 
 T = TypeVar("T")
 
@@ -36,6 +37,18 @@ def compile_template(override: str | None, builtin: str, reward: str) -> jinja2.
         return _ENV.from_string(source)
     except jinja2.TemplateError as exc:
         raise ConfigError(f"reward {reward!r}: bad template: {exc}") from exc
+
+
+class JudgeParams(Params):
+    """Params every LLM judge has."""
+
+    backend: BackendParams
+    use_reference: bool = Field(default=False, description="reference-guided: judge against it")
+    max_tokens: int = Field(default=512, ge=1, le=8192)
+    temperature: float = Field(default=0.0, ge=0, le=2)
+    top_logprobs: int = Field(default=20, ge=1, le=20, description="for logprobs verdicts")
+    system_template: str | None = Field(default=None, description="Jinja2 source override")
+    user_template: str | None = Field(default=None, description="Jinja2 source override")
 
 
 class LLMJudge(Reward):

@@ -17,9 +17,8 @@ from pydantic import Field
 
 from rewardgym.errors import RewardError
 from rewardgym.judges.backends.base import ChatRequest, ChatResponse
-from rewardgym.judges.backends.factory import BackendParams
-from rewardgym.judges.base import Params, ScoreContext, gather_items, text_of
-from rewardgym.judges.llm._judge import LLMJudge, compile_template
+from rewardgym.judges.base import ScoreContext, gather_items, text_of
+from rewardgym.judges.llm._judge import JudgeParams, LLMJudge, compile_template
 from rewardgym.judges.llm.parsers import choice_probabilities, neutralise, parse_label
 from rewardgym.schema import (
     Basis,
@@ -40,18 +39,11 @@ DEFAULT_CRITERIA = (
 )
 
 
-class PairwiseParams(Params):
-    backend: BackendParams
+class PairwiseParams(JudgeParams):
     verdict: Literal["text", "logprobs"] = "text"
     swap: bool = Field(default=True, description="judge both orders (position-bias control)")
     allow_tie: bool = True
-    use_reference: bool = False
     criteria: str = DEFAULT_CRITERIA
-    max_tokens: int = Field(default=512, ge=1, le=8192)
-    temperature: float = Field(default=0.0, ge=0, le=2)
-    top_logprobs: int = Field(default=20, ge=1, le=20)
-    system_template: str | None = None
-    user_template: str | None = None
 
 
 class PairwiseJudge(LLMJudge):

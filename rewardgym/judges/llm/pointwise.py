@@ -16,9 +16,8 @@ from pydantic import Field
 
 from rewardgym.errors import RewardError
 from rewardgym.judges.backends.base import ChatRequest, ChatResponse
-from rewardgym.judges.backends.factory import BackendParams
 from rewardgym.judges.base import Params, ScoreContext, text_of
-from rewardgym.judges.llm._judge import LLMJudge, compile_template
+from rewardgym.judges.llm._judge import JudgeParams, LLMJudge, compile_template
 from rewardgym.judges.llm.parsers import (
     VerdictError,
     expected_score,
@@ -39,18 +38,11 @@ class CustomRubric(Params):
     scores: dict[int, str] = Field(min_length=2, description="score -> what earns it")
 
 
-class PointwiseParams(Params):
-    backend: BackendParams
+class PointwiseParams(JudgeParams):
     rubric: Literal["additive5", "helpfulness10"] | CustomRubric = "helpfulness10"
     verdict: Literal["json", "text", "logprobs"] = "json"
-    use_reference: bool = Field(default=False, description="reference-guided: judge against it")
     normalize: bool = Field(default=True, description="map the score to [0, 1]")
-    max_tokens: int = Field(default=256, ge=1, le=8192)
-    temperature: float = Field(default=0.0, ge=0, le=2)
-    top_logprobs: int = Field(default=20, ge=1, le=20)
     critique_max_chars: int = Field(default=2000, ge=1, description="json verdict: cap")
-    system_template: str | None = Field(default=None, description="Jinja2 source override")
-    user_template: str | None = Field(default=None, description="Jinja2 source override")
 
 
 class PointwiseJudge(LLMJudge):
