@@ -221,3 +221,48 @@ def test_pairwise_needs_exactly_two_responses(faulty: str, server: Server):
         results = client.compare(pairwise_spec(faulty, "paris"), [PAIR, three])
     assert results[0].error is None
     assert results[1].error is not None and results[1].error.type == ErrorType.INVALID_INPUT
+
+
+def test_eval_judge_cli_on_llmbar_with_a_position_biased_judge_fault_injection(
+    faulty: str, tmp_path: Path
+):
+    import subprocess
+    import sys
+
+    from tests.conftest import shared_path
+
+    data = shared_path("data/llmbar/Natural.json")
+    config = tmp_path / "judges.yaml"
+    config.write_text(
+        "rewards:\n  - name: biased\n    type: pairwise\n    params:\n"
+        f"      backend: {{base_url: '{faulty}/alwaysA/v1', model: m, cache: false}}\n"
+    )
+    out = tmp_path / "report.json"
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rewardgym",
+            "eval",
+            "judge",
+            "--reward",
+            "biased",
+            "--data",
+            str(data),
+            "--config",
+            str(config),
+            "--limit",
+            "6",
+            "--report",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    figures = json.loads(out.read_text())
+    assert figures["pairs"] == 6 and figures["judged"] == 6
+    assert figures["position_consistency"] == 0.0  # swapping the order flips every verdict
+    assert figures["tie_rate"] == 1.0 and figures["accuracy"] == 0.5
+    assert figures["parse_error_rate"] == 0.0

@@ -145,3 +145,54 @@ async def test_pairwise_logprobs_both_orders(vllm_url: str):
         assert 0.0 <= r.score <= 1.0
         for verdict in r.metadata["verdicts"]:
             assert sum(verdict.values()) == pytest.approx(1.0)
+
+
+def test_eval_judge_end_to_end_on_llmbar(vllm_url: str, tmp_path: Path):
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import shared_path
+
+    data = shared_path("data/llmbar/Natural.json")
+    config = tmp_path / "judges.yaml"
+    config.write_text(
+        "rewards:\n  - name: tiny\n    type: pairwise\n    params:\n      verdict: logprobs\n"
+        f"      backend: {{base_url: '{vllm_url}', model: tiny-judge, cache: false, "
+        "structured_output: vllm, timeout_s: 120}\n"
+    )
+    out = tmp_path / "report.json"
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rewardgym",
+            "eval",
+            "judge",
+            "-r",
+            "tiny",
+            "-d",
+            str(data),
+            "-c",
+            str(config),
+            "--limit",
+            "4",
+            "--report",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    figures = json.loads(out.read_text())
+    assert (
+        figures["pairs"] == 4
+        and figures["judged"]
+        + round(4 * (figures["parse_error_rate"] + figures["other_error_rate"]))
+        == 4
+    )
+    assert figures["judged"] == 4  # logprob verdicts over a choice cannot be unreadable
+    assert 0.0 <= figures["accuracy"] <= 1.0
+    assert 0.0 <= figures["position_consistency"] <= 1.0
+    assert figures["latency_ms_p50"] > 0

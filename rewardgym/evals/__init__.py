@@ -1,0 +1,3 @@
+"""Evaluations of rewards against labelled data."""
+
+__all__: list[str] = []
