@@ -7,7 +7,8 @@ import json
 import sqlite3
 import threading
 import time
-from dataclasses import asdict
+from collections import OrderedDict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from rewardgym.judges.backends.base import ChatResponse
@@ -16,10 +17,15 @@ __all__ = ["SqliteCache"]
 
 
 class SqliteCache:
-    """Key-value store of ChatResponses. Safe across threads and across processes (WAL)."""
+    """Key-value store of ChatResponses. Safe across threads and across processes (WAL).
 
-    def __init__(self, path: str | Path) -> None:
+    Recent entries are also kept in memory (``memory_items``), so a hit needs no thread hop.
+    """
+
+    def __init__(self, path: str | Path, memory_items: int = 100_000) -> None:
         self.path = str(path)
+        self._memory: OrderedDict[str, ChatResponse] = OrderedDict()
+        self._memory_items = memory_items
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
@@ -55,10 +61,25 @@ class SqliteCache:
             )
             self._db.commit()
 
+    def _remember(self, key: str, response: ChatResponse) -> None:
+        self._memory[key] = response
+        self._memory.move_to_end(key)
+        while len(self._memory) > self._memory_items:
+            self._memory.popitem(last=False)
+
     async def get(self, key: str) -> ChatResponse | None:
-        return await asyncio.to_thread(self._get, key)
+        hit = self._memory.get(key)
+        if hit is not None:
+            self.hits += 1
+            self._memory.move_to_end(key)
+            return replace(hit, cached=True)
+        found = await asyncio.to_thread(self._get, key)
+        if found is not None:
+            self._remember(key, found)
+        return found
 
     async def put(self, key: str, response: ChatResponse) -> None:
+        self._remember(key, response)
         await asyncio.to_thread(self._put, key, response)
 
     def close(self) -> None:

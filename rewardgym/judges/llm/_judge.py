@@ -58,6 +58,16 @@ class LLMJudge(Reward):
         super().__init__(*args, **kwargs)
         self._backends: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, OpenAICompatBackend]
         self._backends = weakref.WeakKeyDictionary()
+        self._systems: dict[tuple[tuple[str, Any], ...], str] = {}
+
+    def system_message(self, template: jinja2.Template, **settings: Any) -> str:
+        """The system message: it depends only on the judge's settings, so it is rendered once
+        per distinct settings (item text never reaches the system template)."""
+        key = tuple(sorted(settings.items()))
+        message = self._systems.get(key)
+        if message is None:
+            message = self._systems[key] = template.render(**settings).strip()
+        return message
 
     @property
     def backend(self) -> OpenAICompatBackend:

@@ -69,15 +69,19 @@ class PairwiseJudge(LLMJudge):
             if item.reference is None:
                 raise RewardError(ErrorType.INVALID_INPUT, "this judge needs a reference")
             reference = neutralise(str(item.reference))
-        context = {
+        settings = {
             "criteria": p.criteria,
             "allow_tie": p.allow_tie,
-            "reference": reference,
             "verdict": "label_only" if p.verdict == "logprobs" else "text",
-            "prompt": neutralise(text_of(item.prompt)),
-            "response_a": neutralise(text_of(item.responses[order[0]])),
-            "response_b": neutralise(text_of(item.responses[order[1]])),
         }
+        system = self.system_message(self._system, **settings, reference=reference is not None)
+        user = self._user.render(
+            **settings,
+            reference=reference,
+            prompt=neutralise(text_of(item.prompt)),
+            response_a=neutralise(text_of(item.responses[order[0]])),
+            response_b=neutralise(text_of(item.responses[order[1]])),
+        ).strip()
         extra = top = None
         max_tokens = p.max_tokens
         if p.verdict == "logprobs":
@@ -86,10 +90,7 @@ class PairwiseJudge(LLMJudge):
                 extra = {"structured_outputs": {"choice": list(self.labels)}}
         namespace = f"{TEMPLATE_VERSION}:{p.verdict}:{','.join(self.labels)}"
         return ChatRequest(
-            messages=(
-                ("system", self._system.render(**context).strip()),
-                ("user", self._user.render(**context).strip()),
-            ),
+            messages=(("system", system), ("user", user)),
             max_tokens=max_tokens,
             temperature=p.temperature,
             top_logprobs=top,

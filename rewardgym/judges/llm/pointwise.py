@@ -79,19 +79,20 @@ class PointwiseJudge(LLMJudge):
             if item.reference is None:
                 raise RewardError(ErrorType.INVALID_INPUT, "this judge needs a reference")
             reference = neutralise(str(item.reference))
-        context = {
+        settings = {
             "rubric": self.rubric_text,
             "verdict": "score_only" if p.verdict == "logprobs" else p.verdict,
             "min_score": self.lo,
             "max_score": self.hi,
-            "prompt": neutralise(text_of(item.prompt)),
-            "response": neutralise(text_of(item.response)),
-            "reference": reference,
         }
-        return (
-            ("system", self._system.render(**context).strip()),
-            ("user", self._user.render(**context).strip()),
+        user = self._user.render(
+            **settings,
+            prompt=neutralise(text_of(item.prompt)),
+            response=neutralise(text_of(item.response)),
+            reference=reference,
         )
+        system = self.system_message(self._system, **settings, reference=reference is not None)
+        return (("system", system), ("user", user.strip()))
 
     def request(self, item: Item, attempt: int = 0) -> ChatRequest:
         """The chat request for one item; ``attempt`` > 0 asks again past the cache."""
