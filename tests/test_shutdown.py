@@ -58,6 +58,16 @@ def test_sigterm_finishes_in_flight_work_and_leaves_no_workers():
     assert response.status_code == 200
     results = response.json()["results"]
     assert results[0]["error"]["type"] == "timeout" and results[1]["score"] == 1.0
-    threading.Event().wait(1.0)
-    alive = {pid for pid in workers if Path(f"/proc/{pid}").exists()}
+    deadline = time.monotonic() + 10
+    while (alive := {pid for pid in workers if _running(pid)}) and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert not alive, f"worker processes left behind: {alive}"
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a killed worker whose parent is gone waits for init to reap it)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
