@@ -14,6 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from rewardgym.judges.backends.vllm_launcher import running_vllm
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 TEST_CONFIG = Path(__file__).parent / "data" / "test_config.yaml"
@@ -122,59 +124,5 @@ def vllm_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         timeout=600,
         capture_output=True,
     )
-    port = free_port()
-    log_path = model_dir / "vllm.log"
-    env = {
-        **os.environ,
-        "VLLM_CPU_KVCACHE_SPACE": "1",
-        "HF_HUB_OFFLINE": "1",
-        "VLLM_NO_USAGE_STATS": "1",
-        "DO_NOT_TRACK": "1",
-    }
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                python,
-                "-m",
-                "vllm.entrypoints.openai.api_server",
-                "--model",
-                str(model_dir),
-                "--served-model-name",
-                "tiny-judge",
-                "--max-model-len",
-                "2048",
-                "--dtype",
-                "float32",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--gpu-memory-utilization",
-                "0.15",
-                "--disable-log-stats",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 600
-    try:
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"vLLM exited:\n{log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"vLLM did not start:\n{log_path.read_text()[-3000:]}")
-            time.sleep(1)
+    with running_vllm(python, model_dir) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
