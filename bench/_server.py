@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,19 +11,15 @@ from contextlib import contextmanager
 
 import httpx
 
+from rewardgym._ports import free_loopback_port
+
 __all__ = ["running_server"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager
 def running_server(*args: str) -> Iterator[str]:
     """``python -m rewardgym serve`` on a free port; yields its base URL."""
-    port = _free_port()
+    port = free_loopback_port()
     process = subprocess.Popen(
         [
             sys.executable,

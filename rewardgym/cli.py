@@ -97,6 +97,17 @@ def rewards(config: ConfigOpt = None, url: UrlOpt = None) -> None:
     console.print(table)
 
 
+def _progress() -> Progress:
+    """The progress bar every long command shows."""
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    return Progress(*columns, console=console)
+
+
 def _read_items(path: Path) -> list[dict[str, Any]]:
     items = []
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
@@ -136,13 +147,7 @@ def score(
     except Exception as exc:
         raise typer.BadParameter(f"{input}: {exc}") from exc
     results: list[Result] = []
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console) as progress:
+    with _progress() as progress:
         task = progress.add_task(f"scoring with {reward}", total=len(items))
         batches = [items[i : i + batch_size] for i in range(0, len(items), batch_size)]
         if url:
@@ -224,13 +229,7 @@ def eval_judge(
         pairs = load_pairs(data)[:limit]
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console) as progress:
+    with _progress() as progress:
         task = progress.add_task(f"judging with {reward}", total=len(pairs))
         results = asyncio.run(
             _compare_in_process(reward, pairs, config, batch_size, progress, task)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from rewardgym._ports import free_loopback_port
 from rewardgym.judges.backends.vllm_launcher import running_vllm
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,10 +21,7 @@ SHARED = ROOT.parent / "shared"
 TEST_CONFIG = Path(__file__).parent / "data" / "test_config.yaml"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+free_port = free_loopback_port
 
 
 @dataclass

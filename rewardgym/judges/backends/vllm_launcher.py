@@ -7,7 +7,6 @@ environment (it pins its own torch and transformers), so it is started as a subp
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,13 +15,9 @@ from pathlib import Path
 
 import httpx
 
+from rewardgym._ports import free_loopback_port
+
 __all__ = ["running_vllm"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager
@@ -40,7 +35,7 @@ def running_vllm(
     port; yields the ``/v1`` base URL and stops the server on exit. ``memory_fraction`` is
     vLLM's --gpu-memory-utilization, which on its CPU backend sizes the KV cache in RAM."""
     log_path = log_path or Path(model) / "vllm.log"
-    port = _free_port()
+    port = free_loopback_port()
     env = {
         **os.environ,
         "VLLM_CPU_KVCACHE_SPACE": "1",
