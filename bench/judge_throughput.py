@@ -81,7 +81,7 @@ async def direct(url: str, spec: RewardSpec, batch: list[Item], concurrency: int
                 temperature=req.temperature,
                 logprobs=True,
                 top_logprobs=req.top_logprobs,
-                extra_body=req.extra_body,
+                extra_body={"structured_outputs": {"choice": list(req.choices)}},
             )
 
     started = time.perf_counter()

@@ -33,6 +33,10 @@ BUILTIN_TYPES: dict[str, str] = {
     "formula": "rewardgym.judges.compose:FormulaReward",
     "pointwise": "rewardgym.judges.llm.pointwise:PointwiseJudge",
     "pairwise": "rewardgym.judges.llm.pairwise:PairwiseJudge",
+    "reasoning_gym": "rewardgym.judges.rules.reasoning_gym_rule:ReasoningGymReward",
+    "verifier": "rewardgym.judges.llm.verifier:VerifierJudge",
+    "listwise": "rewardgym.judges.llm.listwise:ListwiseJudge",
+    "step": "rewardgym.judges.llm.step:StepJudge",
 }
 """Built-in reward types: id -> ``module:Class``, imported only when first used."""
 

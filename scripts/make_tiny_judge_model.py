@@ -55,6 +55,8 @@ def corpus() -> list[str]:
     lines = [" ".join(words[i:] + words[:i]) for i in range(len(words))]
     lines += [f'{i} {i / 10} -{i} [{i}] {{"score": {i}}}' for i in range(200)]
     lines += ['{"critique": "ok", "score": 7}', "Score: 5/10", "[[A]] [[B]] [[C]]"]
+    lines += ["Yes No Verdict: Yes Verdict: No", '{"scores": [7, 3, 9]} Scores: 1, 2']
+    lines += ['{"labels": ["correct", "incorrect"]} Step 1: correct Step 2: incorrect']
     return lines * 4
 
 

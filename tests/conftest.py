@@ -102,6 +102,20 @@ def shared_path(relative: str) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_judge_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny random Qwen2 judge model, built here with this Python (torch + transformers)."""
+    pytest.importorskip("transformers", reason="the models extra is not installed")
+    model_dir = tmp_path_factory.mktemp("tiny-judge-local")
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "make_tiny_judge_model.py"), str(model_dir)],
+        check=True,
+        timeout=600,
+        capture_output=True,
+    )
+    return model_dir
+
+
+@pytest.fixture(scope="session")
 def vllm_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real vLLM OpenAI-compatible server on a tiny random Qwen2 model built here.
 

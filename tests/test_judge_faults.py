@@ -81,6 +81,22 @@ class _Faulty(BaseHTTPRequestHandler):
             user = body["messages"][-1]["content"]
             a_part = user.split("[BEGIN RESPONSE A]")[1].split("[END RESPONSE A]")[0]
             self._send(200, _completion("[[A]]" if "Paris" in a_part else "[[B]]"))
+        elif mode in ("listpos", "listparis"):  # listwise: position-biased or content-led
+            user = body["messages"][-1]["content"]
+            shown = [part.split("]", 1)[1] for part in user.split("[BEGIN RESPONSE ")[1:]]
+            if mode == "listpos":
+                scores = [10 - i for i in range(len(shown))]
+            else:
+                scores = [9 if "Paris" in text else 2 for text in shown]
+            self._send(200, _completion("Scores: " + ", ".join(map(str, scores))))
+        elif mode == "steps":  # a step checker that flags steps saying "wrong"
+            user = body["messages"][-1]["content"]
+            steps = [part.split("]", 1)[1] for part in user.split("[BEGIN STEP ")[1:]]
+            lines = [
+                f"Step {k}: {'incorrect' if 'wrong' in text else 'correct'}"
+                for k, text in enumerate(steps, 1)
+            ]
+            self._send(200, _completion("Checked.\n" + "\n".join(lines)))
         elif mode == "chatty":
             self._send(200, _completion("I rather like this answer, but who can say."))
         else:
@@ -266,3 +282,67 @@ def test_eval_judge_cli_on_llmbar_with_a_position_biased_judge_fault_injection(
     assert figures["position_consistency"] == 0.0  # swapping the order flips every verdict
     assert figures["tie_rate"] == 1.0 and figures["accuracy"] == 0.5
     assert figures["parse_error_rate"] == 0.0
+
+
+def _judge(url: str, mode: str, kind: str, **params: Any) -> dict[str, Any]:
+    backend = {"base_url": f"{url}/{mode}/v1", "model": "m", "timeout_s": 2, "cache": False}
+    return {"type": kind, "params": {"verdict": "text", "backend": backend, **params}}
+
+
+def test_listwise_orders_cancel_a_position_biased_judge_fault_injection(
+    faulty: str, server: Server
+):
+    items = [{"prompt": "Capital of France?", "responses": ["Lyon", "Paris", "Nice", "Metz"]}]
+    with RewardClient(server.url) as client:
+        [biased] = client.compare(_judge(faulty, "listpos", "listwise"), items)
+        [fair] = client.compare(_judge(faulty, "listparis", "listwise"), items)
+    # Shown in a shuffle and its reverse, pure position bias averages out to a flat score.
+    assert biased.error is None, biased.error
+    assert len(set(biased.scores.values())) == 1 and biased.preference.consistent is False
+    assert biased.metadata["orders"][0] == biased.metadata["orders"][1][::-1]
+    # A judge led by content ranks the same response first whatever the order.
+    assert fair.preference.ranking[0] == 1 and fair.preference.consistent is True
+    assert fair.scores == {"0": pytest.approx(1 / 9), "1": 8 / 9, "2": 1 / 9, "3": 1 / 9}
+    assert fair.score == fair.scores["0"]
+
+
+def test_listwise_unreadable_and_oversized_are_item_errors_fault_injection(
+    faulty: str, server: Server
+):
+    items = [
+        {"prompt": "q", "responses": ["a", "b", "c"]},
+        {"prompt": "q", "responses": [str(i) for i in range(20)]},
+    ]
+    with RewardClient(server.url) as client:
+        chatty = client.compare(_judge(faulty, "chatty", "listwise"), items)
+    assert chatty[0].error is not None and chatty[0].error.type == ErrorType.JUDGE_PARSE_ERROR
+    assert chatty[1].error is not None and chatty[1].error.type == ErrorType.INVALID_INPUT
+    assert "at most 16" in chatty[1].error.message
+
+
+def test_step_judge_finds_the_first_wrong_step_fault_injection(faulty: str, server: Server):
+    items = [
+        {"prompt": "2+3*4?", "response": "3*4 = 12\n\n2 + 12 = 15, wrong sum\n\nSo 15."},
+        {"prompt": "2+2?", "response": "ignored", "steps": ["2+2 = 4", "The answer is 4."]},
+    ]
+    spec = _judge(faulty, "steps", "step", aggregate="prefix")
+    with RewardClient(server.url) as client, GrpcRewardClient(server.grpc_target) as rpc:
+        results = client.score(spec, items)
+        over_grpc = rpc.score(spec, items)
+    first, second = results
+    assert [s.label for s in first.steps] == ["correct", "incorrect", "correct"]
+    assert first.metadata["first_error_step"] == 1 and first.score == pytest.approx(1 / 3)
+    assert [s.text for s in second.steps] == ["2+2 = 4", "The answer is 4."]
+    assert second.metadata["first_error_step"] == -1 and second.score == 1.0
+    assert [[s.label for s in r.steps] for r in over_grpc] == [
+        [s.label for s in r.steps] for r in results
+    ]
+
+
+def test_self_consistency_needs_sampling_temperature(server: Server):
+    spec = _judge("http://127.0.0.1:9", "ok", "pointwise", samples=3)
+    response = httpx.post(
+        f"{server.url}/v1/score", json={"reward": spec, "items": [{"prompt": "q", "response": "a"}]}
+    )
+    assert response.status_code == 422
+    assert "temperature > 0" in response.text

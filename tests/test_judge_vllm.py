@@ -196,3 +196,78 @@ def test_eval_judge_end_to_end_on_llmbar(vllm_url: str, tmp_path: Path):
     assert 0.0 <= figures["accuracy"] <= 1.0
     assert 0.0 <= figures["position_consistency"] <= 1.0
     assert figures["latency_ms_p50"] > 0
+
+
+def judge(url: str, kind: str, **params: Any) -> RewardSpec:
+    backend = {
+        "base_url": url,
+        "model": "tiny-judge",
+        "cache": False,
+        "timeout_s": 120,
+        "structured_output": "vllm",
+    }
+    return RewardSpec.model_validate(
+        {"type": kind, "params": {"max_tokens": 120, "backend": backend, **params}}
+    )
+
+
+async def test_verifier_probability_of_yes(vllm_url: str):
+    for r in await run(judge(vllm_url, "verifier")):
+        assert r.error is None, r.error
+        assert r.score == pytest.approx(r.metadata["probabilities"]["Yes"])
+        assert sum(r.metadata["probabilities"].values()) == pytest.approx(1.0)
+        assert r.metadata["verdict"] in {"Yes", "No"}  # structured choice
+
+
+async def test_listwise_structured_scores_in_two_orders(vllm_url: str):
+    from rewardgym.schema import CompareItem
+
+    reward = RewardRegistry([]).resolve(judge(vllm_url, "listwise"))
+    items = [
+        CompareItem(prompt="Name a colour.", responses=["red", "blue", "green", f"{i}"])
+        for i in range(2)
+    ]
+    try:
+        results = await reward.compare(items, ScoreContext())
+        calls = reward.backend.stats["calls"]
+    finally:
+        await reward.aclose()
+    assert calls == 2 * len(items)  # each group shown in a shuffle and its reverse
+    for r in results:
+        assert r.error is None, r.error
+        assert set(r.scores) == {"0", "1", "2", "3"}
+        assert all(0.0 <= s <= 1.0 for s in r.scores.values())
+        assert sorted(r.preference.ranking) == [0, 1, 2, 3]
+        assert [len(v) for v in r.metadata["verdicts"]] == [4, 4]
+        assert r.metadata["orders"][0] == r.metadata["orders"][1][::-1]
+
+
+async def test_step_judge_structured_labels(vllm_url: str):
+    items = [
+        Item(prompt="2 + 3 * 4?", response="3 * 4 = 12\n2 + 12 = 14\nThe answer is 14."),
+        Item(prompt="1 + 1?", response="ignored", steps=["1 + 1 = 2", "So 2."]),
+    ]
+    for r, n in zip(await run(judge(vllm_url, "step", split="lines"), items), [3, 2], strict=True):
+        assert r.error is None, r.error
+        assert len(r.steps) == n and {s.label for s in r.steps} <= {"correct", "incorrect"}
+        wrong = [s.index for s in r.steps if s.label == "incorrect"]
+        assert r.metadata["first_error_step"] == (wrong[0] if wrong else -1)
+        assert r.score == float(not wrong)
+
+
+async def test_self_consistency_samples_averaged(vllm_url: str):
+    s = judge(vllm_url, "pointwise", verdict="json", samples=3, temperature=1.0)
+    s.params["critique_max_chars"] = 40
+    reward = RewardRegistry([]).resolve(RewardSpec.model_validate(s.model_dump()))
+    try:
+        results = await reward.score(ITEMS[:2], ScoreContext())
+        calls = reward.backend.stats["calls"]
+    finally:
+        await reward.aclose()
+    assert calls == 3 * 2
+    for r in results:
+        assert r.error is None, r.error
+        samples = r.metadata["sample_scores"]
+        assert len(samples) + r.metadata["failed_samples"] == 3
+        assert r.score == pytest.approx(sum(samples) / len(samples))
+        assert r.metadata["spread"] >= 0.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
 
 __all__ = ["BackendError", "ChatBackend", "ChatRequest", "ChatResponse", "TokenAlternatives"]
@@ -24,7 +24,12 @@ class BackendError(Exception):
 
 @dataclass(frozen=True)
 class ChatRequest:
-    """One chat completion. ``namespace`` (e.g. a template version) is part of the cache key."""
+    """One chat completion. ``namespace`` (e.g. a template version) is part of the cache key.
+
+    ``choices`` constrains the answer to one of a few labels (score tokens, "A"/"B"/"C",
+    "Yes"/"No"); each backend enforces it its own way (vLLM ``structured_outputs``, or masking
+    the next-token distribution in process) or, when it cannot, the parser reads the text.
+    """
 
     messages: tuple[tuple[str, str], ...]
     max_tokens: int = 512
@@ -34,13 +39,17 @@ class ChatRequest:
     top_logprobs: int | None = None
     response_format: dict[str, Any] | None = None
     extra_body: dict[str, Any] | None = None
+    choices: tuple[str, ...] | None = None
     namespace: str = ""
 
     def cache_key(self, model: str) -> str:
-        """Stable hash of everything that changes the answer."""
-        payload = {"model": model, **self.__dict__, "messages": list(self.messages)}
-        raw = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+        """Stable hash of everything that changes the answer (fields in declaration order)."""
+        payload = [model, *(getattr(self, f.name) for f in _FIELDS)]
+        raw = json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str)
         return hashlib.sha256(raw.encode()).hexdigest()
+
+
+_FIELDS = fields(ChatRequest)
 
 
 @dataclass
@@ -61,6 +70,7 @@ class ChatBackend(Protocol):
     """Anything that answers chat requests (an OpenAI-compatible server, a local model)."""
 
     model: str
+    stats: dict[str, int]
 
     async def chat(self, request: ChatRequest) -> ChatResponse: ...
 

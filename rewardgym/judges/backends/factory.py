@@ -6,9 +6,10 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from rewardgym.errors import ConfigError
+from rewardgym.judges.backends.base import ChatBackend
 from rewardgym.judges.backends.cache import SqliteCache
 from rewardgym.judges.backends.openai_compat import OpenAICompatBackend
 from rewardgym.judges.base import Params
@@ -23,9 +24,14 @@ def default_cache_path() -> Path:
 
 
 class BackendParams(Params):
-    """Where a judge sends its requests. The API key is read from an environment variable."""
+    """Where a judge sends its requests: an OpenAI-compatible server (``kind: openai``, the
+    API key read from an environment variable) or a local transformers model (``kind:
+    transformers``, ``model`` = a directory or a hub id already in the local cache)."""
 
-    base_url: str | list[str] = Field(description="one endpoint or several (load balanced)")
+    kind: Literal["openai", "transformers"] = "openai"
+    base_url: str | list[str] | None = Field(
+        default=None, description="openai: one endpoint or several (load balanced)"
+    )
     model: str = Field(min_length=1)
     api_key_env: str | None = Field(default=None, description="env var holding the API key")
     max_concurrency: int = Field(default=64, ge=1)
@@ -39,18 +45,41 @@ class BackendParams(Params):
         description="how to constrain verdicts: OpenAI response_format json_schema, vLLM "
         "structured_outputs (json without free whitespace, choice for score tokens), or none",
     )
+    device: str = Field(default="cpu", description="transformers: cpu, cuda, cuda:1, ...")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    max_batch_size: int = Field(default=8, ge=1, le=512, description="transformers: batch")
+    batch_wait_ms: float = Field(default=5.0, ge=0, le=1000, description="transformers")
+
+    @model_validator(mode="after")
+    def _needs_url(self) -> BackendParams:
+        if self.kind == "openai" and not self.base_url:
+            raise ValueError("an openai backend needs base_url (one URL or a list)")
+        return self
 
 
-def make_backend(params: BackendParams) -> OpenAICompatBackend:
+def make_backend(params: BackendParams) -> ChatBackend:
     """A backend for these params (call inside the event loop that will use it)."""
+    cache = None
+    if params.cache:
+        cache = SqliteCache(default_cache_path() if params.cache is True else params.cache)
+    if params.kind == "transformers":
+        from rewardgym.judges.backends.transformers_local import TransformersBackend
+
+        return TransformersBackend(
+            params.model,
+            device=params.device,
+            dtype=params.dtype,
+            max_batch_size=params.max_batch_size,
+            batch_wait_ms=params.batch_wait_ms,
+            timeout_s=params.timeout_s,
+            cache=cache,
+        )
     api_key = ""
     if params.api_key_env:
         api_key = os.environ.get(params.api_key_env, "")
         if not api_key:
             raise ConfigError(f"the judge's API key variable {params.api_key_env} is not set")
-    cache = None
-    if params.cache:
-        cache = SqliteCache(default_cache_path() if params.cache is True else params.cache)
+    assert params.base_url is not None  # checked by the validator
     urls = [params.base_url] if isinstance(params.base_url, str) else params.base_url
     return OpenAICompatBackend(
         urls,
@@ -62,4 +91,5 @@ def make_backend(params: BackendParams) -> OpenAICompatBackend:
         timeout_s=params.timeout_s,
         max_retries=params.max_retries,
         cache=cache,
+        vllm_choices=params.structured_output == "vllm",
     )

@@ -56,6 +56,7 @@ class OpenAICompatBackend:
         backoff_s: float = 0.5,
         cache: SqliteCache | None = None,
         rest_s: float = 5.0,
+        vllm_choices: bool = False,
     ) -> None:
         if not base_urls:
             raise ValueError("at least one base URL is needed")
@@ -66,6 +67,7 @@ class OpenAICompatBackend:
         self.backoff_s = backoff_s
         self.cache = cache
         self.rest_s = rest_s
+        self.vllm_choices = vllm_choices
         self._slots = asyncio.Semaphore(max_concurrency)
         self._limits = RateLimiter(rpm, tpm)
         self.stats = {"calls": 0, "retries": 0, "errors": 0, "cache_hits": 0}
@@ -123,8 +125,11 @@ class OpenAICompatBackend:
             kwargs["top_logprobs"] = request.top_logprobs
         if request.response_format is not None:
             kwargs["response_format"] = request.response_format
-        if request.extra_body:
-            kwargs["extra_body"] = request.extra_body
+        extra = dict(request.extra_body or {})
+        if request.choices and self.vllm_choices:
+            extra["structured_outputs"] = {"choice": list(request.choices)}
+        if extra:
+            kwargs["extra_body"] = extra
         endpoint.in_flight += 1
         self.stats["calls"] += 1
         try:

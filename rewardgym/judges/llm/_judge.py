@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import statistics
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import Any, TypeVar
 
 import jinja2
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from rewardgym.errors import ConfigError, RewardError
-from rewardgym.judges.backends.base import BackendError, ChatRequest, ChatResponse
+from rewardgym.judges.backends.base import BackendError, ChatBackend, ChatRequest, ChatResponse
 from rewardgym.judges.backends.factory import BackendParams, make_backend
-from rewardgym.judges.backends.openai_compat import OpenAICompatBackend
 from rewardgym.judges.base import Params, Reward
-from rewardgym.judges.llm.parsers import VerdictError
-from rewardgym.schema import ErrorType
+from rewardgym.judges.llm.parsers import VerdictError, neutralise
+from rewardgym.schema import ErrorType, Result, StepScore
 
-__all__ = ["JudgeParams", "LLMJudge", "compile_template"]
+__all__ = ["JudgeParams", "LLMJudge", "combine_samples", "compile_template"]
 
 T = TypeVar("T")
 
@@ -49,6 +49,49 @@ class JudgeParams(Params):
     top_logprobs: int = Field(default=20, ge=1, le=20, description="for logprobs verdicts")
     system_template: str | None = Field(default=None, description="Jinja2 source override")
     user_template: str | None = Field(default=None, description="Jinja2 source override")
+    samples: int = Field(
+        default=1, ge=1, le=32, description="self-consistency: judgments per item, averaged"
+    )
+
+    @model_validator(mode="after")
+    def _sampling_needs_temperature(self) -> JudgeParams:
+        if self.samples > 1 and self.temperature == 0:
+            raise ValueError(
+                f"samples={self.samples} needs temperature > 0 (greedy samples are all alike)"
+            )
+        return self
+
+
+def combine_samples(results: list[Result], step_labels: tuple[str, str] | None = None) -> Result:
+    """Self-consistency: one Result from several judgments of the same item.
+
+    ``score`` and each of ``scores`` are averaged and their spread (population standard
+    deviation) reported; step scores are averaged and, given ``step_labels`` (good, bad), each
+    step is labelled by the majority. Critique and other details come from the first sample.
+    """
+    first = results[0]
+    sample_scores = [r.score for r in results if r.score is not None]
+    combined = first.model_copy(deep=True)
+    combined.score = statistics.fmean(sample_scores) if sample_scores else None
+    combined.scores = {
+        key: statistics.fmean(v for r in results if (v := r.scores.get(key)) is not None)
+        for key in first.scores
+    }
+    if first.steps is not None:
+        steps = []
+        for i, step in enumerate(first.steps):
+            values = [s.score for r in results if r.steps and (s := r.steps[i]).score is not None]
+            mean = statistics.fmean(values) if values else None
+            label = step.label
+            if step_labels is not None and mean is not None:
+                label = step_labels[0] if mean >= 0.5 else step_labels[1]
+            steps.append(StepScore(index=step.index, text=step.text, score=mean, label=label))
+        combined.steps = steps
+    combined.cached = all(r.cached for r in results)
+    combined.metadata["samples"] = len(results)
+    combined.metadata["sample_scores"] = sample_scores
+    combined.metadata["spread"] = statistics.pstdev(sample_scores) if sample_scores else None
+    return combined
 
 
 class LLMJudge(Reward):
@@ -56,7 +99,7 @@ class LLMJudge(Reward):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._backends: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, OpenAICompatBackend]
+        self._backends: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ChatBackend]
         self._backends = weakref.WeakKeyDictionary()
         self._systems: dict[tuple[tuple[str, Any], ...], str] = {}
 
@@ -70,7 +113,7 @@ class LLMJudge(Reward):
         return message
 
     @property
-    def backend(self) -> OpenAICompatBackend:
+    def backend(self) -> ChatBackend:
         """This event loop's backend (clients and semaphores belong to one loop)."""
         loop = asyncio.get_running_loop()
         backend = self._backends.get(loop)
@@ -101,6 +144,38 @@ class LLMJudge(Reward):
             f"unreadable verdict ({last}); it began {text[:200]!r}",
             retryable=True,
         )
+
+    def reference(self, item: Any) -> str | None:
+        """The item's reference, neutralised, when this judge uses one (it must be there)."""
+        if not self.params.use_reference:
+            return None
+        if item.reference is None:
+            raise RewardError(ErrorType.INVALID_INPUT, f"reward {self.name!r} needs a reference")
+        return neutralise(str(item.reference))
+
+    def seed(self, sample: int) -> int | None:
+        """The sampling seed of self-consistency sample ``sample`` (none for one sample)."""
+        return sample if self.params.samples > 1 else None
+
+    async def sampled(
+        self,
+        judge_once: Callable[[int], Awaitable[Result]],
+        step_labels: tuple[str, str] | None = None,
+    ) -> Result:
+        """``judge_once(sample)`` for each of ``params.samples`` samples, combined. Samples
+        that fail are counted in ``metadata["failed_samples"]``; if all fail, the first
+        error is the item's."""
+        n = self.params.samples
+        if n == 1:
+            return await judge_once(0)
+        outcomes = await asyncio.gather(*(judge_once(i) for i in range(n)), return_exceptions=True)
+        results = [o for o in outcomes if isinstance(o, Result)]
+        failures = [o for o in outcomes if isinstance(o, BaseException)]
+        if not results:
+            raise failures[0]
+        combined = combine_samples(results, step_labels)
+        combined.metadata["failed_samples"] = len(failures)
+        return combined
 
     async def aclose(self) -> None:
         for backend in list(self._backends.values()):

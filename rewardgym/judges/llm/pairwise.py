@@ -61,14 +61,12 @@ class PairwiseJudge(LLMJudge):
         self._system = compile_template(p.system_template, "pairwise_system.jinja", self.name)
         self._user = compile_template(p.user_template, "pairwise_user.jinja", self.name)
 
-    def request(self, item: CompareItem, order: tuple[int, int], attempt: int) -> ChatRequest:
+    def request(
+        self, item: CompareItem, order: tuple[int, int], attempt: int, sample: int = 0
+    ) -> ChatRequest:
         """The chat request that shows ``item.responses[order[0]]`` as A."""
         p: PairwiseParams = self.params
-        reference = None
-        if p.use_reference:
-            if item.reference is None:
-                raise RewardError(ErrorType.INVALID_INPUT, "this judge needs a reference")
-            reference = neutralise(str(item.reference))
+        reference = self.reference(item)
         settings = {
             "criteria": p.criteria,
             "allow_tie": p.allow_tie,
@@ -82,19 +80,18 @@ class PairwiseJudge(LLMJudge):
             response_a=neutralise(text_of(item.responses[order[0]])),
             response_b=neutralise(text_of(item.responses[order[1]])),
         ).strip()
-        extra = top = None
+        top = choices = None
         max_tokens = p.max_tokens
         if p.verdict == "logprobs":
-            top, max_tokens = p.top_logprobs, 2
-            if p.backend.structured_output == "vllm":
-                extra = {"structured_outputs": {"choice": list(self.labels)}}
+            top, max_tokens, choices = p.top_logprobs, 2, self.labels
         namespace = f"{TEMPLATE_VERSION}:{p.verdict}:{','.join(self.labels)}"
         return ChatRequest(
             messages=(("system", system), ("user", user)),
             max_tokens=max_tokens,
             temperature=p.temperature,
             top_logprobs=top,
-            extra_body=extra,
+            choices=choices,
+            seed=self.seed(sample),
             namespace=f"{namespace}:retry{attempt}" if attempt else namespace,
         )
 
@@ -114,12 +111,14 @@ class PairwiseJudge(LLMJudge):
                 ErrorType.INVALID_INPUT,
                 f"pairwise compares exactly 2 responses; this item has {len(item.responses)}",
             )
-        orders = [(0, 1), (1, 0)] if self.params.swap else [(0, 1)]
+        swaps = [(0, 1), (1, 0)] if self.params.swap else [(0, 1)]
+        runs = [(order, sample) for sample in range(self.params.samples) for order in swaps]
+        orders = [order for order, _ in runs]
 
-        def build(order: tuple[int, int]) -> Callable[[int], ChatRequest]:
-            return lambda attempt: self.request(item, order, attempt)
+        def build(order: tuple[int, int], sample: int) -> Callable[[int], ChatRequest]:
+            return lambda attempt: self.request(item, order, attempt, sample)
 
-        verdicts = await asyncio.gather(*(self.ask(build(o), self._read) for o in orders))
+        verdicts = await asyncio.gather(*(self.ask(build(o, s), self._read) for o, s in runs))
         better = [0.0, 0.0]
         tie = 0.0
         winners = []
@@ -129,8 +128,9 @@ class PairwiseJudge(LLMJudge):
             tie += probs.get("C", 0.0) / len(orders)
             top = max(probs, key=lambda k: probs[k])
             winners.append({"A": first, "B": second}.get(top, "tie"))
-        consistent = len(set(winners)) == 1 if len(orders) > 1 else None
-        winner = winners[0] if consistent in (True, None) else "tie"
+        agree = len(set(winners)) == 1  # across orders and samples
+        consistent = agree if len(swaps) > 1 else None
+        winner = winners[0] if agree else "tie"
         ranking = sorted((0, 1), key=lambda i: -better[i])
         if winner in (0, 1):
             ranking = [int(winner), 1 - int(winner)]

@@ -15,13 +15,21 @@ __all__ = [
     "neutralise",
     "parse_json_score",
     "parse_label",
+    "parse_score_list",
+    "parse_step_labels",
     "parse_text_score",
+    "parse_yes_no",
 ]
 
 _SCORE_LINE = re.compile(r"score\**\s*[:=]\s*\**\s*(-?\d+(?:\.\d+)?)", re.IGNORECASE)
 _NUMBER_ONLY = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*$")
-_MARKER = re.compile(r"\[(\s*)(BEGIN|END)(\s+)(QUESTION|REFERENCE|RESPONSE|ANSWER)", re.IGNORECASE)
+_MARKER = re.compile(
+    r"\[(\s*)(BEGIN|END)(\s+)(QUESTION|REFERENCE|RESPONSE|ANSWER|STEP)", re.IGNORECASE
+)
 _LABEL = re.compile(r"\[\[\s*([A-Z])\s*\]\]")
+_VERDICT_LINE = re.compile(r"verdict\**\s*[:=]\s*\**\s*(yes|no)\b", re.IGNORECASE)
+_SCORES_LINE = re.compile(r"scores\**\s*[:=]\s*\**\s*\[?([-\d., \t]+)\]?", re.IGNORECASE)
+_STEP_LINE = re.compile(r"step\s*(\d+)\s*[:=-]\s*\**\s*(correct|incorrect)\b", re.IGNORECASE)
 
 
 class VerdictError(ValueError):
@@ -41,18 +49,11 @@ def _in_range(value: float, lo: int, hi: int) -> float:
 
 def parse_json_score(text: str, lo: int, hi: int) -> tuple[float, str | None]:
     """``{"critique": ..., "score": N}`` (the first JSON object in the text)."""
-    start = text.find("{")
-    end = text.rfind("}")
-    if start < 0 or end <= start:
-        raise VerdictError("no JSON object in the verdict")
-    try:
-        data = json.loads(text[start : end + 1])
-    except json.JSONDecodeError as exc:
-        raise VerdictError(f"verdict is not valid JSON: {exc}") from exc
-    if not isinstance(data, dict) or "score" not in data:
+    data = _json_object(text)
+    if "score" not in data:
         raise VerdictError("verdict JSON has no score")
     try:
-        score = float(data["score"])
+        score = float(data["score"])  # type: ignore[arg-type]
     except (TypeError, ValueError) as exc:
         raise VerdictError(f"score {data['score']!r} is not a number") from exc
     critique = data.get("critique")
@@ -109,13 +110,92 @@ def parse_label(text: str, labels: tuple[str, ...]) -> str:
 def choice_probabilities(
     alternatives: TokenAlternatives, labels: tuple[str, ...]
 ) -> dict[str, float]:
-    """p(label) from the first token's top alternatives, renormalised over the labels."""
+    """p(label) from the first token's top alternatives, renormalised over the labels.
+
+    Matching ignores case and surrounding space; a token that is the start of exactly one label
+    ("Y" for "Yes") counts for it, as tokenizers split words differently.
+    """
     weights = dict.fromkeys(labels, 0.0)
+    upper = {label.upper(): label for label in labels}
     for token, logprob in alternatives:
-        label = token.strip().upper()
-        if label in weights and math.isfinite(logprob):
+        text = token.strip().upper()
+        if not text or not math.isfinite(logprob):
+            continue
+        label = upper.get(text)
+        if label is None:
+            starts = [lab for up, lab in upper.items() if up.startswith(text)]
+            label = starts[0] if len(starts) == 1 else None
+        if label is not None:
             weights[label] += math.exp(logprob)
     total = sum(weights.values())
     if total <= 0:
         raise VerdictError(f"none of {list(labels)} among the top log-probabilities")
     return {label: w / total for label, w in weights.items()}
+
+
+def _json_object(text: str) -> dict[str, object]:
+    start, end = text.find("{"), text.rfind("}")
+    if start < 0 or end <= start:
+        raise VerdictError("no JSON object in the verdict")
+    try:
+        data = json.loads(text[start : end + 1])
+    except json.JSONDecodeError as exc:
+        raise VerdictError(f"verdict is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise VerdictError("verdict JSON is not an object")
+    return data
+
+
+def parse_yes_no(text: str) -> bool:
+    """The last "Verdict: Yes|No" line, or a verdict that is a bare yes or no."""
+    matches = list(_VERDICT_LINE.finditer(text))
+    if matches:
+        return matches[-1].group(1).lower() == "yes"
+    bare = text.strip().strip(".!").lower()
+    if bare in ("yes", "no"):
+        return bare == "yes"
+    raise VerdictError("no 'Verdict: Yes' or 'Verdict: No' in the verdict")
+
+
+def parse_score_list(text: str, n: int, lo: int, hi: int) -> list[float]:
+    """``{"scores": [...]}`` or a last line "Scores: 7, 3, 9": exactly ``n`` scores in range."""
+    values: list[object]
+    if "{" in text:
+        data = _json_object(text)
+        raw = data.get("scores")
+        if not isinstance(raw, list):
+            raise VerdictError("verdict JSON has no list of scores")
+        values = list(raw)
+    else:
+        matches = list(_SCORES_LINE.finditer(text))
+        if not matches:
+            raise VerdictError("no 'Scores: a, b, ...' in the verdict")
+        values = [v for v in re.split(r"[,\s]+", matches[-1].group(1)) if v]
+    if len(values) != n:
+        raise VerdictError(f"{len(values)} scores for {n} responses")
+    try:
+        return [_in_range(float(v), lo, hi) for v in values]  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, VerdictError):
+            raise
+        raise VerdictError(f"a score is not a number: {exc}") from exc
+
+
+def parse_step_labels(text: str, n: int) -> list[bool]:
+    """Whether each of ``n`` steps is correct: ``{"labels": ["correct", ...]}`` or lines
+    "Step k: correct|incorrect" (k from 1) covering every step."""
+    if "{" in text:
+        raw = _json_object(text).get("labels")
+        if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
+            raise VerdictError("verdict JSON has no list of labels")
+        labels = [str(v).strip().lower() for v in raw]
+        if len(labels) != n or not set(labels) <= {"correct", "incorrect"}:
+            raise VerdictError(f"need {n} labels, each 'correct' or 'incorrect'; got {raw!r}")
+        return [label == "correct" for label in labels]
+    found: dict[int, bool] = {}
+    for m in _STEP_LINE.finditer(text):
+        found[int(m.group(1))] = m.group(2).lower() == "correct"
+    missing = [k for k in range(1, n + 1) if k not in found]
+    if missing:
+        raise VerdictError(f"no verdict for step(s) {missing[:5]}")
+    return [found[k] for k in range(1, n + 1)]

@@ -14,7 +14,6 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from rewardgym.errors import RewardError
 from rewardgym.judges.backends.base import ChatRequest, ChatResponse
 from rewardgym.judges.base import Params, ScoreContext, text_of
 from rewardgym.judges.llm._judge import JudgeParams, LLMJudge, compile_template
@@ -26,7 +25,7 @@ from rewardgym.judges.llm.parsers import (
     parse_text_score,
 )
 from rewardgym.judges.llm.rubrics import RUBRICS, custom_rubric
-from rewardgym.schema import Basis, ErrorType, Format, Item, Result, Taxonomy
+from rewardgym.schema import Basis, Format, Item, Result, Taxonomy
 
 __all__ = ["CustomRubric", "PointwiseJudge", "PointwiseParams"]
 
@@ -74,11 +73,7 @@ class PointwiseJudge(LLMJudge):
     def messages(self, item: Item) -> tuple[tuple[str, str], ...]:
         """The chat messages sent to the judge for one item."""
         p: PointwiseParams = self.params
-        reference = None
-        if p.use_reference:
-            if item.reference is None:
-                raise RewardError(ErrorType.INVALID_INPUT, "this judge needs a reference")
-            reference = neutralise(str(item.reference))
+        reference = self.reference(item)
         settings = {
             "rubric": self.rubric_text,
             "verdict": "score_only" if p.verdict == "logprobs" else p.verdict,
@@ -94,13 +89,15 @@ class PointwiseJudge(LLMJudge):
         system = self.system_message(self._system, **settings, reference=reference is not None)
         return (("system", system), ("user", user.strip()))
 
-    def request(self, item: Item, attempt: int = 0) -> ChatRequest:
-        """The chat request for one item; ``attempt`` > 0 asks again past the cache."""
+    def request(self, item: Item, attempt: int = 0, sample: int = 0) -> ChatRequest:
+        """The chat request for one item; ``attempt`` > 0 asks again past the cache;
+        ``sample`` numbers self-consistency samples (each its own seed)."""
         p: PointwiseParams = self.params
         how = p.backend.structured_output
         response_format: dict[str, Any] | None = None
         extra: dict[str, Any] | None = None
         top_logprobs = None
+        choices = None
         max_tokens = p.max_tokens
         if p.verdict == "json" and how != "none":
             schema = {
@@ -128,10 +125,7 @@ class PointwiseJudge(LLMJudge):
         elif p.verdict == "logprobs":
             top_logprobs = p.top_logprobs
             max_tokens = 4
-            if how == "vllm":
-                extra = {
-                    "structured_outputs": {"choice": [str(s) for s in range(self.lo, self.hi + 1)]}
-                }
+            choices = tuple(str(s) for s in range(self.lo, self.hi + 1))
         return ChatRequest(
             messages=self.messages(item),
             max_tokens=max_tokens,
@@ -139,11 +133,15 @@ class PointwiseJudge(LLMJudge):
             top_logprobs=top_logprobs,
             response_format=response_format,
             extra_body=extra,
+            choices=choices,
+            seed=self.seed(sample),
             namespace=f"{self.namespace}:retry{attempt}" if attempt else self.namespace,
         )
 
     async def score_one(self, item: Item, ctx: ScoreContext) -> Result:
-        return await self.ask(lambda attempt: self.request(item, attempt), self._read)
+        return await self.sampled(
+            lambda sample: self.ask(lambda attempt: self.request(item, attempt, sample), self._read)
+        )
 
     def _read(self, response: ChatResponse) -> Result:
         p: PointwiseParams = self.params
