@@ -11,8 +11,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 from rich.table import Table
+
+from rewardgym.progress import progress_bar
 
 __all__ = ["app", "main"]
 
@@ -99,13 +101,7 @@ def rewards(config: ConfigOpt = None, url: UrlOpt = None) -> None:
 
 def _progress() -> Progress:
     """The progress bar every long command shows."""
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    return Progress(*columns, console=console)
+    return progress_bar(console)
 
 
 def _read_items(path: Path) -> list[dict[str, Any]]:

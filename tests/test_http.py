@@ -287,3 +287,19 @@ def test_hostile_json_gets_a_clear_4xx(http: httpx.Client, raw: bytes, status: i
 def test_unknown_path_is_404_in_the_same_error_shape(http: httpx.Client):
     response = http.get("/v1/nope")
     assert response.status_code == 404 and response.json()["error"]["code"] == "http_error"
+
+
+def test_metrics_count_requests_and_items(server: Server):
+    import re
+
+    def count(name: str, labels: str) -> float:
+        found = re.search(rf"{name}\{{{labels}\}} (\S+)", httpx.get(f"{server.url}/metrics").text)
+        return float(found.group(1)) if found else 0.0
+
+    requests = 'kind="score",reward="exact_match"'
+    ok = 'outcome="ok",reward="exact_match"'
+    before = count("rewardgym_requests_total", requests), count("rewardgym_items_total", ok)
+    items = [{"prompt": "q", "response": "a", "reference": "a"}] * 3
+    httpx.post(f"{server.url}/v1/score", json={"reward": "exact_match", "items": items})
+    assert count("rewardgym_requests_total", requests) - before[0] == 1
+    assert count("rewardgym_items_total", ok) - before[1] == 3

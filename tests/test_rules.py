@@ -222,3 +222,15 @@ async def test_a_non_finite_score_becomes_an_error_fault_injection():
     [result] = await reward.score([item("x")], ScoreContext())
     assert result.score is None
     assert result.error is not None and result.error.type == ErrorType.INTERNAL
+
+
+def test_reasoning_gym_answer_extraction():
+    from rewardgym.judges.rules.reasoning_gym_rule import extract_answer
+
+    text = "Thinking... <answer> 1 </answer> no, <answer>-4</answer>"
+    assert extract_answer(text) == "-4"
+    assert extract_answer("so \\boxed{\\frac{1}{2}} done") == "\\frac{1}{2}"
+    assert extract_answer("work\nFinal answer: 12\n") == "12"
+    assert extract_answer("work\n\n  7  \n") == "7"
+    assert extract_answer("no tag here", "answer_tag") is None
+    assert extract_answer(" raw ", "none") == "raw"

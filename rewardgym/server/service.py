@@ -17,10 +17,12 @@ from rewardgym.schema import (
     OnError,
     Result,
     RewardInfo,
+    RewardSpec,
     ScoreOptions,
     ScoreRequest,
     ScoreResponse,
 )
+from rewardgym.server.metrics import ITEMS, REQUEST_SECONDS, REQUESTS
 
 __all__ = ["RewardService", "apply_on_error"]
 
@@ -37,6 +39,11 @@ def apply_on_error(results: Sequence[Result], policy: OnError) -> list[Result]:
             raise ItemFailedError(index, result.error)
         result.score = None if policy == "null" else float(policy)
     return out
+
+
+def _label(ref: str | RewardSpec, reward: Reward) -> str:
+    """The metrics label: the name, or ``inline:TYPE`` (bounded, unlike spec hashes)."""
+    return ref if isinstance(ref, str) else f"inline:{reward.spec.type}"
 
 
 class RewardService:
@@ -97,6 +104,7 @@ class RewardService:
         """One Result per item, in order."""
         ctx = self._prepare(len(request.items), request.options)
         reward = self.registry.resolve(request.reward)
+        started = time.perf_counter()
         self.in_flight += 1
         try:
             results = await reward.score(request.items, ctx)
@@ -107,15 +115,28 @@ class RewardService:
                 f"reward {reward.name!r} returned {len(results)} results "
                 f"for {len(request.items)} items (a bug in that reward type)"
             )
+        self._count(_label(request.reward, reward), "score", results, started)
         results = apply_on_error(results, self._policy(reward, request.options))
         return ScoreResponse(reward=reward.name, results=results)
+
+    @staticmethod
+    def _count(reward: str, kind: str, results: Sequence[Result], started: float) -> None:
+        REQUESTS.labels(reward, kind).inc()
+        REQUEST_SECONDS.labels(reward, kind).observe(time.perf_counter() - started)
+        failed = sum(r.error is not None for r in results)
+        if failed:
+            ITEMS.labels(reward, "error").inc(failed)
+        if len(results) > failed:
+            ITEMS.labels(reward, "ok").inc(len(results) - failed)
 
     async def compare(self, request: CompareRequest) -> ScoreResponse:
         """Rank the responses of each item (preference rewards only)."""
         ctx = self._prepare(len(request.items), request.options)
         reward = self.registry.resolve(request.reward)
+        started = time.perf_counter()
         results = await reward.compare(request.items, ctx)
         for result in results:
             reward.stamp(result)
+        self._count(_label(request.reward, reward), "compare", results, started)
         results = apply_on_error(results, self._policy(reward, request.options))
         return ScoreResponse(reward=reward.name, results=results)

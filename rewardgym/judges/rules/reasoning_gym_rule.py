@@ -23,7 +23,7 @@ __all__ = ["ReasoningGymParams", "ReasoningGymReward", "extract_answer"]
 
 Extract = Literal["auto", "answer_tag", "boxed", "answer_line", "last_line", "none"]
 _TAG = re.compile(r"<answer>\s*(.*?)\s*</answer>", re.DOTALL)
-_ANSWER_LINE = re.compile(r"^\s*(?:final\s+)?answer\s*[:：]\s*(.+?)\s*$", re.IGNORECASE | re.M)
+_ANSWER_LINE = re.compile(r"^\s*(?:final\s+)?answer\s*:\s*(.+?)\s*$", re.IGNORECASE | re.M)
 
 
 def _last_boxed(text: str) -> str | None:

@@ -1,0 +1,196 @@
+"""What every rewardgym environment shares: tasks, text spaces, reset, scoring, render.
+
+A step has two halves so that a batched (vector) environment can score every sub-environment's
+action with one reward call: ``begin_step(action)`` records the action and returns the items to
+score (``ScoreJob``s); ``finish_step(results)`` turns the results into the step's return.
+``step`` is just the two halves around one call to the scorer.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any, SupportsFloat
+
+import gymnasium as gym
+from gymnasium.error import ResetNeeded
+
+from rewardgym.envs.scoring import ScoreJob, Scorer, make_scorer, score_jobs
+from rewardgym.envs.spaces import DEFAULT_MAX_CHARS, text_space
+from rewardgym.envs.tasks import Task, TaskSource, as_source
+from rewardgym.schema import ErrorType, OnError, Result
+
+__all__ = ["StepReturn", "TextEnv", "stop_reason"]
+
+StepReturn = tuple[str, SupportsFloat, bool, bool, dict[str, Any]]
+
+
+def stop_reason(result: Result) -> str | None:
+    """``timeout`` or ``reward_error`` for a failed result; None when it has a score."""
+    if result.error is None and result.score is not None:
+        return None
+    if result.error is not None and result.error.type == ErrorType.TIMEOUT:
+        return "timeout"
+    return "reward_error"
+
+
+class TextEnv(gym.Env[str, str]):
+    """Base of the text environments.
+
+    Args:
+        tasks: a task source, a list of rows, a JSONL path, ``"rg:NAME"`` for a reasoning-gym
+            family, or None for reasoning-gym's ``basic_arithmetic``.
+        scorer: None (score in process through ``RewardService``), a server URL, or a Scorer.
+        config: the reward config YAML for in-process scoring (default: the built-in one).
+        system_prompt: a system message put before the task in ``info["messages"]``.
+        on_error: the reward of a failed item: ``"nan"`` (default), a number, or ``"raise"``;
+            the error itself is always in ``info["result"]``.
+        max_chars: the longest observation or action, in characters.
+        timeout_s: the most one reward call may take.
+    """
+
+    metadata = {"render_modes": ["ansi", "human"]}  # noqa: RUF012 (gymnasium's attribute)
+
+    def __init__(
+        self,
+        *,
+        tasks: TaskSource | list[Mapping[str, Any]] | str | None = None,
+        scorer: Scorer | str | None = None,
+        config: str | None = None,
+        system_prompt: str | None = None,
+        on_error: OnError | str = "nan",
+        max_chars: int = DEFAULT_MAX_CHARS,
+        timeout_s: float = 300.0,
+        render_mode: str | None = None,
+    ) -> None:
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode {render_mode!r}; allowed: ansi, human, None")
+        self.source = as_source(tasks)
+        self.scorer = make_scorer(scorer, config=config, timeout_s=timeout_s)
+        self.system_prompt = system_prompt
+        self.on_error = on_error
+        self.render_mode = render_mode
+        self.max_chars = max_chars
+        self.observation_space = text_space(max_chars)
+        self.action_space = text_space(max_chars)
+        self.task: Task | None = None
+        self.messages: list[dict[str, str]] = []
+        self.rewards: list[float] = []
+        self.done = True
+        self.stop: str | None = None
+
+    # -- reset ------------------------------------------------------------------------------
+
+    def pick_task(self, options: Mapping[str, Any] | None) -> Task:
+        """The task for this episode: ``options["task"]`` (a row), ``options["index"]``, or
+        one drawn with the environment's seeded generator."""
+        options = options or {}
+        if "task" in options:
+            row = options["task"]
+            return row if isinstance(row, Task) else Task.from_row(row)
+        if "index" in options:
+            return self.source[int(options["index"]) % len(self.source)]
+        return self.source[int(self.np_random.integers(len(self.source)))]
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        super().reset(seed=seed)
+        self.task = self.pick_task(options)
+        prompt = self.task.prompt
+        self.messages = []
+        if self.system_prompt:
+            self.messages.append({"role": "system", "content": self.system_prompt})
+        if isinstance(prompt, str):
+            self.messages.append({"role": "user", "content": prompt})
+        else:
+            self.messages.extend(dict(m) for m in prompt)
+        self.rewards = []
+        self.done = False
+        self.stop = None
+        self.start_episode()
+        observation = self.observation()
+        if not self.observation_space.contains(observation):
+            raise ValueError(
+                f"the task's prompt has {len(observation)} characters; this environment "
+                f"takes at most {self.max_chars} (raise max_chars)"
+            )
+        return observation, self.info()
+
+    def start_episode(self) -> None:
+        """Hook: per-episode state of a subclass."""
+
+    def observation(self) -> str:
+        """What the policy sees now: by default the newest user message."""
+        users = [m["content"] for m in self.messages if m["role"] == "user"]
+        return users[-1] if users and not self.done else ""
+
+    def info(self, **extra: Any) -> dict[str, Any]:
+        """Task, reference and messages, plus ``extra``. Results lose their ``latency_ms``
+        here: timing would make two equal steps differ (gymnasium's determinism check)."""
+        assert self.task is not None
+        for key, value in extra.items():
+            if isinstance(value, Result):
+                extra[key] = value.model_copy(update={"latency_ms": 0.0})
+        info = {
+            "task": self.task.as_row(),
+            "reference": self.task.reference,
+            "messages": self.messages,
+            **extra,
+        }
+        return copy.deepcopy(info)  # new objects every call: callers keep and modify them
+
+    # -- step -------------------------------------------------------------------------------
+
+    def check_action(self, action: Any) -> str:
+        if self.done:
+            raise ResetNeeded(
+                f"step() after the episode ended (stop={self.stop!r}); call reset() first"
+            )
+        if not isinstance(action, str):
+            raise TypeError(f"an action is text (str); got {type(action).__name__}")
+        if len(action) > self.max_chars:
+            raise ValueError(
+                f"the action has {len(action)} characters; at most "
+                f"{self.max_chars} are allowed (raise max_chars)"
+            )
+        return action
+
+    def begin_step(self, action: str) -> list[ScoreJob]:
+        """Record the action; return the items to score (subclasses)."""
+        raise NotImplementedError
+
+    def finish_step(self, results: list[Result]) -> StepReturn:
+        """Turn the scored items into (observation, reward, terminated, truncated, info)."""
+        raise NotImplementedError
+
+    def step(self, action: str) -> StepReturn:
+        jobs = self.begin_step(self.check_action(action))
+        returned = self.finish_step(score_jobs(self.scorer, jobs))
+        if self.render_mode == "human":
+            self.render()
+        return returned
+
+    def end(self, stop: str) -> None:
+        self.done = True
+        self.stop = stop
+
+    # -- render -----------------------------------------------------------------------------
+
+    def render(self) -> str | None:
+        """The dialogue so far as readable text (``ansi`` returns it, ``human`` prints it)."""
+        lines = []
+        for m in self.messages:
+            lines.append(f"[{m['role']}]\n{m['content']}")
+        if self.rewards:
+            lines.append("[rewards] " + ", ".join(f"{r:.3f}" for r in self.rewards))
+        if self.stop:
+            lines.append(f"[stop] {self.stop}")
+        text = "\n\n".join(lines)
+        if self.render_mode == "human":
+            print(text)
+            return None
+        return text
+
+    def close(self) -> None:
+        self.scorer.close()

@@ -1,0 +1,198 @@
+"""How environments get rewards: one code path, in process or over the network.
+
+``LocalScorer`` runs a ``RewardService`` on a background event loop (worker pools, judge
+backends and caches live there, shared by every environment in the process); ``RemoteScorer``
+calls a reward server with the rewardgym client, so a server that is down or slow is a clear
+``OverloadedError`` after its timeout, never a hang. Both score a batch with one call per reward.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+from collections.abc import Sequence
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+from rewardgym.errors import OverloadedError
+from rewardgym.schema import Item, OnError, Result, RewardSpec, ScoreOptions, ScoreRequest
+
+__all__ = [
+    "LocalScorer",
+    "RemoteScorer",
+    "RewardFailedError",
+    "ScoreJob",
+    "Scorer",
+    "make_scorer",
+    "reward_value",
+]
+
+RewardRef = str | RewardSpec | dict[str, Any]
+
+
+class RewardFailedError(RuntimeError):
+    """A reward failed on an item and the environment's ``on_error`` is ``raise``."""
+
+
+@dataclass
+class ScoreJob:
+    """One item to score with one reward (environments hand these to a scorer)."""
+
+    reward: RewardRef
+    item: Item
+
+
+class Scorer(Protocol):
+    """Scores items with a reward; one Result per item, in order (errors stay on items)."""
+
+    calls: int
+
+    def score(self, reward: RewardRef, items: Sequence[Item]) -> list[Result]: ...
+
+    def close(self) -> None: ...
+
+
+def _key(reward: RewardRef) -> str:
+    if isinstance(reward, str):
+        return reward
+    spec = reward if isinstance(reward, RewardSpec) else RewardSpec.model_validate(reward)
+    return spec.model_dump_json()
+
+
+def score_jobs(scorer: Scorer, jobs: Sequence[ScoreJob]) -> list[Result]:
+    """Score jobs with one call per distinct reward; results in the jobs' order."""
+    groups: dict[str, list[int]] = {}
+    for index, job in enumerate(jobs):
+        groups.setdefault(_key(job.reward), []).append(index)
+    results: list[Result | None] = [None] * len(jobs)
+    for indices in groups.values():
+        reward = jobs[indices[0]].reward
+        scored = scorer.score(reward, [jobs[i].item for i in indices])
+        for i, result in zip(indices, scored, strict=True):
+            results[i] = result
+    return [r for r in results if r is not None]
+
+
+def reward_value(result: Result, on_error: OnError | str) -> float:
+    """The float reward of a result: its score, or the ``on_error`` policy when it failed
+    (``"nan"``/``"null"`` -> NaN, a number -> that number, ``"raise"`` -> RewardFailedError)."""
+    if result.error is None and result.score is not None:
+        return float(result.score)
+    if on_error == "raise":
+        error = result.error
+        message = f"{error.type}: {error.message}" if error else "no score"
+        raise RewardFailedError(f"reward {result.reward or '?'} failed: {message}")
+    if isinstance(on_error, int | float) and not isinstance(on_error, bool):
+        return float(on_error)
+    return math.nan
+
+
+class _LoopThread:
+    """One background event loop per process, for in-process scoring from sync code."""
+
+    _lock = threading.Lock()
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    @classmethod
+    def loop(cls) -> asyncio.AbstractEventLoop:
+        with cls._lock:
+            if cls._loop is None or cls._loop.is_closed():
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(
+                    target=loop.run_forever, name="rewardgym-env-scoring", daemon=True
+                )
+                thread.start()
+                cls._loop = loop
+            return cls._loop
+
+
+class LocalScorer:
+    """Score in this process through ``RewardService`` (the server's own service layer).
+
+    Args:
+        config: a reward config YAML (default: the server's settings / the built-in config).
+        timeout_s: the most one scoring call may take; items past it time out as errors.
+    """
+
+    _services: ClassVar[dict[str | None, Any]] = {}
+    _services_lock = threading.Lock()
+
+    def __init__(self, config: str | None = None, timeout_s: float = 300.0) -> None:
+        self.config = config
+        self.timeout_s = timeout_s
+        self.calls = 0
+
+    def _service(self) -> Any:
+        with self._services_lock:
+            service = self._services.get(self.config)
+            if service is None:
+                from rewardgym.config import Settings
+                from rewardgym.server.service import RewardService
+
+                settings = Settings() if self.config is None else Settings(config=Path(self.config))
+                service = RewardService.from_settings(settings)
+                self._services[self.config] = service
+            return service
+
+    def score(self, reward: RewardRef, items: Sequence[Item]) -> list[Result]:
+        if not items:
+            return []
+        request = ScoreRequest(
+            reward=reward if not isinstance(reward, dict) else RewardSpec.model_validate(reward),
+            items=list(items),
+            options=ScoreOptions(on_error="null", deadline_s=self.timeout_s),
+        )
+        future = asyncio.run_coroutine_threadsafe(
+            self._service().score(request), _LoopThread.loop()
+        )
+        self.calls += 1
+        try:
+            return list(future.result(self.timeout_s + 5.0).results)
+        except FutureTimeout as exc:
+            future.cancel()
+            raise OverloadedError(
+                f"in-process scoring did not finish within {self.timeout_s:g} s"
+            ) from exc
+
+    def close(self) -> None:
+        """Nothing to release per scorer: the service is shared by the process."""
+
+
+class RemoteScorer:
+    """Score through a reward server (HTTP) with the rewardgym client.
+
+    Args:
+        url: the server, e.g. ``http://127.0.0.1:8000``.
+        timeout_s: seconds for each HTTP call; a server that does not answer in time is an
+            ``OverloadedError`` saying so (after ``retries`` more tries).
+    """
+
+    def __init__(self, url: str, timeout_s: float = 60.0, retries: int = 1) -> None:
+        from rewardgym.client import RewardClient
+
+        self.url = url
+        self.calls = 0
+        self._client = RewardClient(url, timeout=timeout_s, retries=retries)
+
+    def score(self, reward: RewardRef, items: Sequence[Item]) -> list[Result]:
+        if not items:
+            return []
+        self.calls += 1
+        return self._client.score(reward, list(items), on_error="null")
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def make_scorer(
+    scorer: Scorer | str | None = None, *, config: str | None = None, timeout_s: float = 300.0
+) -> Scorer:
+    """A scorer: given as is, a URL (remote), or ``None`` (in process)."""
+    if scorer is None:
+        return LocalScorer(config, timeout_s)
+    if isinstance(scorer, str):
+        return RemoteScorer(scorer, timeout_s)
+    return scorer

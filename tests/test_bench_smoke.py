@@ -1,0 +1,21 @@
+"""The benchmark scripts run end to end (tiny sizes; figures are not checked here)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_env_throughput_bench_runs():
+    run = subprocess.run(
+        [sys.executable, "bench/env_throughput.py", "--envs", "4", "--steps", "1", "--rounds", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "ratio batched / one-by-one" in run.stdout
