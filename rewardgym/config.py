@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     max_items: int = Field(default=10_000, gt=0, description="items per request at most")
     request_deadline_s: float = Field(default=300.0, gt=0, description="default per request")
     max_inline_specs: int = Field(default=256, gt=0, description="inline specs kept built")
+    openrlhf_reward: str = Field(
+        default="math", description="the reward POST /get_reward uses (?reward=NAME overrides)"
+    )
+    openrlhf_on_error: float = Field(
+        default=0.0, description="/get_reward's value for a failed item (flagged in extra_logs)"
+    )
     workers: int | None = Field(default=None, gt=0, description="worker processes per pool")
     log_level: str = "info"
 

@@ -15,7 +15,7 @@ from rewardgym import __version__
 from rewardgym.config import Settings
 from rewardgym.errors import RewardGymError
 from rewardgym.server.limits import BodySizeLimit
-from rewardgym.server.routes import health, metrics, rewards, score
+from rewardgym.server.routes import health, metrics, openrlhf, rewards, score
 from rewardgym.server.service import RewardService
 
 __all__ = ["create_app"]
@@ -90,4 +90,5 @@ def create_app(service: RewardService | None = None, settings: Settings | None =
     app.include_router(metrics.router)
     app.include_router(rewards.router)
     app.include_router(score.router)
+    app.include_router(openrlhf.router)
     return app

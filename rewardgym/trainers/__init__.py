@@ -1,3 +1,4 @@
-"""Trainer integrations (TRL, OpenRLHF, verl) and self-rewarding DPO (see the open issues)."""
+"""Trainer integrations: a TRL reward function (``trl_reward``), verl's ``compute_score``
+(``verl``); OpenRLHF talks to the server's ``POST /get_reward``."""
 
 __all__: list[str] = []

@@ -1,0 +1,62 @@
+"""``POST /get_reward``: OpenRLHF's remote reward model protocol, so ``--reward.remote_url``
+(``--remote_rm_url``) works unchanged.
+
+Body ``{query: [...], prompts: [...], labels: [...]}``: ``query`` is prompt + response as one
+text, so the response is ``query`` minus its ``prompts`` prefix. Answer ``{rewards, scores,
+extra_logs}``. OpenRLHF needs a number for every item: a failed item gets
+``REWARDGYM_OPENRLHF_ON_ERROR`` (0.0 by default) and is flagged in ``extra_logs.reward_error``
+(1.0 = failed), which OpenRLHF logs, so a failure is visible, never a silent 0.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field, model_validator
+
+from rewardgym.schema import Item, ScoreRequest
+from rewardgym.server.routes._deps import get_service
+from rewardgym.server.service import RewardService
+
+__all__ = ["OpenRLHFRequest", "router"]
+
+router = APIRouter(tags=["compat"])
+
+
+class OpenRLHFRequest(BaseModel):
+    query: list[str] = Field(min_length=1, description="prompt + response, one text each")
+    prompts: list[str] | None = None
+    labels: list[Any] | None = None
+
+    @model_validator(mode="after")
+    def _same_lengths(self) -> OpenRLHFRequest:
+        for name in ("prompts", "labels"):
+            value = getattr(self, name)
+            if value is not None and len(value) != len(self.query):
+                raise ValueError(f"{name} has {len(value)} entries for {len(self.query)} queries")
+        return self
+
+
+def _split(query: str, prompt: str | None) -> tuple[str, str]:
+    if prompt and query.startswith(prompt):
+        return prompt, query[len(prompt) :]
+    return prompt or "", query
+
+
+@router.post("/get_reward")
+async def get_reward(
+    body: OpenRLHFRequest, reward: str | None = None, service: RewardService = Depends(get_service)
+) -> dict[str, Any]:
+    """Score OpenRLHF's batch with a named reward (``?reward=NAME``, default from settings)."""
+    name = reward or service.settings.openrlhf_reward
+    items = []
+    for i, query in enumerate(body.query):
+        prompt, response = _split(query, body.prompts[i] if body.prompts else None)
+        label = body.labels[i] if body.labels else None
+        items.append(Item(prompt=prompt, response=response, reference=label))
+    scored = await service.score(ScoreRequest(reward=name, items=items))
+    fallback = service.settings.openrlhf_on_error
+    rewards = [r.score if r.score is not None else fallback for r in scored.results]
+    errors = [float(r.error is not None) for r in scored.results]
+    return {"rewards": rewards, "scores": rewards, "extra_logs": {"reward_error": errors}}

@@ -1,0 +1,119 @@
+"""A TRL reward function backed by a rewardgym reward (on a server, or in process).
+
+``RewardFunction("math", url="http://127.0.0.1:8000")`` is what ``GRPOTrainer(reward_funcs=...)``
+takes: called with ``prompts``, ``completions`` and the dataset's columns, it scores the batch
+with one call, reads the reference from a column (``reference`` by default), returns one float
+per completion, and ``None`` for a failed item (TRL's "not applicable": it becomes NaN and is
+left out of the mean) unless ``on_error`` gives a number. Components, the error rate and the
+error types go to TRL's ``log_metric``/``log_extra`` hooks when the trainer passes them. It
+holds no client or loop, so it pickles (TRL's asynchronous trainer runs reward functions in
+another process).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rewardgym.envs.scoring import LocalScorer, RemoteScorer, Scorer
+from rewardgym.schema import Item, Message, Result, RewardSpec
+
+__all__ = ["RewardFunction"]
+
+
+def _text_or_messages(value: Any) -> str | list[Message]:
+    if isinstance(value, str):
+        return value
+    return [Message.model_validate(m) for m in value]
+
+
+class RewardFunction:
+    """A picklable TRL reward function.
+
+    Args:
+        reward: a reward name on the server / in the config, or an inline spec.
+        url: the reward server; None scores in process.
+        reference_column: the dataset column holding the reference.
+        metadata_columns: dataset columns passed on as item metadata.
+        on_error: None (a failed item is None) or a number to use instead.
+        timeout_s: the most one scoring call may take.
+    """
+
+    def __init__(
+        self,
+        reward: str | RewardSpec | dict[str, Any],
+        url: str | None = None,
+        *,
+        reference_column: str = "reference",
+        metadata_columns: Sequence[str] = (),
+        on_error: float | None = None,
+        timeout_s: float = 300.0,
+        config: str | None = None,
+    ) -> None:
+        self.reward = reward
+        self.url = url
+        self.reference_column = reference_column
+        self.metadata_columns = tuple(metadata_columns)
+        self.on_error = on_error
+        self.timeout_s = timeout_s
+        self.config = config
+        name = reward if isinstance(reward, str) else RewardSpec.model_validate(reward).type
+        self.__name__ = f"rewardgym_{name}"  # TRL names the reward's metrics after this
+        self._scorer: Scorer | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_scorer": None}
+
+    @property
+    def scorer(self) -> Scorer:
+        if self._scorer is None:
+            self._scorer = (
+                RemoteScorer(self.url, self.timeout_s)
+                if self.url
+                else LocalScorer(self.config, self.timeout_s)
+            )
+        return self._scorer
+
+    def items(
+        self, prompts: Sequence[Any], completions: Sequence[Any], **columns: Any
+    ) -> list[Item]:
+        """The items a batch becomes."""
+        references = columns.get(self.reference_column) or [None] * len(completions)
+        items = []
+        for i, (prompt, completion) in enumerate(zip(prompts, completions, strict=True)):
+            metadata = {c: columns[c][i] for c in self.metadata_columns if c in columns}
+            items.append(
+                Item(
+                    prompt=_text_or_messages(prompt),
+                    response=_text_or_messages(completion),
+                    reference=references[i],
+                    metadata=metadata,
+                )
+            )
+        return items
+
+    def __call__(
+        self, prompts: Sequence[Any], completions: Sequence[Any], **kwargs: Any
+    ) -> list[float | None]:
+        results = self.scorer.score(self.reward, self.items(prompts, completions, **kwargs))
+        self._log(results, kwargs.get("log_metric"), kwargs.get("log_extra"))
+        return [self._value(r) for r in results]
+
+    def _value(self, result: Result) -> float | None:
+        if result.error is None and result.score is not None:
+            return float(result.score)
+        return self.on_error
+
+    def _log(self, results: list[Result], log_metric: Any, log_extra: Any) -> None:
+        if not results:
+            return
+        if log_metric is not None:
+            errors = sum(r.error is not None for r in results)
+            log_metric(f"{self.__name__}/error_rate", errors / len(results))
+            names = {k for r in results for k in r.scores}
+            for name in sorted(names):
+                values = [v for r in results if (v := r.scores.get(name)) is not None]
+                if values:
+                    log_metric(f"{self.__name__}/{name}", sum(values) / len(values))
+        if log_extra is not None:
+            log_extra(f"{self.__name__}_error", [r.error.type if r.error else "" for r in results])
