@@ -68,8 +68,7 @@ def main() -> None:
         )
         scorer = RemoteScorer(url)
         singles = [
-            gym.make("rewardgym/ReasoningGym-v0", scorer=scorer, **kwargs)
-            for _ in range(opts.envs)
+            gym.make("rewardgym/ReasoningGym-v0", scorer=scorer, **kwargs) for _ in range(opts.envs)
         ]
         batched_rate(venv, 2, 0)  # warm both paths
         one_by_one_rate(singles, 1, 0)
