@@ -165,3 +165,22 @@ def test_self_consistency_combines_samples():
     assert combined.metadata["spread"] == pytest.approx(0.3266, abs=1e-4)
     assert [s.label for s in combined.steps] == ["correct", "correct"]
     assert combined.critique == "c0.2" and combined.metadata["samples"] == 3
+
+
+def test_list_verdicts_are_constrained_the_way_each_server_takes_it():
+    import json
+    import re
+
+    from rewardgym.judges.llm._judge import list_verdict_format
+
+    fmt, extra = list_verdict_format("vllm", "scores", 3, "(1|2)", {"type": "integer"})
+    regex = extra["structured_outputs"]["regex"]
+    assert fmt is None and re.fullmatch(regex, '{"scores":[1,2,2]}')
+    assert not re.fullmatch(regex, '{"scores":[1,2]}') and not re.fullmatch(
+        regex, '{"scores": [1,2,2]}'
+    )
+    fmt, extra = list_verdict_format("response_format", "labels", 2, "x", {"type": "string"})
+    array = fmt["json_schema"]["schema"]["properties"]["labels"]
+    assert extra is None and (array["minItems"], array["maxItems"]) == (2, 2)
+    assert json.dumps(fmt["json_schema"]["schema"]["required"]) == '["labels"]'
+    assert list_verdict_format("none", "labels", 2, "x", {}) == (None, None)

@@ -19,7 +19,13 @@ from rewardgym.judges.base import Params, Reward
 from rewardgym.judges.llm.parsers import VerdictError, neutralise
 from rewardgym.schema import ErrorType, Result, StepScore
 
-__all__ = ["JudgeParams", "LLMJudge", "combine_samples", "compile_template"]
+__all__ = [
+    "JudgeParams",
+    "LLMJudge",
+    "combine_samples",
+    "compile_template",
+    "list_verdict_format",
+]
 
 T = TypeVar("T")
 
@@ -37,6 +43,22 @@ def compile_template(override: str | None, builtin: str, reward: str) -> jinja2.
         return _ENV.from_string(source)
     except jinja2.TemplateError as exc:
         raise ConfigError(f"reward {reward!r}: bad template: {exc}") from exc
+
+
+def list_verdict_format(
+    how: str, key: str, n: int, item_regex: str, item_schema: dict[str, Any]
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(response_format, extra_body) constraining a verdict ``{key: [x1, ..., xn]}``: a vLLM
+    regex without free whitespace (``how="vllm"``), an OpenAI json_schema
+    (``"response_format"``), or nothing (``"none"``)."""
+    if how == "vllm":
+        regex = r'\{"' + key + r'":\[' + item_regex + ("," + item_regex) * (n - 1) + r"\]\}"
+        return None, {"structured_outputs": {"regex": regex}}
+    if how == "response_format":
+        array = {"type": "array", "items": item_schema, "minItems": n, "maxItems": n}
+        schema = {"type": "object", "required": [key], "properties": {key: array}}
+        return {"type": "json_schema", "json_schema": {"name": key, "schema": schema}}, None
+    return None, None
 
 
 class JudgeParams(Params):

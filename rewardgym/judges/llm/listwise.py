@@ -24,7 +24,12 @@ from pydantic import Field, model_validator
 from rewardgym.errors import RewardError
 from rewardgym.judges.backends.base import ChatRequest, ChatResponse
 from rewardgym.judges.base import ScoreContext, gather_items, text_of
-from rewardgym.judges.llm._judge import JudgeParams, LLMJudge, compile_template
+from rewardgym.judges.llm._judge import (
+    JudgeParams,
+    LLMJudge,
+    compile_template,
+    list_verdict_format,
+)
 from rewardgym.judges.llm.pairwise import DEFAULT_CRITERIA
 from rewardgym.judges.llm.parsers import neutralise, parse_score_list
 from rewardgym.schema import Basis, CompareItem, ErrorType, Format, Preference, Result, Taxonomy
@@ -99,20 +104,12 @@ class ListwiseJudge(LLMJudge):
             responses=[neutralise(text_of(item.responses[i])) for i in order],
         ).strip()
         response_format = extra = None
-        how = p.backend.structured_output
-        if p.verdict == "json" and how == "vllm":
+        if p.verdict == "json":
             one = "(" + "|".join(str(s) for s in range(p.max_score, p.min_score - 1, -1)) + ")"
-            regex = r'\{"scores":\[' + one + ("," + one) * (len(order) - 1) + r"\]\}"
-            extra = {"structured_outputs": {"regex": regex}}
-        elif p.verdict == "json" and how == "response_format":
             integer = {"type": "integer", "minimum": p.min_score, "maximum": p.max_score}
-            array: dict[str, Any] = {"type": "array", "items": integer}
-            array |= {"minItems": len(order), "maxItems": len(order)}
-            schema = {"type": "object", "required": ["scores"], "properties": {"scores": array}}
-            response_format = {
-                "type": "json_schema",
-                "json_schema": {"name": "scores", "schema": schema},
-            }
+            response_format, extra = list_verdict_format(
+                p.backend.structured_output, "scores", len(order), one, integer
+            )
         namespace = f"{TEMPLATE_VERSION}:{p.verdict}:{p.min_score}-{p.max_score}"
         return ChatRequest(
             messages=(("system", system), ("user", user)),

@@ -15,7 +15,12 @@ from pydantic import Field
 
 from rewardgym.judges.backends.base import ChatRequest, ChatResponse
 from rewardgym.judges.base import ScoreContext, text_of
-from rewardgym.judges.llm._judge import JudgeParams, LLMJudge, compile_template
+from rewardgym.judges.llm._judge import (
+    JudgeParams,
+    LLMJudge,
+    compile_template,
+    list_verdict_format,
+)
 from rewardgym.judges.llm.parsers import neutralise, parse_step_labels
 from rewardgym.judges.steps import SplitRule, split_steps
 from rewardgym.schema import Basis, Format, Granularity, Item, Result, StepScore, Taxonomy
@@ -72,20 +77,11 @@ class StepJudge(LLMJudge):
             steps=[neutralise(s) for s in steps],
         ).strip()
         response_format = extra = None
-        how = p.backend.structured_output
-        if p.verdict == "json" and how == "vllm":
-            one = '"(correct|incorrect)"'
-            regex = r'\{"labels":\[' + one + ("," + one) * (len(steps) - 1) + r"\]\}"
-            extra = {"structured_outputs": {"regex": regex}}
-        elif p.verdict == "json" and how == "response_format":
+        if p.verdict == "json":
             label = {"type": "string", "enum": list(LABELS)}
-            array: dict[str, Any] = {"type": "array", "items": label}
-            array |= {"minItems": len(steps), "maxItems": len(steps)}
-            schema = {"type": "object", "required": ["labels"], "properties": {"labels": array}}
-            response_format = {
-                "type": "json_schema",
-                "json_schema": {"name": "labels", "schema": schema},
-            }
+            response_format, extra = list_verdict_format(
+                p.backend.structured_output, "labels", len(steps), '"(correct|incorrect)"', label
+            )
         namespace = f"{TEMPLATE_VERSION}:{p.verdict}"
         return ChatRequest(
             messages=(("system", system), ("user", user)),
