@@ -11,8 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from rewardgym.trainers.pairwise_judge import PairwiseJudge
 from rewardgym.trainers.trl_reward import RewardFunction
 from tests.conftest import Server
+from tests.test_judge_faults import faulty  # noqa: F401  (the scripted judge server fixture)
 
 
 def _math_calls(server: Server) -> float:
@@ -122,3 +124,19 @@ def test_trl_grpo_trains_a_few_steps_with_the_remote_reward(
     logged = [entry for entry in trainer.state.log_history if "reward" in entry]
     assert len(logged) == 2 and all("rewards/rewardgym_math/mean" in e for e in logged)
     assert _math_calls(server) - before >= 2  # the rewards really came from the server
+
+
+def test_pairwise_judge_adapter_fault_injection(faulty: str, server: Server):  # noqa: F811
+    from tests.test_judge_faults import pairwise_spec
+
+    judge = PairwiseJudge(pairwise_spec(faulty, "paris"), server.url)
+    prompts = ["Capital of France?"] * 2
+    pairs = [["It is Lyon.", "It is Paris."], ["Paris, of course.", "Marseille."]]
+    assert judge.judge(prompts, pairs) == [1, 0]  # a consistent judge, both orders
+    p_first = judge.judge(prompts, pairs, return_scores=True)
+    assert p_first[0] < 0.5 < p_first[1]
+    biased = pickle.loads(pickle.dumps(PairwiseJudge(pairwise_spec(faulty, "alwaysA"), server.url)))
+    assert biased.judge(prompts, pairs) == [-1, -1]  # always "A": inconsistent, no preference
+    broken = PairwiseJudge(pairwise_spec(faulty, "e500"), server.url)
+    assert broken.judge(prompts[:1], pairs[:1]) == [-1]
+    assert broken.judge(prompts[:1], pairs[:1], return_scores=True) == [None]

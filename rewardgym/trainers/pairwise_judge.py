@@ -1,0 +1,64 @@
+"""A pairwise judge for online DPO-style trainers, backed by rewardgym's ``compare``.
+
+TRL removed its judges module in 2026; this keeps its calling convention:
+``judge(prompts, completions, shuffle_order=True, return_scores=False)`` with ``completions`` a
+list of pairs, returning for each pair the index (0 or 1) of the better completion, or -1 when
+the judge failed or could not decide (a tie, or orders that disagree). With
+``return_scores=True`` it returns p(first completion better) instead (None on failure). The
+rewardgym ``pairwise`` reward already judges both orders, so ``shuffle_order`` is accepted and
+needs no extra work. Picklable: the client is made on first use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rewardgym.schema import CompareItem, RewardSpec
+
+__all__ = ["PairwiseJudge"]
+
+
+class PairwiseJudge:
+    """Which of two completions is better, from a rewardgym preference reward.
+
+    Args:
+        reward: a ``pairwise`` (or ``listwise``) reward name on the server, or an inline spec.
+        url: the reward server (HTTP).
+        timeout_s: the most one compare call may take.
+    """
+
+    def __init__(
+        self, reward: str | RewardSpec | dict[str, Any], url: str, *, timeout_s: float = 300.0
+    ) -> None:
+        self.reward = reward
+        self.url = url
+        self.timeout_s = timeout_s
+        self._client: Any = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_client": None}
+
+    def judge(
+        self,
+        prompts: Sequence[str],
+        completions: Sequence[Sequence[str]],
+        shuffle_order: bool = True,
+        return_scores: bool = False,
+    ) -> list[int] | list[float | None]:
+        if self._client is None:
+            from rewardgym.client import RewardClient
+
+            self._client = RewardClient(self.url, timeout=self.timeout_s)
+        items = [
+            CompareItem(prompt=p, responses=list(pair))
+            for p, pair in zip(prompts, completions, strict=True)
+        ]
+        results = self._client.compare(self.reward, items)
+        if return_scores:
+            return [r.score if r.error is None else None for r in results]
+        winners: list[int] = []
+        for r in results:
+            winner = r.metadata.get("winner") if r.error is None else None
+            winners.append(int(winner) if winner in (0, 1) else -1)
+        return winners
