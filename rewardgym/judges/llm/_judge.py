@@ -7,7 +7,7 @@ import statistics
 import weakref
 from collections.abc import Awaitable, Callable
 from importlib import resources
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import jinja2
 from pydantic import Field, model_validator
@@ -117,10 +117,21 @@ def combine_samples(results: list[Result], step_labels: tuple[str, str] | None =
 
 
 class LLMJudge(Reward):
-    """Base of the LLM judges. Subclasses build requests and read verdicts."""
+    """Base of the LLM judges. Subclasses build requests and read verdicts.
+
+    ``templates`` names the built-in ``templates/{templates}_system.jinja`` and
+    ``..._user.jinja``; the config's ``system_template``/``user_template`` override them.
+    """
+
+    templates: ClassVar[str]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        p: JudgeParams = self.params
+        self._system = compile_template(
+            p.system_template, f"{self.templates}_system.jinja", self.name
+        )
+        self._user = compile_template(p.user_template, f"{self.templates}_user.jinja", self.name)
         self._backends: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ChatBackend]
         self._backends = weakref.WeakKeyDictionary()
         self._systems: dict[tuple[tuple[str, Any], ...], str] = {}
@@ -166,6 +177,11 @@ class LLMJudge(Reward):
             f"unreadable verdict ({last}); it began {text[:200]!r}",
             retryable=True,
         )
+
+    @staticmethod
+    def cache_namespace(namespace: str, attempt: int) -> str:
+        """A retry after an unreadable verdict asks past the cache."""
+        return f"{namespace}:retry{attempt}" if attempt else namespace
 
     def reference(self, item: Any) -> str | None:
         """The item's reference, neutralised, when this judge uses one (it must be there)."""

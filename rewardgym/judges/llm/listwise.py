@@ -17,7 +17,7 @@ import json
 import random
 import statistics
 from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, model_validator
 
@@ -27,7 +27,6 @@ from rewardgym.judges.base import ScoreContext, gather_items, text_of
 from rewardgym.judges.llm._judge import (
     JudgeParams,
     LLMJudge,
-    compile_template,
     list_verdict_format,
 )
 from rewardgym.judges.llm.pairwise import DEFAULT_CRITERIA
@@ -75,15 +74,10 @@ class ListwiseJudge(LLMJudge):
     """Scores for N responses to one prompt, judged together in shuffled orders."""
 
     type_id = "listwise"
+    templates = "listwise"
     taxonomy = Taxonomy(basis=Basis.JUDGE, format=Format.PREFERENCE)
     Params = ListwiseParams
     description = "LLM judge: scores and a ranking of N responses in one call, order-debiased"
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        p: ListwiseParams = self.params
-        self._system = compile_template(p.system_template, "listwise_system.jinja", self.name)
-        self._user = compile_template(p.user_template, "listwise_user.jinja", self.name)
 
     def request(
         self, item: CompareItem, order: Sequence[int], attempt: int = 0, sample: int = 0
@@ -118,7 +112,7 @@ class ListwiseJudge(LLMJudge):
             response_format=response_format,
             extra_body=extra,
             seed=self.seed(sample),
-            namespace=f"{namespace}:retry{attempt}" if attempt else namespace,
+            namespace=self.cache_namespace(namespace, attempt),
         )
 
     async def compare(self, items: Sequence[CompareItem], ctx: ScoreContext) -> list[Result]:

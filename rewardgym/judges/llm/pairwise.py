@@ -18,7 +18,7 @@ from pydantic import Field
 from rewardgym.errors import RewardError
 from rewardgym.judges.backends.base import ChatRequest, ChatResponse
 from rewardgym.judges.base import ScoreContext, gather_items, text_of
-from rewardgym.judges.llm._judge import JudgeParams, LLMJudge, compile_template
+from rewardgym.judges.llm._judge import JudgeParams, LLMJudge
 from rewardgym.judges.llm.parsers import choice_probabilities, neutralise, parse_label
 from rewardgym.schema import (
     Basis,
@@ -50,6 +50,7 @@ class PairwiseJudge(LLMJudge):
     """Preference between two responses; ``score`` = p(first response better) (+ half a tie)."""
 
     type_id = "pairwise"
+    templates = "pairwise"
     taxonomy = Taxonomy(basis=Basis.JUDGE, format=Format.PREFERENCE)
     Params = PairwiseParams
     description = "LLM judge: which of two responses is better, both orders, ties allowed"
@@ -58,8 +59,6 @@ class PairwiseJudge(LLMJudge):
         super().__init__(*args, **kwargs)
         p: PairwiseParams = self.params
         self.labels: tuple[str, ...] = ("A", "B", "C") if p.allow_tie else ("A", "B")
-        self._system = compile_template(p.system_template, "pairwise_system.jinja", self.name)
-        self._user = compile_template(p.user_template, "pairwise_user.jinja", self.name)
 
     def request(
         self, item: CompareItem, order: tuple[int, int], attempt: int, sample: int = 0
@@ -92,7 +91,7 @@ class PairwiseJudge(LLMJudge):
             top_logprobs=top,
             choices=choices,
             seed=self.seed(sample),
-            namespace=f"{namespace}:retry{attempt}" if attempt else namespace,
+            namespace=self.cache_namespace(namespace, attempt),
         )
 
     def _read(self, response: ChatResponse) -> dict[str, float]:

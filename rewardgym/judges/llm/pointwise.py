@@ -16,7 +16,7 @@ from pydantic import Field
 
 from rewardgym.judges.backends.base import ChatRequest, ChatResponse
 from rewardgym.judges.base import Params, ScoreContext, text_of
-from rewardgym.judges.llm._judge import JudgeParams, LLMJudge, compile_template
+from rewardgym.judges.llm._judge import JudgeParams, LLMJudge
 from rewardgym.judges.llm.parsers import (
     VerdictError,
     expected_score,
@@ -48,6 +48,7 @@ class PointwiseJudge(LLMJudge):
     """Rubric score from an LLM judge, with its critique."""
 
     type_id = "pointwise"
+    templates = "pointwise"
     taxonomy = Taxonomy(basis=Basis.JUDGE, format=Format.CRITIQUE)
     Params = PointwiseParams
     description = "LLM judge: rubric score (JSON, text or log-probability weighted) + critique"
@@ -63,8 +64,6 @@ class PointwiseJudge(LLMJudge):
         )
         if p.verdict == "logprobs":
             self.taxonomy = Taxonomy(basis=Basis.JUDGE, format=Format.SCALAR)
-        self._system = compile_template(p.system_template, "pointwise_system.jinja", self.name)
-        self._user = compile_template(p.user_template, "pointwise_user.jinja", self.name)
 
     @cached_property
     def namespace(self) -> str:
@@ -135,7 +134,7 @@ class PointwiseJudge(LLMJudge):
             extra_body=extra,
             choices=choices,
             seed=self.seed(sample),
-            namespace=f"{self.namespace}:retry{attempt}" if attempt else self.namespace,
+            namespace=self.cache_namespace(self.namespace, attempt),
         )
 
     async def score_one(self, item: Item, ctx: ScoreContext) -> Result:

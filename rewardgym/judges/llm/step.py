@@ -9,7 +9,7 @@ step in its own delimited block and labels each one; ``steps`` in the result hol
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
@@ -18,7 +18,6 @@ from rewardgym.judges.base import ScoreContext, text_of
 from rewardgym.judges.llm._judge import (
     JudgeParams,
     LLMJudge,
-    compile_template,
     list_verdict_format,
 )
 from rewardgym.judges.llm.parsers import neutralise, parse_step_labels
@@ -53,15 +52,10 @@ class StepJudge(LLMJudge):
     """Per-step correctness labels from an LLM judge, and the first wrong step."""
 
     type_id = "step"
+    templates = "step"
     taxonomy = Taxonomy(basis=Basis.JUDGE, format=Format.VECTOR, granularity=Granularity.STEP)
     Params = StepParams
     description = "LLM judge: labels each reasoning step correct or not; first wrong step"
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        p: StepParams = self.params
-        self._system = compile_template(p.system_template, "step_system.jinja", self.name)
-        self._user = compile_template(p.user_template, "step_user.jinja", self.name)
 
     def request(
         self, item: Item, steps: list[str], attempt: int = 0, sample: int = 0
@@ -90,7 +84,7 @@ class StepJudge(LLMJudge):
             response_format=response_format,
             extra_body=extra,
             seed=self.seed(sample),
-            namespace=f"{namespace}:retry{attempt}" if attempt else namespace,
+            namespace=self.cache_namespace(namespace, attempt),
         )
 
     async def score_one(self, item: Item, ctx: ScoreContext) -> Result:

@@ -13,7 +13,7 @@ from pydantic import Field
 
 from rewardgym.judges.backends.base import ChatRequest, ChatResponse
 from rewardgym.judges.base import ScoreContext, text_of
-from rewardgym.judges.llm._judge import JudgeParams, LLMJudge, compile_template
+from rewardgym.judges.llm._judge import JudgeParams, LLMJudge
 from rewardgym.judges.llm.parsers import (
     VerdictError,
     choice_probabilities,
@@ -42,15 +42,10 @@ class VerifierJudge(LLMJudge):
     """p(the response is correct) from an LLM judge."""
 
     type_id = "verifier"
+    templates = "verifier"
     taxonomy = Taxonomy(basis=Basis.JUDGE, format=Format.SCALAR)
     Params = VerifierParams
     description = "LLM judge as a generative verifier: probability that the response is correct"
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        p: VerifierParams = self.params
-        self._system = compile_template(p.system_template, "verifier_system.jinja", self.name)
-        self._user = compile_template(p.user_template, "verifier_user.jinja", self.name)
 
     def request(self, item: Item, attempt: int = 0, sample: int = 0) -> ChatRequest:
         p: VerifierParams = self.params
@@ -73,7 +68,7 @@ class VerifierJudge(LLMJudge):
             top_logprobs=p.top_logprobs if logprobs else None,
             choices=LABELS if logprobs else None,
             seed=self.seed(sample),
-            namespace=f"{namespace}:retry{attempt}" if attempt else namespace,
+            namespace=self.cache_namespace(namespace, attempt),
         )
 
     async def score_one(self, item: Item, ctx: ScoreContext) -> Result:
