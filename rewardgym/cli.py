@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from rewardgym.cli_train import train_app
 from rewardgym.progress import progress_bar
 
 __all__ = ["app", "main"]
@@ -195,6 +196,7 @@ def _summary(results: list[Any], output: Path) -> None:
 
 eval_app = typer.Typer(help="Evaluate rewards against labelled data.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
+app.add_typer(train_app, name="train")
 
 
 @eval_app.command("judge")

@@ -80,3 +80,21 @@ def test_score_rejects_a_bad_jsonl_line(tmp_path: Path):
     result = run("score", "-r", "math", "-i", str(items), "-o", str(tmp_path / "o.jsonl"))
     assert result.returncode != 0
     assert "items.jsonl:2 is not JSON" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("command", [["train"], ["train", "grpo"], ["train", "self-rewarding"]])
+def test_train_commands_explain_themselves(command: list[str]):
+    result = run(*command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "Usage" in result.stdout
+    if len(command) > 1:
+        assert "--model" in result.stdout and "--output" in result.stdout
+        assert "--env" in result.stdout
+
+
+def test_train_grpo_unknown_env_lists_the_registered_ones(tmp_path: Path):
+    result = run(
+        "train", "grpo", "--env", "nope/X-v0", "--model", str(tmp_path), "--output", str(tmp_path)
+    )
+    assert result.returncode != 0
+    assert "rewardgym/ReasoningGym-v0" in result.stdout + result.stderr

@@ -1,4 +1,14 @@
-"""Trainer integrations: a TRL reward function (``trl_reward``), verl's ``compute_score``
-(``verl``); OpenRLHF talks to the server's ``POST /get_reward``."""
+"""Trainer integrations and rewardgym's own training loops.
+
+- ``trl_reward``: a TRL reward function backed by a named reward (server or in process);
+- ``env_reward``: a TRL reward function that plays completions through an environment;
+- ``pairwise_judge``: a pairwise judge for online DPO-style trainers;
+- ``verl``: verl's ``compute_score``; OpenRLHF talks to the server's ``POST /get_reward``;
+- ``grpo``: ``rewardgym train grpo --env ID`` (TRL GRPO through an environment);
+- ``self_rewarding``: ``rewardgym train self-rewarding`` (iterative DPO, self or external judge);
+- ``curves``: held-out evaluation and reward curves (JSON + PNG).
+
+Nothing here is imported by ``import rewardgym``; TRL and transformers load on first use.
+"""
 
 __all__: list[str] = []

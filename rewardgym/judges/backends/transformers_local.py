@@ -23,7 +23,7 @@ from typing import Any
 from rewardgym.judges.backends.base import BackendError, ChatRequest, ChatResponse
 from rewardgym.judges.backends.cache import SqliteCache
 
-__all__ = ["TransformersBackend", "load_model"]
+__all__ = ["TransformersBackend", "load_model", "unload_model"]
 
 _MODELS: dict[tuple[str, str, str], tuple[Any, Any]] = {}
 _LOAD_LOCK = threading.Lock()
@@ -53,6 +53,16 @@ def load_model(path: str, device: str = "cpu", dtype: str = "auto") -> tuple[Any
             model.eval()
             _MODELS[key] = (model, tokenizer)
         return _MODELS[key]
+
+
+def unload_model(path: str) -> int:
+    """Forget the loaded copies of the model at ``path`` (every device and dtype), so their
+    memory can be freed once no backend uses them; returns how many were dropped."""
+    with _LOAD_LOCK:
+        keys = [key for key in _MODELS if key[0] == path]
+        for key in keys:
+            del _MODELS[key]
+    return len(keys)
 
 
 @dataclass

@@ -1,0 +1,240 @@
+"""``rewardgym train``: GRPO through an environment, and the self-rewarding DPO loop."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["train_app"]
+
+train_app = typer.Typer(
+    help="Train a causal LM with rewardgym rewards (needs the train extra: "
+    "pip install 'rewardgym\\[train]').",
+    no_args_is_help=True,
+)
+console = Console()
+
+EnvOpt = Annotated[
+    str,
+    typer.Option(
+        "--env",
+        help="a registered environment id, e.g. rewardgym/ReasoningGym-v0 "
+        "(its tasks are the prompts, its reward scores them)",
+    ),
+]
+EnvKwargsOpt = Annotated[
+    str,
+    typer.Option(
+        "--env-kwargs",
+        help='the environment\'s arguments as JSON, e.g. \'{"task": "basic_arithmetic", '
+        '"size": 1000}\'',
+    ),
+]
+ModelOpt = Annotated[
+    Path,
+    typer.Option("--model", "-m", help="the starting model: a local directory", exists=True),
+]
+OutputOpt = Annotated[Path, typer.Option("--output", "-o", help="where models and reports go")]
+UrlOpt = Annotated[
+    str | None,
+    typer.Option("--url", help="score on this reward server; default: in this process"),
+]
+
+
+def _env_kwargs(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise typer.BadParameter(f"--env-kwargs is not JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise typer.BadParameter("--env-kwargs must be a JSON object")
+    return value
+
+
+def _check_env(env_id: str) -> None:
+    from rewardgym.envs.registration import ENV_IDS
+
+    if env_id not in ENV_IDS:
+        raise typer.BadParameter(f"unknown environment {env_id!r}; registered: {sorted(ENV_IDS)}")
+
+
+@train_app.command("grpo")
+def grpo(
+    env: EnvOpt,
+    model: ModelOpt,
+    output: OutputOpt,
+    env_kwargs: EnvKwargsOpt = "{}",
+    url: UrlOpt = None,
+    steps: Annotated[int, typer.Option(help="GRPO optimiser steps", min=1)] = 100,
+    train_size: Annotated[int, typer.Option(help="training tasks (the first N)", min=1)] = 256,
+    heldout_size: Annotated[
+        int, typer.Option(help="held-out tasks (the next N), never trained on", min=1)
+    ] = 64,
+    batch_size: Annotated[int, typer.Option(help="completions per step", min=2)] = 16,
+    num_generations: Annotated[int, typer.Option(help="completions per prompt", min=2)] = 8,
+    max_completion_length: Annotated[int, typer.Option(help="tokens per completion", min=1)] = 64,
+    lr: Annotated[float, typer.Option(help="learning rate")] = 1e-4,
+    temperature: Annotated[float, typer.Option(help="sampling temperature")] = 1.0,
+    beta: Annotated[float, typer.Option(help="KL coefficient (0: no reference model)")] = 0.0,
+    eval_every: Annotated[
+        int, typer.Option(help="held-out evaluation every N steps (0: start and end only)")
+    ] = 25,
+    seed: Annotated[int, typer.Option(help="seed of sampling and training")] = 0,
+    cpu: Annotated[bool, typer.Option(help="train on the CPU even if a GPU is present")] = False,
+) -> None:
+    """GRPO (TRL) with rewards from a rewardgym environment (single-turn or multi-step).
+
+    Writes grpo_curve.json + grpo_curve.png (training and held-out reward over steps),
+    grpo_report.json and the trained model (model/) under --output.
+    """
+    from rewardgym.trainers.grpo import GRPORun, train_grpo
+
+    _check_env(env)
+    report = train_grpo(
+        GRPORun(
+            env_id=env,
+            model=str(model),
+            output_dir=str(output),
+            env_kwargs=_env_kwargs(env_kwargs),
+            url=url,
+            train_size=train_size,
+            heldout_size=heldout_size,
+            max_steps=steps,
+            batch_size=batch_size,
+            num_generations=num_generations,
+            max_completion_length=max_completion_length,
+            learning_rate=lr,
+            temperature=temperature,
+            beta=beta,
+            eval_every=eval_every,
+            seed=seed,
+            use_cpu=cpu or not _has_gpu(),
+        )
+    )
+    table = Table(title=f"GRPO through {env}")
+    table.add_column("metric")
+    table.add_column("value")
+    for key in ("steps", "heldout_start", "heldout_end", "seconds", "curve_png", "model_dir"):
+        value = report[key]
+        table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+    console.print(table)
+
+
+@train_app.command("self-rewarding")
+def self_rewarding(
+    model: ModelOpt,
+    output: OutputOpt,
+    env: EnvOpt = "rewardgym/ReasoningGym-v0",
+    env_kwargs: EnvKwargsOpt = "{}",
+    judge: Annotated[
+        str,
+        typer.Option(
+            help="'self' (the model judges its samples with the additive 5-point rubric), "
+            "'env' (the environment's reward), a reward name, or an inline spec as JSON"
+        ),
+    ] = "self",
+    url: UrlOpt = None,
+    iterations: Annotated[int, typer.Option(help="iterations in all (resumes)", min=1)] = 3,
+    prompts_per_iteration: Annotated[int, typer.Option(help="prompts each iteration", min=1)] = 64,
+    train_size: Annotated[int, typer.Option(help="training tasks (the first N)", min=1)] = 512,
+    heldout_size: Annotated[int, typer.Option(help="held-out tasks (the next N)", min=1)] = 64,
+    samples: Annotated[int, typer.Option(help="responses sampled per prompt", min=2)] = 4,
+    temperature: Annotated[float, typer.Option(help="sampling temperature", min=0.01)] = 1.0,
+    max_new_tokens: Annotated[int, typer.Option(help="tokens per response", min=1)] = 64,
+    judge_samples: Annotated[
+        int, typer.Option(help="self judge: judgments averaged per response", min=1)
+    ] = 3,
+    judge_verdict: Annotated[
+        str, typer.Option(help="self judge: text, json or logprobs (score-token probabilities)")
+    ] = "text",
+    min_margin: Annotated[
+        float, typer.Option(help="drop pairs whose score margin is this or less")
+    ] = 0.0,
+    length_control: Annotated[
+        bool, typer.Option(help="shortest best vs longest worst response")
+    ] = False,
+    beta: Annotated[float, typer.Option(help="DPO beta")] = 0.1,
+    reference: Annotated[
+        str, typer.Option(help="DPO reference: 'previous' model or the 'initial' one")
+    ] = "previous",
+    lr: Annotated[float, typer.Option(help="DPO learning rate")] = 5e-5,
+    epochs: Annotated[float, typer.Option(help="DPO epochs over each iteration's pairs")] = 1.0,
+    batch_size: Annotated[int, typer.Option(help="DPO pairs per step", min=1)] = 8,
+    external: Annotated[
+        bool,
+        typer.Option(help="measure the environment's reward: agreement and held-out reward"),
+    ] = True,
+    seed: Annotated[int, typer.Option(help="seed of sampling and training")] = 0,
+    cpu: Annotated[bool, typer.Option(help="train on the CPU even if a GPU is present")] = False,
+) -> None:
+    """Self-rewarding iterative DPO: sample, judge, pair, DPO, repeat.
+
+    Each iteration is saved to --output/iteration-K/ (model + report.json); running again
+    with the same --output resumes after the last finished iteration. The reports are also
+    in self_rewarding_report.json, the held-out curve in self_rewarding_curve.json/.png.
+    """
+    from rewardgym.trainers.self_rewarding import SelfRewardingRun, train_self_rewarding
+
+    _check_env(env)
+    if judge_verdict not in ("text", "json", "logprobs"):
+        raise typer.BadParameter("--judge-verdict is text, json or logprobs")
+    if reference not in ("previous", "initial"):
+        raise typer.BadParameter("--reference is previous or initial")
+    judge_value: str | dict[str, Any] = judge
+    if judge.lstrip().startswith("{"):
+        judge_value = _env_kwargs(judge)
+    run = SelfRewardingRun(
+        model=str(model),
+        output_dir=str(output),
+        env_id=env,
+        env_kwargs=_env_kwargs(env_kwargs),
+        judge=judge_value,
+        url=url,
+        iterations=iterations,
+        prompts_per_iteration=prompts_per_iteration,
+        train_size=train_size,
+        heldout_size=heldout_size,
+        samples=samples,
+        temperature=temperature,
+        max_new_tokens=max_new_tokens,
+        judge_samples=judge_samples,
+        judge_verdict=judge_verdict,  # type: ignore[arg-type]
+        min_margin=min_margin,
+        length_control=length_control,
+        beta=beta,
+        reference=reference,  # type: ignore[arg-type]
+        learning_rate=lr,
+        epochs=epochs,
+        batch_size=batch_size,
+        external=external,
+        seed=seed,
+        use_cpu=cpu or not _has_gpu(),
+    )
+    reports = train_self_rewarding(run)
+    table = Table(title=f"self-rewarding DPO ({len(reports)} iterations) -> {output}")
+    for col in ("iteration", "pairs", "mean judge", "agreement", "held-out reward"):
+        table.add_column(col)
+    for r in reports:
+        table.add_row(
+            str(r["iteration"]),
+            str(r["pairs"]),
+            _fmt(r.get("mean_judge_score")),
+            _fmt(r.get("judge_agreement")),
+            _fmt(r.get("heldout_reward")),
+        )
+    console.print(table)
+
+
+def _fmt(value: Any) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _has_gpu() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())

@@ -1,0 +1,223 @@
+"""A TRL reward function whose rewards come from a rewardgym environment.
+
+GRPO generates one completion per prompt; ``EnvReward`` plays it through the environment the
+prompt came from and returns the episode's return. Each completion gets its own environment,
+reset to the row's task (the ``task`` column that ``env_rows`` writes), so the same task gives
+the same start state; every step of every environment in the batch is scored with one reward
+call (the two-phase step of ``BatchedTextEnv``).
+
+- Single-turn environments: the completion is the one action.
+- Multi-step environments: the completion is split into steps (``split``: ``auto``, ``lines``
+  or ``paragraphs``, as the step judge splits) and played one step per action until the
+  episode ends; a completion whose steps run out first keeps the rewards it earned (no
+  final answer, so no outcome reward).
+- Multi-turn environments need a policy in the loop between turns: use ``rollout.collect``.
+
+A failed reward ends that episode; its value is ``on_error`` (None by default: TRL's "not
+applicable", left out of the mean), never a silent 0. The error types go to TRL's
+``log_extra`` hook and the error rate to ``log_metric`` when the trainer passes them. Like
+``RewardFunction`` it pickles: environments and scorers are built on first use.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import gymnasium as gym
+
+import rewardgym.envs  # noqa: F401  (registers the ids)
+from rewardgym.envs.base import TextEnv
+from rewardgym.envs.multi_step import MultiStepEnv
+from rewardgym.envs.multi_turn import MultiTurnEnv
+from rewardgym.envs.scoring import Scorer, make_scorer, score_jobs
+from rewardgym.judges.steps import split_steps
+from rewardgym.schema import Item
+
+__all__ = ["EnvReward", "env_rows", "split_rows"]
+
+StepSplit = Literal["auto", "lines", "paragraphs"]
+
+
+def env_rows(env: gym.Env[Any, Any], indices: Sequence[int]) -> list[dict[str, Any]]:
+    """Dataset rows for the tasks at ``indices`` of a text environment's task source:
+    ``prompt`` (the chat messages the episode starts with), ``reference`` (text) and ``task``
+    (the task as JSON, which ``EnvReward`` resets to)."""
+    base = env.unwrapped
+    if not isinstance(base, TextEnv):
+        raise TypeError("env_rows() needs a rewardgym text environment")
+    rows = []
+    for index in indices:
+        _, info = base.reset(options={"index": index})
+        reference = info["reference"]
+        rows.append(
+            {
+                "prompt": info["messages"],
+                "reference": reference if isinstance(reference, str) else json.dumps(reference),
+                "task": json.dumps(info["task"], ensure_ascii=False),
+            }
+        )
+    return rows
+
+
+def split_rows(
+    env_id: str, env_kwargs: dict[str, Any], train_size: int, heldout_size: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Training rows (the first ``train_size`` tasks) and held-out rows: the next tasks whose
+    prompt no training row has (procedural generators repeat problems), ``heldout_size`` of
+    them. Too few tasks for either is a ValueError saying how many there are."""
+    env = gym.make(env_id, **env_kwargs)
+    try:
+        size = len(env.unwrapped.source)  # type: ignore[attr-defined]
+        if train_size >= size:
+            raise ValueError(f"{env_id} has {size} tasks; train_size {train_size} leaves none")
+        train = env_rows(env, range(train_size))
+        seen = {json.dumps(r["prompt"]) for r in train}
+        heldout: list[dict[str, Any]] = []
+        index = train_size
+        while len(heldout) < heldout_size and index < size:
+            [row] = env_rows(env, [index])
+            if json.dumps(row["prompt"]) not in seen:
+                heldout.append(row)
+                seen.add(json.dumps(row["prompt"]))
+            index += 1
+    finally:
+        env.close()
+    if len(heldout) < heldout_size:
+        raise ValueError(
+            f"{env_id} has {len(heldout)} tasks beyond the first {train_size} that training "
+            f"does not repeat; {heldout_size} held-out tasks were asked for (raise its size)"
+        )
+    return train, heldout
+
+
+def _text(completion: Any) -> str:
+    """A completion as text: TRL passes text, or a list of messages for chat datasets."""
+    if isinstance(completion, str):
+        return completion
+    return "".join(str(m.get("content", "")) for m in completion if m.get("role") == "assistant")
+
+
+class EnvReward:
+    """A picklable TRL reward function: each completion played through an environment.
+
+    Args:
+        env_id: a registered environment id (``rewardgym/ReasoningGym-v0``, ...).
+        env_kwargs: the environment's arguments (its task source must match the dataset's).
+        url: a reward server for the environment's rewards; None scores in process.
+        on_error: the value of a failed episode (None: TRL leaves it out).
+        split: how a multi-step environment's completion is cut into steps.
+    """
+
+    def __init__(
+        self,
+        env_id: str,
+        env_kwargs: dict[str, Any] | None = None,
+        *,
+        url: str | None = None,
+        config: str | None = None,
+        on_error: float | None = None,
+        split: StepSplit = "auto",
+        timeout_s: float = 300.0,
+    ) -> None:
+        self.env_id = env_id
+        self.env_kwargs = dict(env_kwargs or {})
+        self.url = url
+        self.config = config
+        self.on_error = on_error
+        self.split = split
+        self.timeout_s = timeout_s
+        self.__name__ = "rewardgym_env"  # TRL names the reward's metrics after this
+        self._scorer: Scorer | None = None
+        self._envs: list[TextEnv] = []
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_scorer": None, "_envs": []}
+
+    def envs(self, n: int) -> list[TextEnv]:
+        """``n`` environments sharing one scorer (built once, reused across batches)."""
+        if self._scorer is None:
+            self._scorer = make_scorer(self.url, config=self.config, timeout_s=self.timeout_s)
+        while len(self._envs) < n:
+            env = gym.make(
+                self.env_id, scorer=self._scorer, on_error="nan", **self.env_kwargs
+            ).unwrapped
+            if not isinstance(env, TextEnv):
+                raise TypeError(f"{self.env_id} is not a rewardgym text environment")
+            if isinstance(env, MultiTurnEnv):
+                raise ValueError(
+                    f"{self.env_id} is multi-turn: the policy must answer between turns, so "
+                    "one completion cannot be scored; use rewardgym.envs.rollout.collect"
+                )
+            self._envs.append(env)
+        return self._envs[:n]
+
+    def actions(self, env: TextEnv, completion: str) -> list[str]:
+        """The actions one completion becomes in ``env``."""
+        if not isinstance(env, MultiStepEnv):
+            return [completion]
+        steps = split_steps(Item(prompt="", response=completion), self.split, max_steps=10_000)
+        return steps or [completion]
+
+    def play(self, tasks: Sequence[Any], completions: Sequence[Any]) -> list[TextEnv]:
+        """Play each completion through its task's environment; returns the environments
+        (each holds its episode: ``rewards``, ``stop``, messages)."""
+        envs = self.envs(len(completions))
+        plans = []
+        for env, task, completion in zip(envs, tasks, completions, strict=True):
+            row = json.loads(task) if isinstance(task, str) else task
+            env.reset(options={"task": row})
+            plans.append(self.actions(env, _text(completion)))
+        turn = 0
+        while True:
+            live = [i for i, env in enumerate(envs) if not env.done and turn < len(plans[i])]
+            if not live:
+                break
+            jobs, owners = [], []
+            for i in live:
+                action = plans[i][turn][: envs[i].max_chars]
+                for job in envs[i].begin_step(action):
+                    jobs.append(job)
+                    owners.append(i)
+            results = score_jobs(self._scorer, jobs) if jobs else []  # type: ignore[arg-type]
+            for i in live:
+                envs[i].finish_step([r for r, o in zip(results, owners, strict=True) if o == i])
+            turn += 1
+        return envs
+
+    def __call__(
+        self,
+        prompts: Sequence[Any],
+        completions: Sequence[Any],
+        task: Sequence[Any] | None = None,
+        **kwargs: Any,
+    ) -> list[float | None]:
+        if task is None:
+            raise ValueError(
+                "EnvReward needs the dataset's 'task' column (build rows with env_rows)"
+            )
+        envs = self.play(task, completions)
+        values: list[float | None] = []
+        stops = []
+        for env in envs:
+            total = math.fsum(env.rewards)
+            failed = env.stop in ("reward_error", "timeout") or math.isnan(total)
+            values.append(self.on_error if failed else total)
+            stops.append(env.stop or "unfinished")
+        self._log(stops, kwargs.get("log_metric"), kwargs.get("log_extra"))
+        return values
+
+    def _log(self, stops: list[str], log_metric: Any, log_extra: Any) -> None:
+        if log_metric is not None and stops:
+            failed = sum(s in ("reward_error", "timeout") for s in stops)
+            log_metric(f"{self.__name__}/error_rate", failed / len(stops))
+        if log_extra is not None:
+            log_extra(f"{self.__name__}_stop", stops)
+
+    def close(self) -> None:
+        if self._scorer is not None:
+            self._scorer.close()
+        self._scorer = None
+        self._envs = []

@@ -1,0 +1,128 @@
+"""Online RL through an environment: TRL GRPO with rewards from a rewardgym environment.
+
+``train_grpo(GRPORun(...))`` is what ``rewardgym train grpo --env ID`` runs: the first
+``train_size`` tasks of the environment's task source are the training prompts, and the next
+``heldout_size`` tasks that repeat no training prompt are the held-out set. TRL's
+``GRPOTrainer`` trains the model with an ``EnvReward``; the held-out reward (greedy) is
+measured before training, every ``eval_every`` steps and at the end; the curve goes to
+``grpo_curve.json`` / ``grpo_curve.png`` and a summary to ``grpo_report.json`` in the output
+directory, the trained model to ``model/``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import rewardgym.envs  # noqa: F401  (registers the ids)
+from rewardgym.progress import progress_bar
+from rewardgym.trainers.curves import CurveRecorder, write_curve
+from rewardgym.trainers.env_reward import EnvReward, split_rows
+
+__all__ = ["GRPORun", "train_grpo"]
+
+
+@dataclass
+class GRPORun:
+    """One GRPO run through an environment (the CLI's options)."""
+
+    env_id: str
+    model: str
+    output_dir: str
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    url: str | None = None
+    train_size: int = 256
+    heldout_size: int = 64
+    max_steps: int = 100
+    batch_size: int = 16
+    num_generations: int = 8
+    max_completion_length: int = 32
+    learning_rate: float = 1e-4
+    temperature: float = 1.0
+    beta: float = 0.0
+    eval_every: int = 25
+    seed: int = 0
+    use_cpu: bool = True
+
+
+def train_grpo(run: GRPORun, *, show_progress: bool = True) -> dict[str, Any]:
+    """Train with GRPO through the environment; returns the report it also writes."""
+    import datasets
+    import trl
+    from transformers import AutoModelForCausalLM, AutoTokenizer, PrinterCallback, set_seed
+
+    set_seed(run.seed)
+    out = Path(run.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    train_rows, heldout_rows = split_rows(
+        run.env_id, run.env_kwargs, run.train_size, run.heldout_size
+    )
+    reward = EnvReward(run.env_id, run.env_kwargs, url=run.url)
+    model = AutoModelForCausalLM.from_pretrained(run.model)
+    tokenizer = AutoTokenizer.from_pretrained(run.model)
+    config = trl.GRPOConfig(
+        output_dir=str(out / "trainer"),
+        use_cpu=run.use_cpu,
+        bf16=not run.use_cpu,  # TRL's default; bf16 autocast on a CPU is many times slower
+        max_steps=run.max_steps,
+        per_device_train_batch_size=run.batch_size,
+        num_generations=run.num_generations,
+        max_completion_length=run.max_completion_length,
+        learning_rate=run.learning_rate,
+        temperature=run.temperature,
+        beta=run.beta,
+        logging_steps=1,
+        report_to=[],
+        save_strategy="no",
+        seed=run.seed,
+        disable_tqdm=True,
+    )
+    started = time.perf_counter()
+    with progress_bar(disable=not show_progress) as bar:
+        job = bar.add_task("GRPO steps", total=run.max_steps)
+
+        def tick(step: int, train_reward: float | None) -> None:
+            shown = "-" if train_reward is None else f"{train_reward:.3f}"
+            bar.update(job, completed=step, description=f"GRPO steps (reward {shown})")
+
+        recorder = CurveRecorder(
+            tokenizer,
+            reward,
+            heldout_rows,
+            eval_every=run.eval_every,
+            max_new_tokens=run.max_completion_length,
+            progress=tick,
+        )
+        recorder.evaluate(model, 0)
+        trainer = trl.GRPOTrainer(
+            model=model,
+            reward_funcs=reward,
+            args=config,
+            train_dataset=datasets.Dataset.from_list(train_rows),
+            processing_class=tokenizer,
+            callbacks=[recorder],
+        )
+        trainer.remove_callback(PrinterCallback)  # the progress bar and curve replace it
+        trainer.train()
+        if not recorder.heldout or recorder.heldout[-1]["step"] != trainer.state.global_step:
+            recorder.evaluate(trainer.model, trainer.state.global_step)
+    trainer.save_model(str(out / "model"))
+    tokenizer.save_pretrained(str(out / "model"))
+    reward.close()
+    curve = {"train": recorder.train, "heldout": recorder.heldout, "x_label": "GRPO step"}
+    json_path, png_path = write_curve(curve, out, "grpo_curve", f"GRPO through {run.env_id}")
+    report = {
+        "run": asdict(run),
+        "heldout_start": recorder.heldout[0]["reward"],
+        "heldout_end": recorder.heldout[-1]["reward"],
+        "steps": trainer.state.global_step,
+        "seconds": round(time.perf_counter() - started, 1),
+        "curve_json": str(json_path),
+        "curve_png": str(png_path),
+        "model_dir": str(out / "model"),
+    }
+    (out / "grpo_report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return report

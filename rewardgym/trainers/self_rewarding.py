@@ -1,0 +1,422 @@
+"""Self-rewarding iterative DPO (Yuan et al., 2024), with any rewardgym reward as the judge.
+
+Each iteration:
+  1. sample ``samples`` responses per prompt from the current model (transformers);
+  2. score them: ``judge="self"`` asks the current model itself with the additive 5-point rubric
+     through the in-process transformers backend (``judge_samples`` judgments averaged);
+     ``judge="env"`` uses the environment's own reward; anything else is a reward name (on
+     ``url`` or in process) or an inline spec;
+  3. build pairs: per prompt the highest-scored response (chosen) against the lowest
+     (rejected), dropped when their margin is ``min_margin`` or less (ties included); with
+     ``length_control`` the shortest of the best and the longest of the worst are taken;
+  4. train DPO with TRL (``beta``) from the current model, against the first model
+     (``reference="initial"``) or the current one (``"previous"``);
+  5. save ``iteration-K/`` (model, tokenizer, ``report.json``): mean judge score, pairs, mean
+     response length, and when an external reward is measured (the environment's own reward,
+     ``external=True``) the mean external reward of the samples, the judge's agreement with
+     it on the pairs, and the held-out external reward (greedy).
+Prompts come from the environment's task source: iteration K takes the next
+``prompts_per_iteration`` training tasks; the held-out tasks repeat no training prompt. A run
+resumes after its last finished iteration. The reports also go to
+``self_rewarding_report.json`` and the held-out curve to ``self_rewarding_curve.json``/``.png``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import shutil
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import rewardgym.envs  # noqa: F401  (registers the ids)
+from rewardgym.progress import progress_bar
+from rewardgym.schema import Item, Message, Result, RewardSpec, ScoreOptions, ScoreRequest
+from rewardgym.trainers.curves import heldout_reward, write_curve
+from rewardgym.trainers.env_reward import EnvReward, split_rows
+from rewardgym.trainers.trl_reward import RewardFunction
+
+__all__ = [
+    "SelfRewardingRun",
+    "build_pairs",
+    "finished_iterations",
+    "self_judge_spec",
+    "train_self_rewarding",
+]
+
+
+@dataclass
+class SelfRewardingRun:
+    """A self-rewarding run (the CLI's options)."""
+
+    model: str
+    output_dir: str
+    env_id: str = "rewardgym/ReasoningGym-v0"
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    judge: str | dict[str, Any] = "self"
+    url: str | None = None
+    iterations: int = 3
+    prompts_per_iteration: int = 64
+    train_size: int = 512
+    heldout_size: int = 64
+    samples: int = 4
+    temperature: float = 1.0
+    max_new_tokens: int = 64
+    judge_samples: int = 3
+    judge_verdict: Literal["text", "json", "logprobs"] = "text"
+    min_margin: float = 0.0
+    length_control: bool = False
+    beta: float = 0.1
+    reference: Literal["initial", "previous"] = "previous"
+    learning_rate: float = 5e-5
+    epochs: float = 1.0
+    batch_size: int = 8
+    external: bool = True
+    seed: int = 0
+    use_cpu: bool = True
+
+
+def self_judge_spec(model_dir: str, run: SelfRewardingRun) -> dict[str, Any]:
+    """The additive 5-point rubric judged by ``model_dir`` through the in-process backend."""
+    sampled = run.judge_samples > 1 and run.judge_verdict != "logprobs"
+    return {
+        "type": "pointwise",
+        "params": {
+            "rubric": "additive5",
+            "verdict": run.judge_verdict,
+            "backend": {"kind": "transformers", "model": model_dir, "cache": False},
+            "samples": run.judge_samples if sampled else 1,
+            "temperature": 0.7 if sampled else 0.0,
+            "max_tokens": 256,
+        },
+    }
+
+
+def build_pairs(
+    groups: Sequence[tuple[Any, Sequence[tuple[str, float | None]]]],
+    *,
+    min_margin: float = 0.0,
+    length_control: bool = False,
+) -> list[dict[str, Any]]:
+    """DPO pairs from ``(prompt, [(response, score), ...])`` groups: the best response against
+    the worst, when ``best - worst > min_margin``. Unscored responses (None, NaN) are left out.
+    With ``length_control`` the shortest best and the longest worst response are taken, so the
+    pairs do not teach "longer is better"."""
+    pairs = []
+    for index, (prompt, group) in enumerate(groups):
+        scored = [(r, s) for r, s in group if s is not None and not math.isnan(s)]
+        if len(scored) < 2:
+            continue
+        high = max(s for _, s in scored)
+        low = min(s for _, s in scored)
+        if high - low <= min_margin:
+            continue
+        best = [r for r, s in scored if s == high]
+        worst = [r for r, s in scored if s == low]
+        chosen = min(best, key=len) if length_control else best[0]
+        rejected = max(worst, key=len) if length_control else worst[0]
+        pairs.append(
+            {
+                "group": index,
+                "prompt": prompt,
+                "chosen": chosen,
+                "rejected": rejected,
+                "score_chosen": high,
+                "score_rejected": low,
+            }
+        )
+    return pairs
+
+
+def finished_iterations(out: Path) -> list[dict[str, Any]]:
+    """Reports of the iterations already finished in ``out`` (1, 2, ... without gaps)."""
+    reports = []
+    k = 1
+    while (path := out / f"iteration-{k}" / "report.json").is_file():
+        reports.append(json.loads(path.read_text(encoding="utf-8")))
+        k += 1
+    return reports
+
+
+def _score_self(
+    spec: dict[str, Any], rows: Sequence[dict[str, Any]], texts: list[str]
+) -> list[Any]:
+    """Judge in process with a fresh service, released afterwards (a new model every time)."""
+    from rewardgym.config import Settings
+    from rewardgym.judges.backends.transformers_local import unload_model
+    from rewardgym.server.service import RewardService
+
+    items = [
+        Item(prompt=[Message.model_validate(m) for m in row["prompt"]], response=text)
+        for row, text in zip(rows, texts, strict=True)
+    ]
+
+    async def run() -> list[Result]:
+        service = RewardService.from_settings(Settings())
+        try:
+            request = ScoreRequest(
+                reward=RewardSpec.model_validate(spec),
+                items=items,
+                options=ScoreOptions(on_error="null", deadline_s=3600),
+            )
+            return list((await service.score(request)).results)
+        finally:
+            await service.aclose()
+            unload_model(spec["params"]["backend"]["model"])
+
+    return [r.score if r.error is None else None for r in asyncio.run(run())]
+
+
+class _Loop:
+    """One run's state: the environment's rows, rewards and the current model."""
+
+    def __init__(self, run: SelfRewardingRun) -> None:
+        self.run = run
+        self.out = Path(run.output_dir)
+        self.train_rows, self.heldout_rows = split_rows(
+            run.env_id, run.env_kwargs, run.train_size, run.heldout_size
+        )
+        self.env_reward = EnvReward(run.env_id, run.env_kwargs, url=run.url)
+
+    def prompts(self, k: int) -> list[dict[str, Any]]:
+        n, size = self.run.prompts_per_iteration, len(self.train_rows)
+        return [self.train_rows[(k - 1) * n % size + i % size] for i in range(n)]
+
+    def sample(self, model: Any, tokenizer: Any, rows: list[dict[str, Any]]) -> list[str]:
+        from rewardgym.envs.rollout import TransformersPolicy
+
+        policy = TransformersPolicy(
+            model,
+            tokenizer,
+            max_new_tokens=self.run.max_new_tokens,
+            temperature=self.run.temperature,
+        )
+        model.eval()
+        texts: list[str] = []
+        repeated = [row for row in rows for _ in range(self.run.samples)]
+        for start in range(0, len(repeated), 64):
+            texts.extend(policy([list(r["prompt"]) for r in repeated[start : start + 64]]))
+        return texts
+
+    def judge(self, model_dir: str, rows: list[dict[str, Any]], texts: list[str]) -> list[Any]:
+        judge = self.run.judge
+        if judge == "self":
+            return _score_self(self_judge_spec(model_dir, self.run), rows, texts)
+        if judge == "env":
+            return self.env_reward(
+                [r["prompt"] for r in rows], texts, task=[r["task"] for r in rows]
+            )
+        reward = RewardFunction(judge, self.run.url)
+        return reward([r["prompt"] for r in rows], texts, reference=[r["reference"] for r in rows])
+
+    def external(self, rows: list[dict[str, Any]], texts: list[str]) -> list[Any]:
+        return self.env_reward([r["prompt"] for r in rows], texts, task=[r["task"] for r in rows])
+
+    def heldout(self, model: Any, tokenizer: Any) -> dict[str, float]:
+        """``heldout_reward`` (mean) and ``heldout_solved`` of greedy answers."""
+        figures = heldout_reward(
+            model,
+            tokenizer,
+            self.env_reward,
+            self.heldout_rows,
+            max_new_tokens=self.run.max_new_tokens,
+        )
+        return {"heldout_reward": figures["mean"], "heldout_solved": figures["solved"]}
+
+    def dpo(self, model: Any, ref: Any, tokenizer: Any, pairs: list[dict[str, Any]], k: int) -> Any:
+        import datasets
+        import trl
+        from transformers import PrinterCallback
+
+        data = datasets.Dataset.from_list(
+            [
+                {
+                    "prompt": p["prompt"],
+                    "chosen": [{"role": "assistant", "content": p["chosen"]}],
+                    "rejected": [{"role": "assistant", "content": p["rejected"]}],
+                }
+                for p in pairs
+            ]
+        )
+        config = trl.DPOConfig(
+            output_dir=str(self.out / "trainer"),
+            use_cpu=self.run.use_cpu,
+            bf16=not self.run.use_cpu,  # bf16 autocast on a CPU is many times slower
+            beta=self.run.beta,
+            learning_rate=self.run.learning_rate,
+            num_train_epochs=self.run.epochs,
+            per_device_train_batch_size=self.run.batch_size,
+            logging_steps=1,
+            report_to=[],
+            save_strategy="no",
+            seed=self.run.seed + k,
+            disable_tqdm=True,
+        )
+        trainer = trl.DPOTrainer(
+            model=model,
+            ref_model=ref,
+            args=config,
+            train_dataset=data,
+            processing_class=tokenizer,
+        )
+        trainer.remove_callback(PrinterCallback)  # the report keeps the losses
+        trainer.train()
+        losses = [e["loss"] for e in trainer.state.log_history if "loss" in e]
+        return trainer.model, losses
+
+
+def _mean(values: Sequence[Any]) -> float | None:
+    kept = [float(v) for v in values if v is not None and not math.isnan(float(v))]
+    return statistics.fmean(kept) if kept else None
+
+
+def _agreement(
+    pairs: list[dict[str, Any]], external: dict[tuple[int, str], float | None]
+) -> float | None:
+    """Of the pairs whose two responses the external reward tells apart, the fraction where it
+    prefers the same response as the judge (``external``: (group, response) -> reward)."""
+    decided = agreed = 0
+    for p in pairs:
+        a = external.get((p["group"], p["chosen"]))
+        b = external.get((p["group"], p["rejected"]))
+        if a is None or b is None or a == b:
+            continue
+        decided += 1
+        agreed += a > b
+    return agreed / decided if decided else None
+
+
+def train_self_rewarding(
+    run: SelfRewardingRun, *, show_progress: bool = True
+) -> list[dict[str, Any]]:
+    """Run (or resume) the loop; returns every iteration's report (also written to disk)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
+
+    loop = _Loop(run)
+    out = loop.out
+    out.mkdir(parents=True, exist_ok=True)
+    reports = finished_iterations(out)
+    start = len(reports) + 1
+    current = str(out / f"iteration-{start - 1}") if reports else run.model
+    tokenizer = AutoTokenizer.from_pretrained(current)
+    initial_path = out / "initial.json"
+    with progress_bar(disable=not show_progress) as bar:
+        job = bar.add_task("self-rewarding iterations", total=run.iterations, completed=start - 1)
+        if not initial_path.is_file():
+            bar.update(job, description="held-out reward of the initial model")
+            model = AutoModelForCausalLM.from_pretrained(run.model)
+            initial = loop.heldout(model, tokenizer) if run.external else {}
+            initial_path.write_text(json.dumps(initial, indent=2) + "\n", encoding="utf-8")
+        for k in range(start, run.iterations + 1):
+            set_seed(run.seed + k)
+            started = time.perf_counter()
+            model = AutoModelForCausalLM.from_pretrained(current)
+            rows = loop.prompts(k)
+            bar.update(job, description=f"iteration {k}: sampling")
+            texts = loop.sample(model, tokenizer, rows)
+            sample_rows = [row for row in rows for _ in range(run.samples)]
+            bar.update(job, description=f"iteration {k}: judging")
+            scores = loop.judge(current, sample_rows, texts)
+            groups = [
+                (
+                    rows[i]["prompt"],
+                    list(
+                        zip(
+                            texts[i * run.samples : (i + 1) * run.samples],
+                            scores[i * run.samples : (i + 1) * run.samples],
+                            strict=True,
+                        )
+                    ),
+                )
+                for i in range(len(rows))
+            ]
+            pairs = build_pairs(
+                groups, min_margin=run.min_margin, length_control=run.length_control
+            )
+            report: dict[str, Any] = {
+                "iteration": k,
+                "prompts": len(rows),
+                "samples": len(texts),
+                "judge": run.judge,
+                "mean_judge_score": _mean(scores),
+                "unscored": sum(s is None or math.isnan(float(s)) for s in scores),
+                "pairs": len(pairs),
+                "mean_length": statistics.fmean(len(t) for t in texts) if texts else 0.0,
+                "mean_chosen_length": _mean([len(p["chosen"]) for p in pairs]),
+                "mean_rejected_length": _mean([len(p["rejected"]) for p in pairs]),
+            }
+            if run.external:
+                external = loop.external(sample_rows, texts)
+                by_text = {
+                    (i // run.samples, text): value
+                    for i, (text, value) in enumerate(zip(texts, external, strict=True))
+                }
+                report["mean_external_reward"] = _mean(external)
+                report["judge_agreement"] = _agreement(pairs, by_text)
+            bar.update(job, description=f"iteration {k}: DPO on {len(pairs)} pairs")
+            target = out / f"iteration-{k}"
+            if pairs:
+                ref = (
+                    AutoModelForCausalLM.from_pretrained(run.model)
+                    if run.reference == "initial"
+                    else None  # TRL copies the current model as the reference
+                )
+                model, losses = loop.dpo(model, ref, tokenizer, pairs, k)
+                report["dpo_loss_first"], report["dpo_loss_last"] = losses[0], losses[-1]
+            if run.external:
+                bar.update(job, description=f"iteration {k}: held-out reward")
+                report.update(loop.heldout(model, tokenizer))
+            report["seconds"] = round(time.perf_counter() - started, 1)
+            tmp = out / f".iteration-{k}.tmp"
+            shutil.rmtree(tmp, ignore_errors=True)
+            model.save_pretrained(tmp)
+            tokenizer.save_pretrained(tmp)
+            (tmp / "report.json").write_text(json.dumps(report, indent=2) + "\n", "utf-8")
+            shutil.rmtree(target, ignore_errors=True)
+            tmp.rename(target)  # an iteration is finished once its directory exists
+            reports.append(report)
+            current = str(target)
+            bar.update(job, advance=1)
+    loop.env_reward.close()
+    _write_summary(run, out, reports, json.loads(initial_path.read_text(encoding="utf-8")))
+    return reports
+
+
+def _write_summary(
+    run: SelfRewardingRun, out: Path, reports: list[dict[str, Any]], initial: dict[str, Any]
+) -> None:
+    body = {"run": asdict(run), "initial": initial, "iterations": reports}
+    (out / "self_rewarding_report.json").write_text(
+        json.dumps(body, indent=2) + "\n", encoding="utf-8"
+    )
+    heldout = [
+        {
+            "step": 0,
+            "reward": initial.get("heldout_reward"),
+            "solved": initial.get("heldout_solved"),
+        }
+    ] + [
+        {
+            "step": r["iteration"],
+            "reward": r.get("heldout_reward"),
+            "solved": r.get("heldout_solved"),
+        }
+        for r in reports
+    ]
+    train = [
+        {"step": r["iteration"], "reward": r["mean_external_reward"]}
+        for r in reports
+        if r.get("mean_external_reward") is not None
+    ]
+    curve = {
+        "train": train,
+        "train_label": "external reward of the iteration's samples (before its DPO)",
+        "heldout": [p for p in heldout if p["reward"] is not None],
+        "x_label": "self-rewarding iteration",
+    }
+    write_curve(curve, out, "self_rewarding_curve", f"self-rewarding DPO on {run.env_id}")
