@@ -238,3 +238,72 @@ def _has_gpu() -> bool:
     import torch
 
     return bool(torch.cuda.is_available())
+
+
+@train_app.command("reward-model")
+def reward_model(
+    data: Annotated[
+        Path,
+        typer.Option(
+            "--data",
+            "-d",
+            help="preference pairs: JSONL (prompt, chosen, rejected) or LLMBar-style JSON "
+            "(input, output_1, output_2, label)",
+            exists=True,
+            dir_okay=False,
+        ),
+    ],
+    output: OutputOpt,
+    backbone: Annotated[
+        str | None,
+        typer.Option(help="the starting encoder / LM (default: the shipped all-MiniLM-L6-v2)"),
+    ] = None,
+    eval_data: Annotated[
+        list[Path] | None,
+        typer.Option("--eval", help="extra pair files to report accuracy on (repeatable)"),
+    ] = None,
+    heldout_fraction: Annotated[
+        float, typer.Option(help="share of --data held out for accuracy", min=0.01, max=0.9)
+    ] = 0.2,
+    epochs: Annotated[float, typer.Option(help="passes over the training pairs")] = 3.0,
+    lr: Annotated[float, typer.Option(help="learning rate")] = 5e-5,
+    batch_size: Annotated[int, typer.Option(help="pairs per step", min=1)] = 8,
+    max_length: Annotated[int, typer.Option(help="tokens per text (the end is kept)")] = 512,
+    seed: Annotated[int, typer.Option(help="seed of the split and training")] = 0,
+    cpu: Annotated[bool, typer.Option(help="train on the CPU even if a GPU is present")] = False,
+) -> None:
+    """Train a Bradley-Terry reward model (TRL RewardTrainer) from preference pairs.
+
+    The saved model in --output is what a `reward_model` reward loads by path; the report
+    (reward_model_report.json) gives held-out pairwise accuracy before and after training.
+    """
+    from rewardgym.trainers.reward_model import RewardModelRun, train_reward_model
+
+    report = train_reward_model(
+        RewardModelRun(
+            data=str(data),
+            output_dir=str(output),
+            backbone=backbone,
+            eval_data=[str(p) for p in eval_data or []],
+            heldout_fraction=heldout_fraction,
+            epochs=epochs,
+            learning_rate=lr,
+            batch_size=batch_size,
+            max_length=max_length,
+            seed=seed,
+            use_cpu=cpu or not _has_gpu(),
+        )
+    )
+    table = Table(title=f"reward model -> {output}")
+    table.add_column("set")
+    table.add_column("pairs")
+    table.add_column("accuracy")
+    table.add_row(
+        "held-out (before training)",
+        str(report["heldout_pairs"]),
+        _fmt(report["heldout_accuracy_before"]),
+    )
+    table.add_row("held-out", str(report["heldout_pairs"]), _fmt(report["heldout_accuracy"]))
+    for name, figures in report["eval"].items():
+        table.add_row(name, str(figures["pairs"]), _fmt(figures["accuracy"]))
+    console.print(table)

@@ -37,6 +37,10 @@ BUILTIN_TYPES: dict[str, str] = {
     "verifier": "rewardgym.judges.llm.verifier:VerifierJudge",
     "listwise": "rewardgym.judges.llm.listwise:ListwiseJudge",
     "step": "rewardgym.judges.llm.step:StepJudge",
+    "reward_model": "rewardgym.judges.models.sequence:RewardModel",
+    "process_reward_model": "rewardgym.judges.models.prm:ProcessRewardModel",
+    "embedding_similarity": "rewardgym.judges.models.embedding:EmbeddingSimilarity",
+    "implicit_reward": "rewardgym.judges.models.implicit:ImplicitReward",
 }
 """Built-in reward types: id -> ``module:Class``, imported only when first used."""
 

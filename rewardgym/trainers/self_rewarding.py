@@ -39,6 +39,7 @@ from rewardgym.progress import progress_bar
 from rewardgym.schema import Item, Message, Result, RewardSpec, ScoreOptions, ScoreRequest
 from rewardgym.trainers.curves import heldout_reward, write_curve
 from rewardgym.trainers.env_reward import EnvReward, split_rows
+from rewardgym.trainers.trl_args import common_trl_args
 from rewardgym.trainers.trl_reward import RewardFunction
 
 __all__ = [
@@ -244,18 +245,13 @@ class _Loop:
             ]
         )
         config = trl.DPOConfig(
-            output_dir=str(self.out / "trainer"),
-            use_cpu=self.run.use_cpu,
-            bf16=not self.run.use_cpu,  # bf16 autocast on a CPU is many times slower
+            **common_trl_args(
+                str(self.out / "trainer"), use_cpu=self.run.use_cpu, seed=self.run.seed + k
+            ),
             beta=self.run.beta,
             learning_rate=self.run.learning_rate,
             num_train_epochs=self.run.epochs,
             per_device_train_batch_size=self.run.batch_size,
-            logging_steps=1,
-            report_to=[],
-            save_strategy="no",
-            seed=self.run.seed + k,
-            disable_tqdm=True,
         )
         trainer = trl.DPOTrainer(
             model=model,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -30,10 +30,12 @@ def running_vllm(
     memory_fraction: float = 0.15,
     start_timeout_s: float = 600,
     log_path: Path | None = None,
+    extra_args: Sequence[str] = (),
 ) -> Iterator[str]:
     """Serve ``model`` with ``python -m vllm.entrypoints.openai.api_server`` on a free loopback
     port; yields the ``/v1`` base URL and stops the server on exit. ``memory_fraction`` is
-    vLLM's --gpu-memory-utilization, which on its CPU backend sizes the KV cache in RAM."""
+    vLLM's --gpu-memory-utilization, which on its CPU backend sizes the KV cache in RAM;
+    ``extra_args`` go on its command line (e.g. ``("--runner", "pooling")``)."""
     log_path = log_path or Path(model) / "vllm.log"
     port = free_loopback_port()
     env = {
@@ -64,6 +66,7 @@ def running_vllm(
                 "--gpu-memory-utilization",
                 str(memory_fraction),
                 "--disable-log-stats",
+                *extra_args,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
