@@ -394,19 +394,25 @@ def vllm_rm(tiny_models: dict[str, str]) -> Any:
 def test_reward_model_through_vllm_classify_equals_the_local_model(
     tiny_models: dict[str, str], vllm_rm: str
 ):
-    served = _reward(
-        {
-            "type": "reward_model",
-            "params": {"model": "tiny-rm", "backend": "vllm", "base_url": vllm_rm},
-        }
-    )
     local = _reward({"type": "reward_model", "params": {"model": tiny_models["rm"]}})
-    remote_results = asyncio.run(_score(served, ITEMS))
     local_results = asyncio.run(_score(local, ITEMS))
-    for r, loc in zip(remote_results, local_results, strict=True):
-        assert r.error is None, r.error
-        assert r.score == pytest.approx(loc.score, abs=1e-3)  # same chat template, same logit
-        assert 0.0 < r.scores["probability"] < 1.0
+    for endpoint in ("classify", "pooling"):
+        served = _reward(
+            {
+                "type": "reward_model",
+                "params": {
+                    "model": "tiny-rm",
+                    "backend": "vllm",
+                    "base_url": vllm_rm,
+                    "endpoint": endpoint,
+                },
+            }
+        )
+        remote_results = asyncio.run(_score(served, ITEMS))
+        for r, loc in zip(remote_results, local_results, strict=True):
+            assert r.error is None, r.error
+            assert r.score == pytest.approx(loc.score, abs=1e-3)  # same template, same logit
+            assert 0.0 < r.scores["probability"] < 1.0
 
 
 def test_reward_model_vllm_backend_down_is_a_per_item_error():
@@ -426,3 +432,98 @@ def test_reward_model_vllm_backend_down_is_a_per_item_error():
     results = asyncio.run(_score(reward, ITEMS[:2]))
     assert [r.error.type for r in results] == ["backend_error", "backend_error"]
     assert all(r.score is None and r.error.retryable for r in results)
+
+
+def _build_tiny_qwen2_prm(tokenizer_dir: str, out: Path) -> int:
+    """A tiny Qwen2ForProcessRewardModel checkpoint (vLLM's PRM architecture: Qwen2 + a
+    two-layer score head, STEP pooling) with a ``<step>`` tag token; returns the tag's id."""
+    from safetensors.torch import save_file
+    from transformers import AutoTokenizer, Qwen2ForCausalLM
+
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    tokenizer.add_special_tokens({"additional_special_tokens": ["<step>"]})
+    torch.manual_seed(4)
+    config = _qwen_config(tokenizer, num_labels=2, tie_word_embeddings=False)
+    state = {
+        k: v.contiguous()
+        for k, v in Qwen2ForCausalLM(config).state_dict().items()
+        if not k.startswith("lm_head")
+    }
+    h = config.hidden_size
+    state["score.0.weight"] = torch.randn(h, h) * 0.2
+    state["score.0.bias"] = torch.randn(h) * 0.1
+    state["score.2.weight"] = torch.randn(2, h) * 0.5
+    state["score.2.bias"] = torch.randn(2) * 0.1
+    out.mkdir(parents=True)
+    save_file(state, str(out / "model.safetensors"), metadata={"format": "pt"})
+    config.architectures = ["Qwen2ForProcessRewardModel"]
+    config.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return int(tokenizer.convert_tokens_to_ids("<step>"))
+
+
+@pytest.fixture(scope="module")
+def vllm_prm(tiny_judge_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A real vLLM server running the tiny PRM with STEP pooling on ``<step>``."""
+    import json as _json
+    import os
+
+    from rewardgym.judges.backends.vllm_launcher import running_vllm
+
+    python = os.environ.get("REWARDGYM_TEST_VLLM_PYTHON")
+    if not python or not Path(python).exists():
+        pytest.skip("no vLLM environment: REWARDGYM_TEST_VLLM_PYTHON is unset")
+    model_dir = tmp_path_factory.mktemp("tiny-prm") / "model"
+    tag_id = _build_tiny_qwen2_prm(str(tiny_judge_dir), model_dir)
+    pooler = _json.dumps({"step_tag_id": tag_id})
+    with running_vllm(
+        python,
+        model_dir,
+        served_name="tiny-prm",
+        max_model_len=1024,
+        extra_args=("--runner", "pooling", "--pooler-config", pooler),
+    ) as url:
+        yield url, model_dir
+
+
+def test_prm_through_vllm_step_pooling_equals_the_direct_computation(vllm_prm: Any):
+    from safetensors.torch import load_file
+    from transformers import AutoTokenizer, Qwen2Model
+
+    from rewardgym.judges.models.prm import step_text
+
+    url, model_dir = vllm_prm
+    spec = {
+        "type": "process_reward_model",
+        "params": {
+            "model": "tiny-prm",
+            "backend": "vllm",
+            "base_url": url,
+            "step_tag": "<step>",
+            "good_label": 1,
+            "split": "lines",
+        },
+    }
+    [result] = asyncio.run(_score(_reward(spec), [STEP_ITEM]))
+    assert result.error is None, result.error
+    # The same text through the same weights, by hand: Qwen2 + ReLU MLP head, softmax at tags.
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    base = Qwen2Model.from_pretrained(model_dir).eval()
+    w = load_file(str(model_dir / "model.safetensors"))
+    steps = STEP_ITEM.response.split("\n")
+    ids = tokenizer(step_text(str(STEP_ITEM.prompt), steps, "<step>"))["input_ids"]
+    with torch.no_grad():
+        hidden = base(input_ids=torch.tensor([ids])).last_hidden_state[0]
+        logits = (
+            torch.relu(hidden @ w["score.0.weight"].T + w["score.0.bias"]) @ w["score.2.weight"].T
+            + w["score.2.bias"]
+        )
+    tag = tokenizer.convert_tokens_to_ids("<step>")
+    expected = [torch.softmax(logits[i], -1)[1].item() for i, t in enumerate(ids) if t == tag]
+    assert len(expected) == 3
+    assert [s.score for s in result.steps] == pytest.approx(expected, abs=1e-4)
+    assert result.score == pytest.approx(min(expected), abs=1e-4)
+
+    wrong_tag = {**spec, "params": {**spec["params"], "step_tag": " ки\n"}}
+    [mismatch] = asyncio.run(_score(_reward(wrong_tag), [STEP_ITEM]))
+    assert mismatch.error is not None and "step_tag_id" in mismatch.error.message

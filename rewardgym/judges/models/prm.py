@@ -8,7 +8,11 @@ token of every tag it gives p(good):
   ``good_token`` and ``bad_token``: p(good) = softmax(logit_good, logit_bad)[0];
 - ``head: token_classification``: the classifier's softmax there, class ``good_label``.
 
-Pieces are tokenized one by one and concatenated, so the tag positions are exact. The outcome
+Pieces are tokenized one by one and concatenated, so the tag positions are exact.
+``backend: vllm`` reads the steps from a vLLM server running a process reward model with STEP
+pooling (e.g. ``Qwen2ForProcessRewardModel``: ``vllm serve MODEL --runner pooling``, its
+``step_tag_id`` the id of ``step_tag``): one ``POST /pooling`` per item with the same text, each
+tag's class probabilities back, class ``good_label`` read. The outcome
 ``score`` aggregates the step probabilities: ``min`` (default), ``product``, ``mean`` or
 ``last``; ``metadata.first_bad_step`` is the first step below 0.5 (-1 when none).
 """
@@ -18,16 +22,22 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from rewardgym.errors import ConfigError, RewardError
 from rewardgym.judges.base import Params, Reward, ScoreContext, gather_items, text_of
 from rewardgym.judges.models.batcher import MicroBatcher
 from rewardgym.judges.models.loading import ModelKind, load_pretrained
+from rewardgym.judges.models.vllm_pooling import VllmPooling
 from rewardgym.judges.steps import SplitRule, split_steps
 from rewardgym.schema import Basis, ErrorType, Granularity, Item, Result, StepScore, Taxonomy
 
-__all__ = ["ProcessRewardModel", "ProcessRewardParams", "aggregate_step_probabilities"]
+__all__ = [
+    "ProcessRewardModel",
+    "ProcessRewardParams",
+    "aggregate_step_probabilities",
+    "step_text",
+]
 
 Aggregate = Literal["min", "product", "mean", "last"]
 Encoded = tuple[list[int], list[int]]  # token ids, positions of the steps' tags
@@ -63,6 +73,24 @@ class ProcessRewardParams(Params):
     batching: bool = True
     max_batch_size: int = Field(default=16, ge=1, le=1024)
     batch_wait_ms: float = Field(default=5.0, ge=0, le=1000)
+    backend: Literal["local", "vllm"] = Field(
+        default="local", description="local: transformers in process; vllm: POST /pooling (STEP)"
+    )
+    base_url: str | None = Field(default=None, description="vllm: the server")
+    served_model: str | None = Field(default=None, description="vllm: its name (default model)")
+    max_concurrency: int = Field(default=64, ge=1, description="vllm: requests in flight")
+    timeout_s: float = Field(default=60.0, gt=0, description="vllm: per request")
+
+    @model_validator(mode="after")
+    def _vllm_needs_url(self) -> ProcessRewardParams:
+        if self.backend == "vllm" and not self.base_url:
+            raise ValueError("backend vllm needs base_url (the vLLM server)")
+        return self
+
+
+def step_text(prompt: str, steps: list[str], step_tag: str) -> str:
+    """The text a PRM reads: the prompt, a newline, then every step followed by the tag."""
+    return prompt + "\n" + "".join(step + step_tag for step in steps)
 
 
 class ProcessRewardModel(Reward):
@@ -76,6 +104,16 @@ class ProcessRewardModel(Reward):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         p: ProcessRewardParams = self.params
+        self.remote = (
+            VllmPooling(
+                p.base_url or "",
+                p.served_model or p.model,
+                max_concurrency=p.max_concurrency,
+                timeout_s=p.timeout_s,
+            )
+            if p.backend == "vllm"
+            else None
+        )
         self.batcher: MicroBatcher[Encoded, list[float]] = MicroBatcher(
             self._run,
             max_batch_size=p.max_batch_size,
@@ -104,6 +142,8 @@ class ProcessRewardModel(Reward):
         return ids[0], ids[1]
 
     async def start(self) -> None:
+        if self.remote is not None:  # a vLLM server may start later: its errors are per item
+            return
         model, tokenizer = self.loaded()
         p: ProcessRewardParams = self.params
         if p.head == "causal_lm":
@@ -155,19 +195,44 @@ class ProcessRewardModel(Reward):
                 out.append(probs[:, p.good_label].tolist())
         return out
 
-    async def score_batch(self, items: Any, ctx: ScoreContext) -> list[Result]:
+    async def remote_probabilities(self, prompt: str, steps: list[str]) -> list[float]:
+        """p(good) of each step from the vLLM server's STEP pooling."""
+        assert self.remote is not None
+        p: ProcessRewardParams = self.params
+        rows = await self.remote.pool(step_text(prompt, steps, p.step_tag))
+        if len(rows) != len(steps):
+            raise RewardError(
+                ErrorType.BACKEND_ERROR,
+                f"the PRM returned {len(rows)} step scores for {len(steps)} steps: is its "
+                f"step_tag_id the id of {p.step_tag!r}?",
+            )
+        try:
+            return [float(row[p.good_label]) for row in rows]
+        except (IndexError, TypeError) as exc:
+            raise RewardError(
+                ErrorType.CONFIG_ERROR, f"good_label {p.good_label} is not in {rows[0]!r}"
+            ) from exc
+
+    async def local_probabilities(self, prompt: str, steps: list[str]) -> list[float]:
         p: ProcessRewardParams = self.params
         _, tokenizer = self.loaded()
+        encoded = self.encode(tokenizer, prompt, steps)
+        if len(encoded[0]) > p.max_length:
+            raise RewardError(
+                ErrorType.INVALID_INPUT,
+                f"prompt + steps are {len(encoded[0])} tokens; max_length is {p.max_length}",
+            )
+        return await self.batcher.submit(encoded)
+
+    async def score_batch(self, items: Any, ctx: ScoreContext) -> list[Result]:
+        p: ProcessRewardParams = self.params
 
         async def one(item: Item) -> Result:
             steps = split_steps(item, p.split, p.step_pattern, p.max_steps)
-            encoded = self.encode(tokenizer, text_of(item.prompt), steps)
-            if len(encoded[0]) > p.max_length:
-                raise RewardError(
-                    ErrorType.INVALID_INPUT,
-                    f"prompt + steps are {len(encoded[0])} tokens; max_length is {p.max_length}",
-                )
-            probabilities = await self.batcher.submit(encoded)
+            if self.remote is not None:
+                probabilities = await self.remote_probabilities(text_of(item.prompt), steps)
+            else:
+                probabilities = await self.local_probabilities(text_of(item.prompt), steps)
             bad = [i for i, prob in enumerate(probabilities) if prob < 0.5]
             return Result(
                 score=aggregate_step_probabilities(probabilities, p.aggregate),
@@ -182,3 +247,5 @@ class ProcessRewardModel(Reward):
 
     async def aclose(self) -> None:
         await self.batcher.aclose()
+        if self.remote is not None:
+            await self.remote.aclose()

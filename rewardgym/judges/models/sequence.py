@@ -25,7 +25,7 @@ from rewardgym.judges.base import Params, Reward, ScoreContext, gather_items
 from rewardgym.judges.models.batcher import MicroBatcher
 from rewardgym.judges.models.loading import load_pretrained
 from rewardgym.judges.models.text import conversation, rm_text
-from rewardgym.judges.models.vllm_classify import VllmClassifier
+from rewardgym.judges.models.vllm_pooling import VllmClassifier
 from rewardgym.schema import Basis, ErrorType, Item, Result, Taxonomy
 
 __all__ = ["RewardModel", "RewardModelParams", "batched_logits"]
@@ -38,6 +38,7 @@ class RewardModelParams(Params):
     )
     base_url: str | None = Field(default=None, description="vllm: the server, e.g. http://h:8000")
     served_model: str | None = Field(default=None, description="vllm: its name (default model)")
+    endpoint: Literal["classify", "pooling"] = Field(default="classify", description="vllm")
     max_concurrency: int = Field(default=64, ge=1, description="vllm: requests in flight")
     timeout_s: float = Field(default=60.0, gt=0, description="vllm: per request")
     device: str = Field(default="auto", description="auto (GPU when present), cpu, cuda, ...")
@@ -110,6 +111,7 @@ class RewardModel(Reward):
             VllmClassifier(
                 p.base_url or "",
                 p.served_model or p.model,
+                endpoint=p.endpoint,
                 max_concurrency=p.max_concurrency,
                 timeout_s=p.timeout_s,
             )
