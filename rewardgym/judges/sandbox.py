@@ -1,0 +1,253 @@
+"""Run untrusted Python in a bubblewrap sandbox, with limits, and always end it.
+
+Each run gets: new namespaces (``--unshare-all``: no network, own PIDs, IPC, UTS, user), the
+system interpreter's ``/usr`` read-only and nothing else of the host (no server files, no
+``/etc``, no ``/root``, a cleared environment), a private size-capped ``/tmp``, the program
+read-only at ``/sandbox/main.py``, and an unprivileged user (uid 65534 when the server runs as
+root, so the kernel's per-user process limit applies). Resource limits (``setrlimit``): CPU
+seconds, address space, processes, file size, open files, no core dumps. A wall-clock deadline
+kills the whole process group (bwrap's PID namespace dies with it); stdout and stderr are read
+up to ``output_bytes`` each and the program is killed when it writes more.
+
+There is no unsandboxed fallback: a missing ``bwrap`` is a ``SandboxUnavailable`` error.
+``sandbox="none"`` exists for trusted code only and warns every time it starts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+__all__ = ["Limits", "RunResult", "Sandbox", "SandboxUnavailable", "find_bwrap"]
+
+log = logging.getLogger(__name__)
+
+NOBODY = 65534
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap is not installed (or cannot run here)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one program may use."""
+
+    cpu_s: int = 5
+    wall_s: float = 10.0
+    memory_mb: int = 512
+    processes: int = 32
+    file_size_mb: int = 16
+    tmp_size_mb: int = 64
+    open_files: int = 64
+    output_bytes: int = 65536
+
+
+@dataclass
+class RunResult:
+    """How a program ended."""
+
+    exit_code: int | None
+    stdout: str
+    stderr: str
+    wall_s: float
+    timed_out: bool = False
+    output_exceeded: bool = False
+    signal: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out and not self.output_exceeded
+
+
+def find_bwrap() -> str | None:
+    """The bwrap executable, or None."""
+    return shutil.which("bwrap")
+
+
+def _mounts(python: str) -> list[str]:
+    """Read-only /usr (the interpreter and its standard library), the merged-/usr symlinks."""
+    args = ["--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "lib", "lib64", "sbin"):
+        path = Path("/") / name
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), f"/{name}"]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), f"/{name}"]
+    prefix = Path(python).resolve().parent.parent
+    if not str(prefix).startswith("/usr"):
+        args += ["--ro-bind", str(prefix), str(prefix)]
+    return args
+
+
+def _limit_preexec(limits: Limits, drop_to_nobody: bool) -> Callable[[], None]:
+    def apply() -> None:
+        os.setsid()
+        mb = 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s + 1))
+        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_mb * mb, limits.memory_mb * mb))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size_mb * mb,) * 2)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
+        if drop_to_nobody:
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+
+    return apply
+
+
+class Sandbox:
+    """Runs Python programs one at a time per call (use a pool of threads for concurrency).
+
+    Args:
+        kind: ``bubblewrap`` (default) or ``none`` (trusted code only: no isolation at all).
+        python: the interpreter inside the sandbox (the system one: readable by any user).
+    """
+
+    def __init__(
+        self, kind: Literal["bubblewrap", "none"] = "bubblewrap", python: str | None = None
+    ) -> None:
+        self.kind = kind
+        self.python = python or (SYSTEM_PYTHON if Path(SYSTEM_PYTHON).exists() else None)
+        if kind == "bubblewrap":
+            self.bwrap = find_bwrap()
+            if self.bwrap is None:
+                raise SandboxUnavailable(
+                    "bubblewrap (bwrap) is not installed; install it (Debian: apt-get install "
+                    "bubblewrap). Code is never run unsandboxed unless sandbox: none is set."
+                )
+            if self.python is None:
+                raise SandboxUnavailable(f"no system interpreter at {SYSTEM_PYTHON}")
+        else:
+            import sys
+
+            self.bwrap = None
+            self.python = self.python or sys.executable
+            log.warning("sandbox: none; untrusted code would run with this server's rights")
+
+    def command(self, limits: Limits) -> list[str]:
+        assert self.python is not None
+        if self.bwrap is None:
+            return [self.python, "-I", "main.py"]
+        return [
+            self.bwrap,
+            "--unshare-all",
+            "--die-with-parent",
+            "--new-session",
+            "--clearenv",
+            "--setenv", "PATH", "/usr/bin:/bin",
+            "--setenv", "HOME", "/tmp",
+            "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
+            *_mounts(self.python),
+            "--proc", "/proc",
+            "--dev", "/dev",
+            "--size", str(limits.tmp_size_mb * 1024 * 1024), "--tmpfs", "/tmp",
+            "--ro-bind", "main.py", "/sandbox/main.py",
+            "--chdir", "/tmp",
+            self.python, "-I", "/sandbox/main.py",
+        ]  # fmt: skip
+
+    def run(self, source: str, stdin: str = "", limits: Limits | None = None) -> RunResult:
+        """Run ``source`` to the end (or to a limit); never raises for what the program does."""
+        limits = limits or Limits()
+        with tempfile.TemporaryDirectory(prefix="rewardgym-code-") as workdir:
+            program = Path(workdir) / "main.py"
+            program.write_text(source, encoding="utf-8")
+            os.chmod(workdir, 0o755)
+            os.chmod(program, 0o644)
+            return self._run(workdir, stdin, limits)
+
+    def _run(self, workdir: str, stdin: str, limits: Limits) -> RunResult:
+        drop = self.bwrap is not None and os.geteuid() == 0
+        started = time.monotonic()
+        process = subprocess.Popen(
+            self.command(limits),
+            cwd=workdir,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            preexec_fn=_limit_preexec(limits, drop),  # noqa: PLW1509 - limits must be set there
+            env={"PATH": "/usr/bin:/bin"} if self.bwrap is None else {},
+        )
+        out = _Capped(limits.output_bytes)
+        err = _Capped(limits.output_bytes)
+        readers = [
+            threading.Thread(target=out.drain, args=(process.stdout, process), daemon=True),
+            threading.Thread(target=err.drain, args=(process.stderr, process), daemon=True),
+        ]
+        for reader in readers:
+            reader.start()
+        try:
+            assert process.stdin is not None
+            process.stdin.write(stdin.encode())
+            process.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass
+        timed_out = False
+        try:
+            process.wait(timeout=limits.wall_s)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        _kill_group(process)
+        for reader in readers:
+            reader.join(timeout=2)
+        code = process.returncode
+        return RunResult(
+            exit_code=code,
+            stdout=out.text(),
+            stderr=err.text(),
+            wall_s=time.monotonic() - started,
+            timed_out=timed_out,
+            output_exceeded=out.exceeded or err.exceeded,
+            signal=-code if code is not None and code < 0 else None,
+        )
+
+
+class _Capped:
+    """Reads a pipe, keeps at most ``cap`` bytes, kills the program when it writes more."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.data = bytearray()
+        self.exceeded = False
+
+    def drain(self, pipe: object, process: subprocess.Popen[bytes]) -> None:
+        read = pipe.read  # type: ignore[attr-defined]
+        while chunk := read(65536):
+            room = self.cap - len(self.data)
+            if len(chunk) > room:
+                self.data += chunk[: max(room, 0)]
+                self.exceeded = True
+                _kill_group(process)
+                break
+            self.data += chunk
+
+    def text(self) -> str:
+        return self.data.decode("utf-8", errors="replace")
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the program's whole process group (it was started in its own session)."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
