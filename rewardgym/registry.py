@@ -37,6 +37,7 @@ BUILTIN_TYPES: dict[str, str] = {
     "verifier": "rewardgym.judges.llm.verifier:VerifierJudge",
     "listwise": "rewardgym.judges.llm.listwise:ListwiseJudge",
     "step": "rewardgym.judges.llm.step:StepJudge",
+    "code": "rewardgym.judges.rules.code:CodeReward",
     "reward_model": "rewardgym.judges.models.sequence:RewardModel",
     "process_reward_model": "rewardgym.judges.models.prm:ProcessRewardModel",
     "embedding_similarity": "rewardgym.judges.models.embedding:EmbeddingSimilarity",

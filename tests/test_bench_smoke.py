@@ -34,3 +34,32 @@ def test_rm_batching_bench_runs():
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "concurrent singles / one batched call" in run.stdout
+
+
+def test_code_throughput_bench_runs():
+    import shutil
+
+    import pytest
+
+    if shutil.which("bwrap") is None:
+        pytest.skip("bubblewrap is not installed")
+    if not (ROOT.parent / "shared/data/humaneval/HumanEval.jsonl.gz").exists():
+        pytest.skip("../shared/data/humaneval is absent")
+    run = subprocess.run(
+        [
+            sys.executable,
+            "bench/code_throughput.py",
+            "--limit",
+            "8",
+            "--rounds",
+            "1",
+            "--overhead-runs",
+            "4",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "sandbox overhead per program" in run.stdout

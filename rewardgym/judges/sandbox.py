@@ -15,6 +15,7 @@ There is no unsandboxed fallback: a missing ``bwrap`` is a ``SandboxUnavailable`
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import resource
@@ -93,7 +94,7 @@ def _mounts(python: str) -> list[str]:
     return args
 
 
-def _limit_preexec(limits: Limits, drop_to_nobody: bool) -> Callable[[], None]:
+def _limit_preexec(limits: Limits, uid: int | None) -> Callable[[], None]:
     def apply() -> None:
         os.setsid()
         mb = 1024 * 1024
@@ -103,10 +104,10 @@ def _limit_preexec(limits: Limits, drop_to_nobody: bool) -> Callable[[], None]:
         resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
-        if drop_to_nobody:
+        if uid is not None:
             os.setgroups([])
-            os.setgid(NOBODY)
-            os.setuid(NOBODY)
+            os.setgid(uid)
+            os.setuid(uid)
 
     return apply
 
@@ -162,18 +163,22 @@ class Sandbox:
             self.python, "-I", "/sandbox/main.py",
         ]  # fmt: skip
 
-    def run(self, source: str, stdin: str = "", limits: Limits | None = None) -> RunResult:
-        """Run ``source`` to the end (or to a limit); never raises for what the program does."""
+    def run(
+        self, source: str, stdin: str = "", limits: Limits | None = None, uid: int = NOBODY
+    ) -> RunResult:
+        """Run ``source`` to the end (or to a limit); never raises for what the program does.
+        ``uid``: the unprivileged user it runs as when the server is root (one per pool slot,
+        so one program's process limit is not another's)."""
         limits = limits or Limits()
         with tempfile.TemporaryDirectory(prefix="rewardgym-code-") as workdir:
             program = Path(workdir) / "main.py"
             program.write_text(source, encoding="utf-8")
             os.chmod(workdir, 0o755)
             os.chmod(program, 0o644)
-            return self._run(workdir, stdin, limits)
+            drop = uid if self.bwrap is not None and os.geteuid() == 0 else None
+            return self._run(workdir, stdin, limits, drop)
 
-    def _run(self, workdir: str, stdin: str, limits: Limits) -> RunResult:
-        drop = self.bwrap is not None and os.geteuid() == 0
+    def _run(self, workdir: str, stdin: str, limits: Limits, uid: int | None) -> RunResult:
         started = time.monotonic()
         process = subprocess.Popen(
             self.command(limits),
@@ -181,7 +186,7 @@ class Sandbox:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            preexec_fn=_limit_preexec(limits, drop),  # noqa: PLW1509 - limits must be set there
+            preexec_fn=_limit_preexec(limits, uid),  # limits and the user are set there
             env={"PATH": "/usr/bin:/bin"} if self.bwrap is None else {},
         )
         out = _Capped(limits.output_bytes)
@@ -243,10 +248,8 @@ class _Capped:
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
     """SIGKILL the program's whole process group (it was started in its own session)."""
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
     try:
         process.wait(timeout=5)
     except subprocess.TimeoutExpired:

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
+
+# Child processes here exec at once (sandboxed programs, pool workers): gRPC's fork handlers
+# have nothing to do, and would log a line for every program the code reward starts.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
