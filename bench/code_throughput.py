@@ -48,6 +48,9 @@ def rate(params: dict[str, Any], items: list[Item]) -> tuple[float, int]:
             elapsed = time.perf_counter() - started
         finally:
             await r.aclose()
+        for x in results:
+            if x.score != 1.0:
+                console.print(f"[red]failed:[/] {x.metadata.get('failures')} {x.error}")
         return len(items) / elapsed, sum(x.score == 1.0 for x in results)
 
     return asyncio.run(run())

@@ -4,10 +4,12 @@ Each run gets: new namespaces (``--unshare-all``: no network, own PIDs, IPC, UTS
 system interpreter's ``/usr`` read-only and nothing else of the host (no server files, no
 ``/etc``, no ``/root``, a cleared environment), a private size-capped ``/tmp``, the program
 read-only at ``/sandbox/main.py``, and an unprivileged user (uid 65534 when the server runs as
-root, so the kernel's per-user process limit applies). Resource limits (``setrlimit``): CPU
-seconds, address space, processes, file size, open files, no core dumps. A wall-clock deadline
-kills the whole process group (bwrap's PID namespace dies with it); stdout and stderr are read
-up to ``output_bytes`` each and the program is killed when it writes more.
+root, so the kernel's per-user process limit applies to this run alone; a server that is not
+root relies on the PID namespace and the deadline instead). Resource limits (``setrlimit``):
+CPU seconds, address space, processes, file size, open files, no core dumps. A wall-clock
+deadline kills the whole process group (bwrap's PID namespace dies with it); stdout and stderr
+are read up to ``output_bytes`` each and the program is killed when it writes more. A sandbox
+that cannot start here (no user namespaces, say) is found by a probe run at start-up.
 
 There is no unsandboxed fallback: a missing ``bwrap`` is a ``SandboxUnavailable`` error.
 ``sandbox="none"`` exists for trusted code only and warns every time it starts.
@@ -35,6 +37,7 @@ __all__ = ["Limits", "RunResult", "Sandbox", "SandboxUnavailable", "find_bwrap"]
 log = logging.getLogger(__name__)
 
 NOBODY = 65534
+SETUP_RETRIES = 4
 SYSTEM_PYTHON = "/usr/bin/python3"
 
 
@@ -103,8 +106,8 @@ def _limit_preexec(limits: Limits, uid: int | None) -> Callable[[], None]:
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size_mb * mb,) * 2)
         resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
-        if uid is not None:
+        if uid is not None:  # as root: a user of its own, so the per-user limit means this run
+            resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
             os.setgroups([])
             os.setgid(uid)
             os.setuid(uid)
@@ -134,6 +137,12 @@ class Sandbox:
                 )
             if self.python is None:
                 raise SandboxUnavailable(f"no system interpreter at {SYSTEM_PYTHON}")
+            probe = self.run("print('ok')", limits=Limits(wall_s=30))
+            if probe.stdout.strip() != "ok":
+                raise SandboxUnavailable(
+                    f"bubblewrap cannot run here (exit {probe.exit_code}): "
+                    f"{probe.stderr.strip()[-500:]}"
+                )
         else:
             import sys
 
@@ -176,7 +185,14 @@ class Sandbox:
             os.chmod(workdir, 0o755)
             os.chmod(program, 0o644)
             drop = uid if self.bwrap is not None and os.geteuid() == 0 else None
-            return self._run(workdir, stdin, limits, drop)
+            for attempt in range(1, SETUP_RETRIES + 1):
+                result = self._run(workdir, stdin, limits, drop)
+                if not _setup_raced(result) or attempt == SETUP_RETRIES:
+                    return result
+                # The last run's processes of this user were still being reaped, so bwrap
+                # could not fork within the process limit: wait a moment, start again.
+                time.sleep(0.1 * attempt)
+            return result
 
     def _run(self, workdir: str, stdin: str, limits: Limits, uid: int | None) -> RunResult:
         started = time.monotonic()
@@ -244,6 +260,15 @@ class _Capped:
 
     def text(self) -> str:
         return self.data.decode("utf-8", errors="replace")
+
+
+def _setup_raced(result: RunResult) -> bool:
+    """bwrap itself failed to fork (EAGAIN) before the program started."""
+    return (
+        result.exit_code == 1
+        and result.stderr.startswith("bwrap: ")
+        and "Resource temporarily unavailable" in result.stderr
+    )
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
