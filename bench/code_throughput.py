@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rewardgym.judges.base import ScoreContext
+from rewardgym.judges.rules.code_harness import humaneval_item
 from rewardgym.registry import RewardRegistry
 from rewardgym.schema import Item, RewardSpec
 
@@ -67,14 +68,7 @@ def main() -> None:
         raise SystemExit(f"{HUMANEVAL} is absent (../shared holds the public data)")
     with gzip.open(HUMANEVAL, "rt") as fh:
         problems = [json.loads(line) for line in fh][: opts.limit]
-    items = [
-        Item(
-            prompt=p["prompt"],
-            response=p["canonical_solution"],
-            reference={"test": p["test"], "entry_point": p["entry_point"]},
-        )
-        for p in problems
-    ]
+    items = [humaneval_item(p) for p in problems]
     small = [Item(response="x = sum(range(1000))", reference=["assert x == 499500"])] * (
         opts.overhead_runs
     )

@@ -19,6 +19,7 @@ import pytest
 
 from rewardgym.errors import ConfigError
 from rewardgym.judges.base import ScoreContext
+from rewardgym.judges.rules.code_harness import humaneval_item
 from rewardgym.registry import RewardRegistry
 from rewardgym.schema import Item, RewardSpec
 from tests.conftest import Server, shared_path, start_server, stop_server
@@ -49,14 +50,7 @@ def test_all_humaneval_canonical_solutions_pass():
     path = shared_path("data/humaneval/HumanEval.jsonl.gz")
     with gzip.open(path, "rt") as fh:
         problems = [json.loads(line) for line in fh]
-    items = [
-        Item(
-            prompt=p["prompt"],
-            response=p["canonical_solution"],
-            reference={"test": p["test"], "entry_point": p["entry_point"]},
-        )
-        for p in problems
-    ]
+    items = [humaneval_item(p) for p in problems]
     results = _score(_reward({"workers": 4}), items)
     failed = [p["task_id"] for p, r in zip(problems, results, strict=True) if r.score != 1.0]
     assert len(problems) == 164 and failed == []
@@ -68,11 +62,7 @@ def test_humaneval_example_samples_give_pass_at_1_of_one_half():
         json.loads(line)
         for line in shared_path("data/humaneval/example_samples.jsonl").read_text().splitlines()
     ]
-    reference = {"test": problem["test"], "entry_point": problem["entry_point"]}
-    items = [
-        Item(prompt=problem["prompt"], response=s["completion"], reference=reference)
-        for s in samples
-    ]
+    items = [humaneval_item(problem, s["completion"]) for s in samples]
     results = _score(_reward({"timeout_s": 3}), items)
     assert [r.score for r in results] == [0.0, 0.0, 0.0, 1.0, 1.0, 1.0]
     assert sum(r.score for r in results) / len(results) == 0.5

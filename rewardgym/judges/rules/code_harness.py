@@ -23,7 +23,17 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ["CodeTests", "TestOutcome", "extract_code", "harness", "parse_tests", "read_report"]
+from rewardgym.schema import Item
+
+__all__ = [
+    "CodeTests",
+    "TestOutcome",
+    "extract_code",
+    "harness",
+    "humaneval_item",
+    "parse_tests",
+    "read_report",
+]
 
 Kind = Literal["humaneval", "assert", "stdio"]
 _FENCE = re.compile(r"```(?:python|py|python3)?[^\n]*\n(.*?)```", re.DOTALL)
@@ -90,6 +100,16 @@ def parse_tests(spec: Any) -> CodeTests:
         return CodeTests("stdio", cases=pairs)
     raise ValueError(
         f"code tests: unknown keys {sorted(spec)}; expected test + entry_point, tests, or cases"
+    )
+
+
+def humaneval_item(problem: dict[str, Any], completion: str | None = None) -> Item:
+    """A HumanEval problem (a row of HumanEval.jsonl) as an item: ``completion``, or the
+    problem's canonical solution."""
+    return Item(
+        prompt=problem["prompt"],
+        response=problem["canonical_solution"] if completion is None else completion,
+        reference={"test": problem["test"], "entry_point": problem["entry_point"]},
     )
 
 
