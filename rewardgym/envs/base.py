@@ -9,7 +9,7 @@ score (``ScoreJob``s); ``finish_step(results)`` turns the results into the step'
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, SupportsFloat
 
 import gymnasium as gym
@@ -20,7 +20,7 @@ from rewardgym.envs.spaces import DEFAULT_MAX_CHARS, text_space
 from rewardgym.envs.tasks import Task, TaskSource, as_source
 from rewardgym.schema import ErrorType, OnError, Result
 
-__all__ = ["StepReturn", "TextEnv", "stop_reason"]
+__all__ = ["StepReturn", "TextEnv", "step_together", "stop_reason"]
 
 StepReturn = tuple[str, SupportsFloat, bool, bool, dict[str, Any]]
 
@@ -194,3 +194,19 @@ class TextEnv(gym.Env[str, str]):
 
     def close(self) -> None:
         self.scorer.close()
+
+
+def step_together(scorer: Scorer, moves: Sequence[tuple[TextEnv, str]]) -> list[StepReturn]:
+    """Each environment takes its action; every item they need scored goes to ``scorer`` in
+    one call per reward, and each environment finishes its step with its own results."""
+    jobs: list[ScoreJob] = []
+    owners: list[int] = []
+    for i, (env, action) in enumerate(moves):
+        for job in env.begin_step(action):
+            jobs.append(job)
+            owners.append(i)
+    results = score_jobs(scorer, jobs) if jobs else []
+    return [
+        env.finish_step([r for r, owner in zip(results, owners, strict=True) if owner == i])
+        for i, (env, _) in enumerate(moves)
+    ]

@@ -22,8 +22,8 @@ import numpy as np
 from gymnasium.spaces import Tuple
 from gymnasium.vector import AutoresetMode, VectorEnv
 
-from rewardgym.envs.base import TextEnv
-from rewardgym.envs.scoring import Scorer, make_scorer, score_jobs
+from rewardgym.envs.base import TextEnv, step_together
+from rewardgym.envs.scoring import Scorer, make_scorer
 
 __all__ = ["BatchedTextEnv"]
 
@@ -127,13 +127,14 @@ class BatchedTextEnv(VectorEnv[Any, Any, Any]):
             None if self._needs_reset[i] else env.check_action(action)
             for i, (env, action) in enumerate(zip(self.envs, actions, strict=True))
         ]
-        jobs, owners = [], []
-        for i, (env, action) in enumerate(zip(self.envs, checked, strict=True)):
-            if action is not None:
-                for job in env.begin_step(action):
-                    jobs.append(job)
-                    owners.append(i)
-        results = score_jobs(self.scorer, jobs) if jobs else []
+        moving = [i for i, action in enumerate(checked) if action is not None]
+        stepped = dict(
+            zip(
+                moving,
+                step_together(self.scorer, [(self.envs[i], checked[i] or "") for i in moving]),
+                strict=True,
+            )
+        )
         observations: list[str] = []
         rewards = np.zeros(self.num_envs, dtype=np.float64)
         terminated = np.zeros(self.num_envs, dtype=bool)
@@ -146,8 +147,7 @@ class BatchedTextEnv(VectorEnv[Any, Any, Any]):
                 observations.append(obs)
                 infos.append(info)
                 continue
-            mine = [r for r, owner in zip(results, owners, strict=True) if owner == i]
-            obs, reward, term, trunc, info = env.finish_step(mine)
+            obs, reward, term, trunc, info = stepped[i]
             observations.append(obs)
             rewards[i], terminated[i], truncated[i] = float(reward), term, trunc
             self._needs_reset[i] = term or trunc

@@ -29,10 +29,10 @@ from typing import Any, Literal
 import gymnasium as gym
 
 import rewardgym.envs  # noqa: F401  (registers the ids)
-from rewardgym.envs.base import TextEnv
+from rewardgym.envs.base import TextEnv, step_together
 from rewardgym.envs.multi_step import MultiStepEnv
 from rewardgym.envs.multi_turn import MultiTurnEnv
-from rewardgym.envs.scoring import Scorer, make_scorer, score_jobs
+from rewardgym.envs.scoring import Scorer, make_scorer
 from rewardgym.judges.steps import split_steps
 from rewardgym.schema import Item
 
@@ -175,15 +175,10 @@ class EnvReward:
             live = [i for i, env in enumerate(envs) if not env.done and turn < len(plans[i])]
             if not live:
                 break
-            jobs, owners = [], []
-            for i in live:
-                action = plans[i][turn][: envs[i].max_chars]
-                for job in envs[i].begin_step(action):
-                    jobs.append(job)
-                    owners.append(i)
-            results = score_jobs(self._scorer, jobs) if jobs else []  # type: ignore[arg-type]
-            for i in live:
-                envs[i].finish_step([r for r, o in zip(results, owners, strict=True) if o == i])
+            assert self._scorer is not None  # built by envs()
+            step_together(
+                self._scorer, [(envs[i], plans[i][turn][: envs[i].max_chars]) for i in live]
+            )
             turn += 1
         return envs
 

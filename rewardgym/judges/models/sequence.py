@@ -179,14 +179,10 @@ class RewardModel(Reward):
         if self.remote is not None:
             return await gather_items(items, self.score_remote, ctx)
         _, tokenizer = self.loaded()
-        texts = [
-            rm_text(tokenizer, item.prompt, item.response, chat_template=p.chat_template)
-            for item in items
-        ]
-        by_item = dict(zip(map(id, items), texts, strict=True))
 
         async def one(item: Item) -> Result:
-            logits, tokens, truncated = await self.batcher.submit(by_item[id(item)])
+            text = rm_text(tokenizer, item.prompt, item.response, chat_template=p.chat_template)
+            logits, tokens, truncated = await self.batcher.submit(text)
             if p.label >= len(logits):
                 raise ValueError(f"label {p.label} but the model has {len(logits)} logits")
             raw = logits[p.label]

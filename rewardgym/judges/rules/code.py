@@ -21,7 +21,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from rewardgym.errors import ConfigError, RewardError
-from rewardgym.judges.base import Params, Reward, ScoreContext, gather_items, text_of
+from rewardgym.judges.base import Params, Reward, ScoreContext, text_of
 from rewardgym.judges.rules.code_harness import (
     CodeTests,
     TestOutcome,
@@ -175,9 +175,6 @@ class CodeReward(Reward):
                 "wall_s": round(max(r.wall_s for r in runs), 3),
             },
         )
-
-    async def score_batch(self, items: Any, ctx: ScoreContext) -> list[Result]:
-        return await gather_items(items, lambda item: self.score_one(item, ctx), ctx)
 
     async def aclose(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
