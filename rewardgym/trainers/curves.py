@@ -20,10 +20,35 @@ from transformers import TrainerCallback
 from rewardgym.envs.rollout import TransformersPolicy
 from rewardgym.trainers.env_reward import EnvReward
 
-__all__ = ["CurveRecorder", "heldout_reward", "plot_curve", "write_curve"]
+__all__ = ["CurveRecorder", "complete", "heldout_reward", "plot_curve", "write_curve"]
 
 SMOOTHING = 20
 """Steps in the moving average drawn over a noisy training curve."""
+
+
+def complete(
+    model: Any,
+    tokenizer: Any,
+    rows: Sequence[dict[str, Any]],
+    *,
+    max_new_tokens: int,
+    temperature: float,
+    batch_size: int = 64,
+) -> list[str]:
+    """One completion per row (its ``prompt`` messages), generated in batches in eval mode."""
+    was_training = model.training
+    model.eval()
+    policy = TransformersPolicy(
+        model, tokenizer, max_new_tokens=max_new_tokens, temperature=temperature
+    )
+    completions: list[str] = []
+    try:
+        for start in range(0, len(rows), batch_size):
+            batch = rows[start : start + batch_size]
+            completions.extend(policy([list(r["prompt"]) for r in batch]))
+    finally:
+        model.train(was_training)
+    return completions
 
 
 def heldout_reward(
@@ -42,18 +67,14 @@ def heldout_reward(
     [...]}``: ``solved`` is the fraction of rows that earned a reward of 1 or more (a right
     answer, for 0-1 checkers); failed episodes are counted, not averaged in.
     """
-    was_training = model.training
-    model.eval()
-    policy = TransformersPolicy(
-        model, tokenizer, max_new_tokens=max_new_tokens, temperature=temperature
+    completions = complete(
+        model,
+        tokenizer,
+        rows,
+        max_new_tokens=max_new_tokens,
+        temperature=temperature,
+        batch_size=batch_size,
     )
-    completions: list[str] = []
-    try:
-        for start in range(0, len(rows), batch_size):
-            batch = rows[start : start + batch_size]
-            completions.extend(policy([list(r["prompt"]) for r in batch]))
-    finally:
-        model.train(was_training)
     values = reward([r["prompt"] for r in rows], completions, task=[r["task"] for r in rows])
     scored = [v for v in values if v is not None and not math.isnan(v)]
     return {

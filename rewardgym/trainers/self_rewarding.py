@@ -37,7 +37,7 @@ from typing import Any, Literal
 import rewardgym.envs  # noqa: F401  (registers the ids)
 from rewardgym.progress import progress_bar
 from rewardgym.schema import Item, Message, Result, RewardSpec, ScoreOptions, ScoreRequest
-from rewardgym.trainers.curves import heldout_reward, write_curve
+from rewardgym.trainers.curves import complete, heldout_reward, write_curve
 from rewardgym.trainers.env_reward import EnvReward, split_rows
 from rewardgym.trainers.trl_args import common_trl_args
 from rewardgym.trainers.trl_reward import RewardFunction
@@ -189,20 +189,15 @@ class _Loop:
         return [self.train_rows[(k - 1) * n % size + i % size] for i in range(n)]
 
     def sample(self, model: Any, tokenizer: Any, rows: list[dict[str, Any]]) -> list[str]:
-        from rewardgym.envs.rollout import TransformersPolicy
-
-        policy = TransformersPolicy(
+        """``samples`` completions per row, row by row."""
+        repeated = [row for row in rows for _ in range(self.run.samples)]
+        return complete(
             model,
             tokenizer,
+            repeated,
             max_new_tokens=self.run.max_new_tokens,
             temperature=self.run.temperature,
         )
-        model.eval()
-        texts: list[str] = []
-        repeated = [row for row in rows for _ in range(self.run.samples)]
-        for start in range(0, len(repeated), 64):
-            texts.extend(policy([list(r["prompt"]) for r in repeated[start : start + 64]]))
-        return texts
 
     def judge(self, model_dir: str, rows: list[dict[str, Any]], texts: list[str]) -> list[Any]:
         judge = self.run.judge
