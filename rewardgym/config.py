@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     )
     workers: int | None = Field(default=None, gt=0, description="worker processes per pool")
     log_level: str = "info"
+    api_keys: str | None = Field(
+        default=None, description="comma-separated bearer keys; none = auth off", repr=False
+    )
+    api_keys_file: Path | None = Field(default=None, description="one key per line")
+    rate_limit: float | None = Field(default=None, gt=0, description="requests/s per key")
+    rate_burst: int = Field(default=20, ge=1, description="requests at once per key")
 
 
 class RewardConfig(BaseModel):

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from rewardgym import __version__
 from rewardgym.config import Settings
 from rewardgym.errors import RewardGymError
+from rewardgym.server.auth import ApiKeyAuth, ApiKeys, TokenBuckets, load_keys
 from rewardgym.server.limits import BodySizeLimit
 from rewardgym.server.routes import health, metrics, openrlhf, rewards, score
 from rewardgym.server.service import RewardService
@@ -46,6 +47,12 @@ def create_app(service: RewardService | None = None, settings: Settings | None =
     )
     app.state.service = service
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    keys = ApiKeys(load_keys(settings.api_keys, settings.api_keys_file))
+    if keys:
+        buckets = (
+            TokenBuckets(settings.rate_limit, settings.rate_burst) if settings.rate_limit else None
+        )
+        app.add_middleware(ApiKeyAuth, keys=keys, buckets=buckets)  # outermost: runs first
 
     @app.exception_handler(RewardGymError)
     async def _rewardgym_error(_request: Request, exc: RewardGymError) -> JSONResponse:

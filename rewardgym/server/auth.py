@@ -1,0 +1,129 @@
+"""API keys (bearer) and per-key rate limits, as pure ASGI middleware.
+
+Keys come from ``REWARDGYM_API_KEYS`` (comma-separated) and/or ``REWARDGYM_API_KEYS_FILE`` (one
+per line, ``#`` comments). Only their SHA-256 digests are kept; a presented key is hashed and
+compared with every digest in constant time. A key is known in logs and metrics only by its
+id (the first 8 hex digits of its digest), never by its text. Without keys, auth is off.
+Health endpoints stay open. A key over its rate (a token bucket: ``rate`` requests a second,
+``burst`` at once) gets 429 with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import math
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ApiKeyAuth", "ApiKeys", "TokenBuckets", "load_keys"]
+
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/livez"})
+
+
+def _digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode()).digest()
+
+
+def load_keys(keys: str | None, keys_file: Path | None) -> list[str]:
+    """The keys of the settings: the comma-separated list plus the file's lines."""
+    found = [k.strip() for k in (keys or "").split(",") if k.strip()]
+    if keys_file is not None:
+        for line in keys_file.read_text(encoding="utf-8").splitlines():
+            line = line.split("#", 1)[0].strip()
+            if line:
+                found.append(line)
+    return found
+
+
+class ApiKeys:
+    """The accepted keys, kept as digests."""
+
+    def __init__(self, keys: Iterable[str]) -> None:
+        self._digests = [_digest(k) for k in keys]
+
+    def __bool__(self) -> bool:
+        return bool(self._digests)
+
+    def identify(self, presented: str) -> str | None:
+        """The key's id when it is accepted, else None (every digest compared)."""
+        digest = _digest(presented)
+        match = None
+        for known in self._digests:
+            if hmac.compare_digest(digest, known):
+                match = known
+        return match.hex()[:8] if match is not None else None
+
+
+class TokenBuckets:
+    """One token bucket per key id."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._state: dict[str, tuple[float, float]] = {}
+
+    def take(self, key_id: str, now: float | None = None) -> float:
+        """0 when a request may go now, else the seconds until it may."""
+        now = time.monotonic() if now is None else now
+        tokens, last = self._state.get(key_id, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+        if tokens >= 1.0:
+            self._state[key_id] = (tokens - 1.0, now)
+            return 0.0
+        self._state[key_id] = (tokens, now)
+        return (1.0 - tokens) / self.rate
+
+
+class ApiKeyAuth:
+    """401 without a valid ``Authorization: Bearer KEY``; 429 over the key's rate."""
+
+    def __init__(self, app: Any, keys: ApiKeys, buckets: TokenBuckets | None = None) -> None:
+        self.app = app
+        self.keys = keys
+        self.buckets = buckets
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not self.keys or scope.get("path") in OPEN_PATHS:
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        value = headers.get(b"authorization", b"").decode("latin-1")
+        scheme, _, token = value.partition(" ")
+        key_id = self.keys.identify(token.strip()) if scheme.lower() == "bearer" else None
+        if key_id is None:
+            await _answer(
+                send,
+                401,
+                "unauthorized",
+                "send an API key as 'Authorization: Bearer KEY'"
+                if not value
+                else "the API key is not accepted",
+                [(b"www-authenticate", b"Bearer")],
+            )
+            return
+        if self.buckets is not None:
+            wait = self.buckets.take(key_id)
+            if wait > 0:
+                await _answer(
+                    send,
+                    429,
+                    "rate_limited",
+                    f"key {key_id} is over {self.buckets.rate:g} requests/s; retry in {wait:.2f} s",
+                    [(b"retry-after", str(max(1, math.ceil(wait))).encode())],
+                )
+                return
+        scope.setdefault("state", {})["api_key_id"] = key_id
+        await self.app(scope, receive, send)
+
+
+async def _answer(
+    send: Any, status: int, code: str, message: str, extra: list[tuple[bytes, bytes]]
+) -> None:
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers + extra})
+    await send({"type": "http.response.body", "body": body})
