@@ -54,8 +54,12 @@ def serve(
     ] = None,
     config: ConfigOpt = None,
     log_level: Annotated[str | None, typer.Option(help="debug, info, warning")] = None,
+    log_format: Annotated[
+        str | None, typer.Option(help="text, or json: one object a line with the request id")
+    ] = None,
 ) -> None:
-    """Serve the rewards of a config over HTTP (FastAPI) and gRPC until interrupted."""
+    """Serve the rewards of a config over HTTP (FastAPI) and gRPC until SIGTERM/SIGINT (then
+    in-flight calls finish). Every setting also reads REWARDGYM_<NAME> (see the README)."""
     from rewardgym.config import Settings
     from rewardgym.server.run import serve as run_server
 
@@ -66,6 +70,7 @@ def serve(
             "port": port,
             "config": config,
             "log_level": log_level,
+            "log_format": log_format,
         }.items()
         if v is not None
     }

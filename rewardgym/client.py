@@ -7,6 +7,7 @@ on a second try (connection errors, 429/502/503/504), with exponential backoff.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import time
@@ -24,6 +25,7 @@ from rewardgym.errors import (
     OverloadedError,
     PayloadTooLargeError,
     RewardGymError,
+    UnauthorizedError,
     UnknownRewardError,
 )
 from rewardgym.schema import (
@@ -52,6 +54,7 @@ class ServerError(RewardGymError):
 
 
 _BY_STATUS: dict[int, type[RewardGymError]] = {
+    401: UnauthorizedError,
     404: UnknownRewardError,
     413: PayloadTooLargeError,
     422: InvalidRequestError,
@@ -93,6 +96,15 @@ def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
 
 def _backoff(attempt: int, base: float) -> float:
     return float(base * (2**attempt) * (0.5 + random.random() / 2))
+
+
+def _delay(attempt: int, base: float, response: httpx.Response | httpx.TransportError) -> float:
+    """The backoff, or the server's ``Retry-After`` (at most 30 s) when it is longer."""
+    delay = _backoff(attempt, base)
+    if isinstance(response, httpx.Response):
+        with contextlib.suppress(ValueError):
+            delay = max(delay, min(float(response.headers.get("retry-after", 0)), 30.0))
+    return delay
 
 
 class _Base:
@@ -183,7 +195,7 @@ class RewardClient(_Base):
             content = self._outcome(attempt, path, response)
             if content is not None:
                 return content
-            time.sleep(_backoff(attempt, self.backoff_s))
+            time.sleep(_delay(attempt, self.backoff_s, response))
         raise AssertionError("unreachable")
 
     def score(
@@ -265,7 +277,7 @@ class AsyncRewardClient(_Base):
             content = self._outcome(attempt, path, response)
             if content is not None:
                 return content
-            await asyncio.sleep(_backoff(attempt, self.backoff_s))
+            await asyncio.sleep(_delay(attempt, self.backoff_s, response))
         raise AssertionError("unreachable")
 
     async def score(

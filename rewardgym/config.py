@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -34,6 +34,15 @@ class Settings(BaseSettings):
     config: Path | None = Field(default=None, description="reward config YAML; None = built-in")
     max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
     max_items: int = Field(default=10_000, gt=0, description="items per request at most")
+    max_pending_items: int = Field(
+        default=100_000,
+        gt=0,
+        description="items being scored at once, all calls together; beyond: 503 + Retry-After",
+    )
+    retry_after_s: float = Field(default=2.0, gt=0, description="Retry-After when overloaded")
+    shutdown_grace_s: float = Field(
+        default=30.0, ge=0, description="on SIGTERM, how long in-flight calls may finish"
+    )
     request_deadline_s: float = Field(default=300.0, gt=0, description="default per request")
     max_inline_specs: int = Field(default=256, gt=0, description="inline specs kept built")
     openrlhf_reward: str = Field(
@@ -43,7 +52,17 @@ class Settings(BaseSettings):
         default=0.0, description="/get_reward's value for a failed item (flagged in extra_logs)"
     )
     workers: int | None = Field(default=None, gt=0, description="worker processes per pool")
+    cache_dir: Path | None = Field(
+        default=None, description="the SQLite judgment cache's folder (default ~/.cache/rewardgym)"
+    )
+    cache_url: str | None = Field(
+        default=None, description="redis://HOST:PORT/DB: judgments shared by every replica"
+    )
+    cache_ttl_s: float = Field(default=30 * 24 * 3600, ge=0, description="Redis TTL; 0 = none")
     log_level: str = "info"
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="json: one JSON object a line, with the request id"
+    )
     api_keys: str | None = Field(
         default=None, description="comma-separated bearer keys; none = auth off", repr=False
     )

@@ -15,6 +15,7 @@ __all__ = [
     "PayloadTooLargeError",
     "RewardError",
     "RewardGymError",
+    "UnauthorizedError",
     "UnknownRewardError",
 ]
 
@@ -53,6 +54,14 @@ class InvalidRequestError(RewardGymError):
     http_status = 422
     grpc_code = "INVALID_ARGUMENT"
     code = "invalid_request"
+
+
+class UnauthorizedError(RewardGymError):
+    """No API key, or one the server does not accept."""
+
+    http_status = 401
+    grpc_code = "UNAUTHENTICATED"
+    code = "unauthorized"
 
 
 class PayloadTooLargeError(RewardGymError):

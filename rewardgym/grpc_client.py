@@ -17,6 +17,7 @@ from rewardgym.errors import (
     OverloadedError,
     PayloadTooLargeError,
     RewardGymError,
+    UnauthorizedError,
     UnknownRewardError,
 )
 from rewardgym.schema import (
@@ -44,6 +45,7 @@ _BY_CODE: dict[grpc.StatusCode, type[RewardGymError]] = {
     grpc.StatusCode.RESOURCE_EXHAUSTED: PayloadTooLargeError,
     grpc.StatusCode.UNIMPLEMENTED: NotImplementedYetError,
     grpc.StatusCode.UNAVAILABLE: OverloadedError,
+    grpc.StatusCode.UNAUTHENTICATED: UnauthorizedError,
 }
 
 
@@ -68,8 +70,10 @@ class GrpcRewardClient:
         retries: int = 3,
         backoff_s: float = 0.25,
         chunk_size: int = 1024,
+        api_key: str | None = None,
     ) -> None:
         self.target = target
+        self._metadata = (("authorization", f"Bearer {api_key}"),) if api_key else None
         self.timeout = timeout
         self.retries = retries
         self.backoff_s = backoff_s
@@ -86,7 +90,7 @@ class GrpcRewardClient:
     def _call(self, method: Any, request: Any) -> Any:
         for attempt in range(self.retries + 1):
             try:
-                return method(request, timeout=self.timeout)
+                return method(request, timeout=self.timeout, metadata=self._metadata)
             except grpc.RpcError as exc:
                 if exc.code() not in _RETRY or attempt == self.retries:
                     raise _error_from(exc) from exc

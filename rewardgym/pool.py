@@ -17,11 +17,12 @@ import logging
 import os
 import weakref
 from collections import deque
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from rewardgym._zygote import Worker, WorkerCrashedError, WorkerError, Zygote
+from rewardgym.metrics import register_gauges
 
 __all__ = [
     "KillablePool",
@@ -78,6 +79,7 @@ class KillablePool:
         self._healthy = 0  # live or starting workers that are not stragglers
         self._slots: asyncio.Semaphore | None = None
         self._processes: asyncio.Semaphore | None = None
+        self.waiting = 0  # calls waiting for a slot
         self._threads = ThreadPoolExecutor(
             max_workers=self.max_workers + 4, thread_name_prefix="rewardgym-pool"
         )
@@ -169,45 +171,60 @@ class KillablePool:
             raise RuntimeError("pool is closed")
         self._init_locks()
         assert self._slots is not None and self._processes is not None
-        async with self._processes:
-            await self._slots.acquire()
-            holds_slot = True
+        self.waiting += 1
+        try:
+            await self._processes.acquire()
+        except BaseException:
+            self.waiting -= 1
+            raise
+        try:
             try:
-                worker = await self._take()
-            except BaseException:
-                self._slots.release()
-                raise
-            self.stats["calls"] += 1
-            loop = asyncio.get_running_loop()
-            call = loop.run_in_executor(self._threads, worker.call, args, timeout_s)
-            try:
-                first = min(self.straggler_threshold(), timeout_s)
-                started = loop.time()
-                done, _ = await asyncio.wait({call}, timeout=first)
-                if not done:
-                    self._slots.release()
-                    holds_slot = False
-                    self._mark_straggler(worker)
-                    demote_in = timeout_s * self.demote_after_fraction - first
-                    if demote_in > 0:
-                        done, _ = await asyncio.wait({call}, timeout=demote_in)
-                    if not done:
-                        worker.deprioritise()
-                value = await asyncio.shield(call)
-                if not worker.straggler:
-                    self._observe(loop.time() - started)
-            except asyncio.CancelledError:
-                # The caller gave up; the worker's own deadline still ends the call.
-                self._background(self._finish_later(call, worker))
-                raise
-            except BaseException as exc:
-                self._settle(worker, exc)
-                raise
+                await self._slots.acquire()
             finally:
-                if holds_slot:
-                    self._slots.release()
-            self._settle(worker, None)
-            return value
+                self.waiting -= 1
+            return await self._run_in_slot(args, timeout_s)
+        finally:
+            self._processes.release()
+
+    async def _run_in_slot(self, args: tuple[Any, ...], timeout_s: float) -> Any:
+        assert self._slots is not None
+        holds_slot = True
+        try:
+            worker = await self._take()
+        except BaseException:
+            self._slots.release()
+            raise
+        self.stats["calls"] += 1
+        loop = asyncio.get_running_loop()
+        call = loop.run_in_executor(self._threads, worker.call, args, timeout_s)
+        try:
+            first = min(self.straggler_threshold(), timeout_s)
+            started = loop.time()
+            done, _ = await asyncio.wait({call}, timeout=first)
+            if not done:
+                self._slots.release()
+                holds_slot = False
+                self._mark_straggler(worker)
+                demote_in = timeout_s * self.demote_after_fraction - first
+                if demote_in > 0:
+                    done, _ = await asyncio.wait({call}, timeout=demote_in)
+                if not done:
+                    worker.deprioritise()
+            value = await asyncio.shield(call)
+            if not worker.straggler:
+                self._observe(loop.time() - started)
+        except asyncio.CancelledError:
+            # The caller gave up; the worker's own deadline still ends the call.
+            self._background(self._finish_later(call, worker))
+            raise
+        except BaseException as exc:
+            self._settle(worker, exc)
+            raise
+        finally:
+            if holds_slot:
+                self._slots.release()
+        self._settle(worker, None)
+        return value
 
     def straggler_threshold(self) -> float:
         """How long a call may run before it stops holding a slot: ``straggler_after_s``, or
@@ -283,6 +300,16 @@ class KillablePool:
         await asyncio.to_thread(self._zygote.close)
 
 
+def _pool_gauges() -> Iterator[tuple[str, dict[str, str], float]]:
+    for (target, size), (_owner, pool) in list(_SHARED.items()):
+        if pool._closed:
+            continue
+        labels = {"pool": f"{target}/{size or 'auto'}"}
+        busy = pool.size - pool._slots._value if pool._slots is not None else 0
+        yield "rewardgym_pool_busy", labels, float(busy)
+        yield "rewardgym_pool_waiting", labels, float(pool.waiting)
+
+
 _SHARED: dict[
     tuple[str, int | None], tuple[weakref.ref[asyncio.AbstractEventLoop], KillablePool]
 ] = {}
@@ -302,6 +329,9 @@ def shared_pool(target: str, *, size: int | None = None, **kwargs: Any) -> Killa
     pool = KillablePool(target, size=size, **kwargs)
     _SHARED[key] = (weakref.ref(loop), pool)
     return pool
+
+
+register_gauges(_pool_gauges)
 
 
 async def close_shared_pools() -> None:

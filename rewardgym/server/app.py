@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,8 +15,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from rewardgym import __version__
 from rewardgym.config import Settings
 from rewardgym.errors import RewardGymError
-from rewardgym.server.auth import ApiKeyAuth, ApiKeys, TokenBuckets, load_keys
+from rewardgym.server.auth import ApiKeyAuth
 from rewardgym.server.limits import BodySizeLimit
+from rewardgym.server.logs import RequestContext
 from rewardgym.server.routes import health, metrics, openrlhf, rewards, score
 from rewardgym.server.service import RewardService
 
@@ -47,16 +49,16 @@ def create_app(service: RewardService | None = None, settings: Settings | None =
     )
     app.state.service = service
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    keys = ApiKeys(load_keys(settings.api_keys, settings.api_keys_file))
-    if keys:
-        buckets = (
-            TokenBuckets(settings.rate_limit, settings.rate_burst) if settings.rate_limit else None
-        )
-        app.add_middleware(ApiKeyAuth, keys=keys, buckets=buckets)  # outermost: runs first
+    if service.guard.keys:
+        app.add_middleware(ApiKeyAuth, keys=service.guard.keys, buckets=service.guard.buckets)
+    app.add_middleware(RequestContext)  # outermost: every answer gets an id and an access line
 
     @app.exception_handler(RewardGymError)
     async def _rewardgym_error(_request: Request, exc: RewardGymError) -> JSONResponse:
-        return JSONResponse(exc.to_dict(), status_code=exc.http_status)
+        headers = {}
+        if "retry_after_s" in exc.detail:
+            headers["Retry-After"] = str(max(1, math.ceil(exc.detail["retry_after_s"])))
+        return JSONResponse(exc.to_dict(), status_code=exc.http_status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -19,7 +19,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ApiKeyAuth", "ApiKeys", "TokenBuckets", "load_keys"]
+from rewardgym.metrics import REJECTED
+
+__all__ = ["ApiKeyAuth", "ApiKeys", "Guard", "TokenBuckets", "load_keys"]
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/livez"})
 
@@ -78,6 +80,21 @@ class TokenBuckets:
         return (1.0 - tokens) / self.rate
 
 
+class Guard:
+    """The keys and per-key buckets of one server, shared by its HTTP and gRPC fronts (so a
+    key's rate is one rate, whichever front it calls)."""
+
+    def __init__(self, keys: ApiKeys, buckets: TokenBuckets | None = None) -> None:
+        self.keys = keys
+        self.buckets = buckets
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Guard:
+        keys = ApiKeys(load_keys(settings.api_keys, settings.api_keys_file))
+        rate = settings.rate_limit
+        return cls(keys, TokenBuckets(rate, settings.rate_burst) if rate else None)
+
+
 class ApiKeyAuth:
     """401 without a valid ``Authorization: Bearer KEY``; 429 over the key's rate."""
 
@@ -95,6 +112,7 @@ class ApiKeyAuth:
         scheme, _, token = value.partition(" ")
         key_id = self.keys.identify(token.strip()) if scheme.lower() == "bearer" else None
         if key_id is None:
+            REJECTED.labels("unauthorized").inc()
             await _answer(
                 send,
                 401,
@@ -108,6 +126,7 @@ class ApiKeyAuth:
         if self.buckets is not None:
             wait = self.buckets.take(key_id)
             if wait > 0:
+                REJECTED.labels("rate_limited").inc()
                 await _answer(
                     send,
                     429,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 from typing import Any
 
@@ -19,6 +20,7 @@ from rewardgym import grpc_convert as conv
 from rewardgym.errors import RewardGymError
 from rewardgym.server._proto import reward_pb2 as pb
 from rewardgym.server._proto import reward_pb2_grpc as pb_grpc
+from rewardgym.server.grpc_auth import GrpcContextInterceptor
 from rewardgym.server.service import RewardService
 
 __all__ = ["SERVICE_NAME", "RewardServicer", "start_grpc_server"]
@@ -41,6 +43,9 @@ class RewardServicer(pb_grpc.RewardServiceServicer):
             extra = {k: v for k, v in exc.detail.items() if k != "item_error"}
             if extra:
                 message = f"{message} {extra}"
+            if "retry_after_s" in exc.detail:
+                trailer = (("retry-after", str(max(1, math.ceil(exc.detail["retry_after_s"])))),)
+                await context.abort(code, message, trailing_metadata=trailer)
         elif isinstance(exc, ValidationError):
             fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors()[:5])
             code, message = grpc.StatusCode.INVALID_ARGUMENT, f"invalid fields: {fields}: {exc}"
@@ -80,11 +85,13 @@ async def start_grpc_server(
 
     Requests larger than ``max_body_bytes`` are refused with RESOURCE_EXHAUSTED, as over HTTP.
     """
+    guard = service.guard
     server = grpc.aio.server(
+        interceptors=[GrpcContextInterceptor(guard.keys, guard.buckets)],
         options=[
             ("grpc.max_receive_message_length", service.settings.max_body_bytes),
             ("grpc.max_send_message_length", MAX_MESSAGE),
-        ]
+        ],
     )
     pb_grpc.add_RewardServiceServicer_to_server(RewardServicer(service), server)
     health_servicer = health.aio.HealthServicer()

@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import uvicorn
 
 from rewardgym.config import Settings
 from rewardgym.server.app import create_app
+from rewardgym.server.logs import configure_logging
 from rewardgym.server.service import RewardService
 
 __all__ = ["serve"]
@@ -35,9 +37,15 @@ class _Server(uvicorn.Server):
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
 
+    on_stop: Callable[[], None] | None = None
+
     def _stop_requested(self, sig: int) -> None:
         if self.should_exit and sig == signal.SIGINT:
             self.force_exit = True  # a second Ctrl-C: stop waiting for connections
+        if not self.should_exit:
+            log.info("%s: finishing in-flight calls, then stopping", signal.Signals(sig).name)
+            if self.on_stop is not None:
+                self.on_stop()
         self.should_exit = True
 
 
@@ -56,20 +64,22 @@ async def _serve(settings: Settings) -> None:
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,
-            access_log=False,
+            log_config=None,  # keep the handlers configure_logging set
+            access_log=False,  # RequestContext writes one line a request, with its id
+            timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_s) or None,
         )
-        await _Server(config).serve()  # returns after SIGINT/SIGTERM, in-flight HTTP done
+        server = _Server(config)
+        server.on_stop = service.drain  # /readyz 503 at once: load balancers stop sending
+        await server.serve()  # returns after SIGINT/SIGTERM, in-flight HTTP done
     finally:
         if grpc_server is not None:
-            await grpc_server.stop(grace=5)  # in-flight gRPC calls get 5 s to finish
+            await grpc_server.stop(grace=settings.shutdown_grace_s)  # in-flight calls finish
         await service.aclose()
+        log.info("stopped")
 
 
 def serve(settings: Settings | None = None) -> None:
     """Serve until SIGINT/SIGTERM; in-flight requests finish first, then workers are stopped."""
     settings = settings or Settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(settings.log_level, settings.log_format)
     asyncio.run(_serve(settings))

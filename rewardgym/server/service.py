@@ -5,11 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from rewardgym.config import Settings, load_reward_config
-from rewardgym.errors import ItemFailedError, PayloadTooLargeError, RewardGymError
+from rewardgym.errors import (
+    ItemFailedError,
+    OverloadedError,
+    PayloadTooLargeError,
+    RewardGymError,
+)
 from rewardgym.judges.base import Reward, ScoreContext
+from rewardgym.metrics import ITEMS, REJECTED, REQUEST_SECONDS, REQUESTS, register_gauges
 from rewardgym.pool import close_shared_pools
 from rewardgym.registry import RewardRegistry
 from rewardgym.schema import (
@@ -22,7 +29,7 @@ from rewardgym.schema import (
     ScoreRequest,
     ScoreResponse,
 )
-from rewardgym.server.metrics import ITEMS, REQUEST_SECONDS, REQUESTS
+from rewardgym.server.auth import Guard
 
 __all__ = ["RewardService", "apply_on_error"]
 
@@ -47,13 +54,51 @@ def _label(ref: str | RewardSpec, reward: Reward) -> str:
 
 
 class RewardService:
-    """Look up a reward, score a batch under a deadline, apply the on_error policy."""
+    """Look up a reward, admit a batch (or refuse it: overloaded), score it under a deadline,
+    apply the on_error policy."""
 
     def __init__(self, registry: RewardRegistry, settings: Settings | None = None) -> None:
         self.registry = registry
         self.settings = settings or Settings()
+        self.guard = Guard.from_settings(self.settings)  # API keys and rates, for both fronts
         self.ready = False
+        self.draining = False
         self.in_flight = 0
+        self.pending_items = 0
+        self._unregister = register_gauges(self._gauges)
+
+    def _gauges(self) -> Iterator[tuple[str, dict[str, str], float]]:
+        yield "rewardgym_pending_items", {}, float(self.pending_items)
+        yield "rewardgym_in_flight_requests", {}, float(self.in_flight)
+
+    @contextmanager
+    def _admit(self, n_items: int) -> Iterator[None]:
+        """Count a call's items as pending; refuse it when that would go over
+        ``max_pending_items`` (a call is always admitted when nothing else is pending)."""
+        limit = self.settings.max_pending_items
+        if self.draining or (self.pending_items and self.pending_items + n_items > limit):
+            REJECTED.labels("overloaded").inc()
+            retry = self.settings.retry_after_s
+            if self.draining:
+                raise OverloadedError(
+                    "the server is shutting down; send this to another replica",
+                    retry_after_s=retry,
+                )
+            raise OverloadedError(
+                f"{self.pending_items} items are already being scored and this call adds "
+                f"{n_items}, over the limit of {limit} (REWARDGYM_MAX_PENDING_ITEMS); "
+                f"retry after {retry:g} s",
+                retry_after_s=retry,
+                pending_items=self.pending_items,
+                max_pending_items=limit,
+            )
+        self.pending_items += n_items
+        self.in_flight += 1
+        try:
+            yield
+        finally:
+            self.pending_items -= n_items
+            self.in_flight -= 1
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> RewardService:
@@ -70,9 +115,15 @@ class RewardService:
         self.ready = True
         log.info("rewards warm in %.2f s", time.perf_counter() - started)
 
+    def drain(self) -> None:
+        """Stop taking new calls (503, not ready) while those in flight finish."""
+        self.draining = True
+        self.ready = False
+
     async def aclose(self) -> None:
         """Release every reward's resources."""
         self.ready = False
+        self._unregister()
         for reward in self.registry.all_rewards():
             await reward.aclose()
         await close_shared_pools()
@@ -105,11 +156,8 @@ class RewardService:
         ctx = self._prepare(len(request.items), request.options)
         reward = self.registry.resolve(request.reward)
         started = time.perf_counter()
-        self.in_flight += 1
-        try:
+        with self._admit(len(request.items)):
             results = await reward.score(request.items, ctx)
-        finally:
-            self.in_flight -= 1
         if len(results) != len(request.items):
             raise RewardGymError(
                 f"reward {reward.name!r} returned {len(results)} results "
@@ -134,7 +182,8 @@ class RewardService:
         ctx = self._prepare(len(request.items), request.options)
         reward = self.registry.resolve(request.reward)
         started = time.perf_counter()
-        results = await reward.compare(request.items, ctx)
+        with self._admit(len(request.items)):
+            results = await reward.compare(request.items, ctx)
         for result in results:
             reward.stamp(result)
         self._count(_label(request.reward, reward), "compare", results, started)

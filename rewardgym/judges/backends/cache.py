@@ -1,4 +1,8 @@
-"""A judgment cache on disk (SQLite, WAL): same request, same model -> same answer, no call."""
+"""Judgment caches: same request, same model -> same answer, no call.
+
+``SqliteCache`` keeps them on this machine's disk (SQLite, WAL; shared by the processes of one
+machine). ``RedisCache`` (in ``redis_cache``) shares them between replicas.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,35 @@ import time
 from collections import OrderedDict
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Any, Protocol
 
 from rewardgym.judges.backends.base import ChatResponse
+from rewardgym.metrics import CACHE
 
-__all__ = ["SqliteCache"]
+__all__ = ["JudgmentCache", "SqliteCache", "decode_response", "encode_response"]
+
+
+class JudgmentCache(Protocol):
+    """What a backend needs of a cache. A cache that fails answers a miss, never an error."""
+
+    async def get(self, key: str) -> ChatResponse | None: ...
+
+    async def put(self, key: str, response: ChatResponse) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+def encode_response(response: ChatResponse) -> str:
+    """JSON text of a response as stored (``cached`` false: it is set when read back)."""
+    return json.dumps({**asdict(response), "cached": False})
+
+
+def decode_response(value: str | bytes) -> ChatResponse:
+    """A stored response, marked ``cached``."""
+    data: dict[str, Any] = json.loads(value)
+    if data.get("logprobs") is not None:
+        data["logprobs"] = [[tuple(alt) for alt in tok] for tok in data["logprobs"]]
+    return ChatResponse(**{**data, "cached": True})
 
 
 class SqliteCache:
@@ -45,15 +74,14 @@ class SqliteCache:
             row = self._db.execute("SELECT value FROM judgments WHERE key = ?", (key,)).fetchone()
         if row is None:
             self.misses += 1
+            CACHE.labels("sqlite", "miss").inc()
             return None
         self.hits += 1
-        data = json.loads(row[0])
-        if data.get("logprobs") is not None:
-            data["logprobs"] = [[tuple(alt) for alt in tok] for tok in data["logprobs"]]
-        return ChatResponse(**{**data, "cached": True})
+        CACHE.labels("sqlite", "hit").inc()
+        return decode_response(row[0])
 
     def _put(self, key: str, response: ChatResponse) -> None:
-        value = json.dumps({**asdict(response), "cached": False})
+        value = encode_response(response)
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO judgments (key, value, created) VALUES (?, ?, ?)",
@@ -71,6 +99,7 @@ class SqliteCache:
         hit = self._memory.get(key)
         if hit is not None:
             self.hits += 1
+            CACHE.labels("memory", "hit").inc()
             self._memory.move_to_end(key)
             return replace(hit, cached=True)
         found = await asyncio.to_thread(self._get, key)
@@ -85,3 +114,6 @@ class SqliteCache:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    async def aclose(self) -> None:
+        self.close()

@@ -10,17 +10,38 @@ from pydantic import Field, model_validator
 
 from rewardgym.errors import ConfigError
 from rewardgym.judges.backends.base import ChatBackend
-from rewardgym.judges.backends.cache import SqliteCache
+from rewardgym.judges.backends.cache import JudgmentCache, SqliteCache
 from rewardgym.judges.backends.openai_compat import OpenAICompatBackend
 from rewardgym.judges.base import Params
 
-__all__ = ["BackendParams", "default_cache_path", "make_backend"]
+__all__ = ["BackendParams", "default_cache_path", "make_backend", "make_cache"]
 
 
 def default_cache_path() -> Path:
     """``$REWARDGYM_CACHE_DIR/judgments.sqlite`` (default ``~/.cache/rewardgym``)."""
     root = os.environ.get("REWARDGYM_CACHE_DIR") or Path.home() / ".cache" / "rewardgym"
     return Path(root) / "judgments.sqlite"
+
+
+def make_cache(setting: bool | str) -> JudgmentCache | None:
+    """The cache a backend's ``cache`` param names: ``false`` none; ``true`` the server's
+    default (Redis at ``REWARDGYM_CACHE_URL`` when set, else SQLite under
+    ``REWARDGYM_CACHE_DIR``); a ``redis://`` / ``rediss://`` URL; or a SQLite file path."""
+    if setting is False:
+        return None
+    if setting is True:
+        setting = os.environ.get("REWARDGYM_CACHE_URL") or str(default_cache_path())
+    if setting.startswith(("redis://", "rediss://", "unix://")):
+        try:
+            from rewardgym.judges.backends.redis_cache import RedisCache
+        except ImportError as exc:
+            raise ConfigError(
+                f"a Redis judgment cache needs the redis package: pip install 'rewardgym[redis]' "
+                f"({exc})"
+            ) from exc
+        ttl = float(os.environ.get("REWARDGYM_CACHE_TTL_S") or 30 * 24 * 3600)
+        return RedisCache(setting, ttl_s=ttl if ttl > 0 else None)
+    return SqliteCache(setting)
 
 
 class BackendParams(Params):
@@ -39,7 +60,11 @@ class BackendParams(Params):
     tpm: float | None = Field(default=None, gt=0, description="tokens per minute at most")
     timeout_s: float = Field(default=60.0, gt=0)
     max_retries: int = Field(default=3, ge=0, le=10)
-    cache: bool | str = Field(default=True, description="true = default path, or a path")
+    cache: bool | str = Field(
+        default=True,
+        description="true = the server's cache (REWARDGYM_CACHE_URL or REWARDGYM_CACHE_DIR), "
+        "false = none, a redis:// URL, or a SQLite file path",
+    )
     structured_output: Literal["response_format", "vllm", "none"] = Field(
         default="response_format",
         description="how to constrain verdicts: OpenAI response_format json_schema, vLLM "
@@ -59,9 +84,7 @@ class BackendParams(Params):
 
 def make_backend(params: BackendParams) -> ChatBackend:
     """A backend for these params (call inside the event loop that will use it)."""
-    cache = None
-    if params.cache:
-        cache = SqliteCache(default_cache_path() if params.cache is True else params.cache)
+    cache = make_cache(params.cache)
     if params.kind == "transformers":
         from rewardgym.judges.backends.transformers_local import TransformersBackend
 

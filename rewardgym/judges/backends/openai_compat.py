@@ -16,8 +16,9 @@ from typing import Any
 import openai
 
 from rewardgym.judges.backends.base import BackendError, ChatRequest, ChatResponse
-from rewardgym.judges.backends.cache import SqliteCache
+from rewardgym.judges.backends.cache import JudgmentCache
 from rewardgym.judges.backends.limits import RateLimiter
+from rewardgym.metrics import BACKEND_ERRORS, BACKEND_SECONDS
 
 __all__ = ["OpenAICompatBackend"]
 
@@ -54,7 +55,7 @@ class OpenAICompatBackend:
         timeout_s: float = 60.0,
         max_retries: int = 3,
         backoff_s: float = 0.5,
-        cache: SqliteCache | None = None,
+        cache: JudgmentCache | None = None,
         rest_s: float = 5.0,
         vllm_choices: bool = False,
     ) -> None:
@@ -132,9 +133,16 @@ class OpenAICompatBackend:
             kwargs["extra_body"] = extra
         endpoint.in_flight += 1
         self.stats["calls"] += 1
+        label = f"openai/{self.model}"
+        started = time.perf_counter()
         try:
             completion = await endpoint.client.chat.completions.create(**kwargs)
+            return _parse(completion, endpoint.base_url)
+        except BackendError:
+            BACKEND_ERRORS.labels(label, "malformed").inc()
+            raise
         except _RETRYABLE as exc:
+            BACKEND_ERRORS.labels(label, _error_kind(exc)).inc()
             endpoint.resting_until = time.monotonic() + self.rest_s
             error = BackendError(
                 f"{endpoint.base_url}: {type(exc).__name__}: {exc}",
@@ -144,21 +152,36 @@ class OpenAICompatBackend:
             error.retry_after = _retry_after(exc)  # type: ignore[attr-defined]
             raise error from exc
         except openai.APIError as exc:
+            BACKEND_ERRORS.labels(label, _error_kind(exc)).inc()
             raise BackendError(
                 f"{endpoint.base_url}: {type(exc).__name__}: {exc}", retryable=False
             ) from exc
         except ValueError as exc:  # a body that is not a completion (JSON errors included)
+            BACKEND_ERRORS.labels(label, "malformed").inc()
             raise BackendError(
                 f"{endpoint.base_url}: malformed answer: {type(exc).__name__}: {exc}",
                 retryable=True,
             ) from exc
         finally:
             endpoint.in_flight -= 1
-        return _parse(completion, endpoint.base_url)
+            BACKEND_SECONDS.labels(label).observe(time.perf_counter() - started)
 
     async def aclose(self) -> None:
         for endpoint in self.endpoints:
             await endpoint.client.close()
+        if self.cache is not None:
+            await self.cache.aclose()
+
+
+def _error_kind(exc: Exception) -> str:
+    """The metrics label of a failed call."""
+    if isinstance(exc, openai.APITimeoutError):
+        return "timeout"
+    if isinstance(exc, openai.APIConnectionError):
+        return "connection"
+    if isinstance(exc, openai.APIStatusError):
+        return "http"
+    return "other"
 
 
 def _retry_after(exc: Exception) -> float | None:

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from rewardgym.judges.backends.base import BackendError, ChatRequest, ChatResponse
-from rewardgym.judges.backends.cache import SqliteCache
+from rewardgym.judges.backends.cache import JudgmentCache
+from rewardgym.metrics import BACKEND_ERRORS, BACKEND_SECONDS
 
 __all__ = ["TransformersBackend", "load_model", "unload_model"]
 
@@ -88,7 +90,7 @@ class TransformersBackend:
         max_batch_size: int = 8,
         batch_wait_ms: float = 5.0,
         timeout_s: float = 300.0,
-        cache: SqliteCache | None = None,
+        cache: JudgmentCache | None = None,
     ) -> None:
         self.model = model
         self.device = device
@@ -114,14 +116,22 @@ class TransformersBackend:
             self._worker = asyncio.create_task(self._serve())
         pending = _Pending(request, asyncio.get_running_loop().create_future())
         await self._queue.put(pending)
+        started = time.perf_counter()
+        label = f"transformers/{self.model}"
         try:
             response = await asyncio.wait_for(asyncio.shield(pending.future), self.timeout_s)
+        except BackendError:
+            BACKEND_ERRORS.labels(label, "other").inc()
+            raise
         except TimeoutError as exc:
+            BACKEND_ERRORS.labels(label, "timeout").inc()
             raise BackendError(
                 f"local model {self.model}: no answer within {self.timeout_s:g} s",
                 retryable=True,
                 timeout=True,
             ) from exc
+        finally:
+            BACKEND_SECONDS.labels(label).observe(time.perf_counter() - started)
         if self.cache is not None:
             await self.cache.put(key, response)
         return response
@@ -271,3 +281,5 @@ class TransformersBackend:
             self._worker.cancel()
             self._worker = None
         self._executor.shutdown(wait=False, cancel_futures=True)
+        if self.cache is not None:
+            await self.cache.aclose()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import queue
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
@@ -32,6 +33,7 @@ from rewardgym.judges.rules.code_harness import (
     same_output,
 )
 from rewardgym.judges.sandbox import NOBODY, Limits, RunResult, Sandbox, SandboxUnavailable
+from rewardgym.metrics import register_gauges
 from rewardgym.schema import Basis, ErrorType, Item, Result, StepScore, Taxonomy
 
 __all__ = ["CodeParams", "CodeReward"]
@@ -72,6 +74,8 @@ class CodeReward(Reward):
         self._uids: queue.Queue[int] = queue.Queue()
         for slot in range(p.workers):
             self._uids.put(NOBODY - slot)
+        self._submitted = 0  # programs handed to the pool and not finished
+        self._unregister = register_gauges(self._gauges)
         self.limits = Limits(
             cpu_s=p.cpu_s,
             wall_s=p.timeout_s,
@@ -102,7 +106,17 @@ class CodeReward(Reward):
     async def run(self, source: str, stdin: str) -> RunResult:
         """One program through the bounded pool."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._run, source, stdin)
+        self._submitted += 1
+        try:
+            return await loop.run_in_executor(self._executor, self._run, source, stdin)
+        finally:
+            self._submitted -= 1
+
+    def _gauges(self) -> Iterator[tuple[str, dict[str, str], float]]:
+        busy = self.params.workers - self._uids.qsize()
+        pool = {"pool": f"sandbox:{self.name}"}
+        yield "rewardgym_pool_busy", pool, float(busy)
+        yield "rewardgym_pool_waiting", pool, float(max(0, self._submitted - busy))
 
     async def score_one(self, item: Item, ctx: ScoreContext) -> Result:
         spec = item.reference if item.reference is not None else item.metadata.get("tests")
@@ -177,6 +191,7 @@ class CodeReward(Reward):
         )
 
     async def aclose(self) -> None:
+        self._unregister()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
 

@@ -21,10 +21,13 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(service: RewardService = Depends(get_service)) -> JSONResponse:
-    """Rewards are loaded and warm: ready for traffic (503 until then)."""
+    """Rewards are loaded and warm: ready for traffic (503 while starting and, after SIGTERM,
+    while in-flight calls finish)."""
+    status = "draining" if service.draining else "ready" if service.ready else "starting"
     body = {
-        "status": "ready" if service.ready else "starting",
+        "status": status,
         "rewards": len(service.registry.names()),
         "in_flight": service.in_flight,
+        "pending_items": service.pending_items,
     }
     return JSONResponse(body, status_code=200 if service.ready else 503)
