@@ -104,6 +104,11 @@ class TransformersBackend:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="rewardgym-transformers")
         self.stats = {"calls": 0, "batches": 0, "cache_hits": 0}
 
+    async def warm(self) -> None:
+        """Load the model now (in the worker thread), so the first call does not wait for it."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, load_model, self.model, self.device, self.dtype)
+
     async def chat(self, request: ChatRequest) -> ChatResponse:
         """One completion, batched with whatever else arrives meanwhile."""
         key = request.cache_key(self.model)

@@ -145,6 +145,18 @@ class LLMJudge(Reward):
             message = self._systems[key] = template.render(**settings).strip()
         return message
 
+    async def start(self) -> None:
+        """An in-process model is loaded before the server says it is ready."""
+        warm = getattr(self.backend, "warm", None)
+        if warm is not None:
+            try:
+                await warm()
+            except (OSError, ValueError) as exc:
+                raise ConfigError(
+                    f"reward {self.name!r}: cannot load judge model "
+                    f"{self.params.backend.model!r}: {exc}"
+                ) from exc
+
     @property
     def backend(self) -> ChatBackend:
         """This event loop's backend (clients and semaphores belong to one loop)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from functools import cached_property
 from typing import Any, Literal
 
@@ -43,6 +44,11 @@ class TextSimilarity(SyncRule):
     taxonomy = Taxonomy(basis=Basis.RULE)
     Params = SimilarityParams
     description = "Text similarity to the reference: fuzzy, BLEU, chrF or ROUGE, in [0, 1]"
+
+    async def start(self) -> None:
+        """Import the metric's library now, off the event loop (rouge-score takes seconds):
+        the first request must not stall every other one."""
+        await asyncio.to_thread(self._similarity, "warm up", "warm up")
 
     @cached_property
     def _rouge(self) -> Any:
