@@ -83,6 +83,29 @@ def serve(
 
 
 @app.command()
+def healthcheck(
+    url: Annotated[
+        str | None, typer.Option(help="server URL (default: 127.0.0.1 on REWARDGYM_PORT)")
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for the answer")] = 2.0,
+) -> None:
+    """Exit 0 when the server answers /readyz with 200 (rewards loaded, not draining), else 1.
+    For container health checks (the Dockerfile's HEALTHCHECK, compose.yaml)."""
+    import httpx
+
+    from rewardgym.config import Settings
+
+    target = url or f"http://127.0.0.1:{Settings().port}"
+    try:
+        response = httpx.get(f"{target.rstrip('/')}/readyz", timeout=timeout)
+    except httpx.HTTPError as exc:
+        console.print(f"not reachable: {target}: {exc}")
+        raise typer.Exit(1) from exc
+    console.print(f"{response.status_code} {response.text[:200]}")
+    raise typer.Exit(0 if response.status_code == 200 else 1)
+
+
+@app.command()
 def rewards(config: ConfigOpt = None, url: UrlOpt = None) -> None:
     """List the named rewards (of a config, or of a running server) as a table."""
     if url:

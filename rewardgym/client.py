@@ -24,6 +24,7 @@ from rewardgym.errors import (
     NotImplementedYetError,
     OverloadedError,
     PayloadTooLargeError,
+    RateLimitedError,
     RewardGymError,
     UnauthorizedError,
     UnknownRewardError,
@@ -58,6 +59,7 @@ _BY_STATUS: dict[int, type[RewardGymError]] = {
     404: UnknownRewardError,
     413: PayloadTooLargeError,
     422: InvalidRequestError,
+    429: RateLimitedError,
     501: NotImplementedYetError,
     503: OverloadedError,
 }

@@ -13,6 +13,7 @@ __all__ = [
     "NotImplementedYetError",
     "OverloadedError",
     "PayloadTooLargeError",
+    "RateLimitedError",
     "RewardError",
     "RewardGymError",
     "UnauthorizedError",
@@ -62,6 +63,14 @@ class UnauthorizedError(RewardGymError):
     http_status = 401
     grpc_code = "UNAUTHENTICATED"
     code = "unauthorized"
+
+
+class RateLimitedError(RewardGymError):
+    """An API key over its rate; retry after ``retry_after_s``."""
+
+    http_status = 429
+    grpc_code = "RESOURCE_EXHAUSTED"
+    code = "rate_limited"
 
 
 class PayloadTooLargeError(RewardGymError):

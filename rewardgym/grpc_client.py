@@ -16,6 +16,7 @@ from rewardgym.errors import (
     NotImplementedYetError,
     OverloadedError,
     PayloadTooLargeError,
+    RateLimitedError,
     RewardGymError,
     UnauthorizedError,
     UnknownRewardError,
@@ -49,8 +50,21 @@ _BY_CODE: dict[grpc.StatusCode, type[RewardGymError]] = {
 }
 
 
+def _retry_after(exc: grpc.RpcError) -> float | None:
+    """The server's ``retry-after`` trailing metadata (rate limits, overload), in seconds."""
+    for key, value in getattr(exc, "trailing_metadata", lambda: None)() or ():
+        if key == "retry-after":
+            try:
+                return min(float(value), 30.0)
+            except ValueError:
+                return None
+    return None
+
+
 def _error_from(exc: grpc.RpcError) -> RewardGymError:
     code, details = exc.code(), exc.details() or ""
+    if code == grpc.StatusCode.RESOURCE_EXHAUSTED and _retry_after(exc) is not None:
+        return RateLimitedError(f"{details} (gRPC {code.name})", grpc_status=code.name)
     if code == grpc.StatusCode.DEADLINE_EXCEEDED and details.startswith("item "):
         return ItemFailedError(-1, Error(type=ErrorType.TIMEOUT, message=details))
     if code == grpc.StatusCode.FAILED_PRECONDITION and details.startswith("item "):
@@ -60,7 +74,8 @@ def _error_from(exc: grpc.RpcError) -> RewardGymError:
 
 
 class GrpcRewardClient:
-    """Blocking gRPC client: per-call timeout, retries for UNAVAILABLE only, chunked batches."""
+    """Blocking gRPC client: per-call timeout, retries for UNAVAILABLE and rate limits only
+    (waiting at least the server's ``retry-after``), chunked batches."""
 
     def __init__(
         self,
@@ -92,9 +107,11 @@ class GrpcRewardClient:
             try:
                 return method(request, timeout=self.timeout, metadata=self._metadata)
             except grpc.RpcError as exc:
-                if exc.code() not in _RETRY or attempt == self.retries:
+                wait = _retry_after(exc)
+                retryable = exc.code() in _RETRY or wait is not None
+                if not retryable or attempt == self.retries:
                     raise _error_from(exc) from exc
-            time.sleep(_backoff(attempt, self.backoff_s))
+            time.sleep(max(_backoff(attempt, self.backoff_s), wait or 0.0))
         raise AssertionError("unreachable")
 
     def score(

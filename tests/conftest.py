@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -31,7 +32,13 @@ class Server:
     process: subprocess.Popen[bytes]
 
 
-def start_server(env_extra: dict[str, str] | None = None, config: Path = TEST_CONFIG) -> Server:
+def start_server(
+    env_extra: dict[str, str] | None = None,
+    config: Path = TEST_CONFIG,
+    *,
+    log_level: str = "warning",
+    stderr: Any = None,
+) -> Server:
     """Start ``python -m rewardgym serve`` and wait until /readyz says ready."""
     port, grpc_port = free_port(), free_port()
     env = {**os.environ, **(env_extra or {})}
@@ -50,9 +57,10 @@ def start_server(env_extra: dict[str, str] | None = None, config: Path = TEST_CO
             "--config",
             str(config),
             "--log-level",
-            "warning",
+            log_level,
         ],
         env=env,
+        stderr=stderr,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90

@@ -346,3 +346,44 @@ def test_self_consistency_needs_sampling_temperature(server: Server):
     )
     assert response.status_code == 422
     assert "temperature > 0" in response.text
+
+
+@pytest.mark.parametrize(
+    ("mode", "error", "kind"),
+    [
+        ("down", "backend_error", "connection"),
+        ("slow", "timeout", "timeout"),
+        ("e500", "backend_error", "http"),
+        ("garbage", "backend_error", "malformed"),
+        ("chatty", "judge_parse_error", None),
+    ],
+)
+def test_fault_table_through_a_real_server_fault_injection(
+    faulty: str, server: Server, mode: str, error: str, kind: str | None
+):
+    """Each judge-backend fault: a per-item error of the documented type, within the retry
+    budget (0.5 s timeout x 3 tries + backoff), the failure counted by kind in /metrics, and the
+    server healthy after."""
+    from tests.test_ops import metric
+
+    url = "http://127.0.0.1:9" if mode == "down" else faulty  # nothing listens on port 9
+    body = {"reward": judge_spec(url, mode), "items": [{"prompt": "q", "response": "a"}] * 2}
+    label = {"backend": "openai/m", "kind": kind or ""}
+    before = metric(
+        httpx.get(f"{server.url}/metrics").text, "rewardgym_backend_errors_total", **label
+    )
+    started = time.monotonic()
+    response = httpx.post(f"{server.url}/v1/score", json=body, timeout=60)
+    elapsed = time.monotonic() - started
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [r["error"]["type"] for r in results] == [error] * 2
+    assert all(r["score"] is None for r in results)
+    assert elapsed < 15, elapsed
+    assert httpx.get(f"{server.url}/healthz").status_code == 200
+    after = metric(
+        httpx.get(f"{server.url}/metrics").text, "rewardgym_backend_errors_total", **label
+    )
+    if kind is not None:
+        assert (after or 0) - (before or 0) >= 2
+    print(f"\n| {mode} | {error} | {elapsed:.2f} s | healthy |")

@@ -1,4 +1,5 @@
-"""Graceful shutdown: SIGTERM lets in-flight requests finish and leaves no worker behind."""
+"""Graceful shutdown: SIGTERM lets in-flight requests finish, turns new ones away (503 /
+UNAVAILABLE: send it to another replica) and leaves no worker behind."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
+from rewardgym.errors import OverloadedError
+from rewardgym.grpc_client import GrpcRewardClient
 from tests.conftest import start_server
 
 
@@ -52,6 +56,12 @@ def test_sigterm_finishes_in_flight_work_and_leaves_no_workers():
         assert time.monotonic() < deadline, "the request never reached the server"
         time.sleep(0.02)
     os.kill(server.process.pid, signal.SIGTERM)
+    # draining: HTTP stops listening, and new gRPC calls are turned away to another replica
+    time.sleep(0.3)
+    with pytest.raises(OverloadedError, match="shutting down"):
+        GrpcRewardClient(server.grpc_target, retries=0, timeout=10).score(
+            "exact_match", [{"response": "a", "reference": "a"}]
+        )
     thread.join(timeout=30)
     assert server.process.wait(timeout=30) == 0
     response = outcome["response"]
