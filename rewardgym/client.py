@@ -28,6 +28,7 @@ from rewardgym.errors import (
     RewardGymError,
     UnauthorizedError,
     UnknownRewardError,
+    UnsupportedOperationError,
 )
 from rewardgym.schema import (
     CompareItem,
@@ -76,6 +77,8 @@ def _raise_for(response: httpx.Response) -> None:
     detail = {k: v for k, v in body.items() if k not in ("message",)}
     if body.get("code") == "item_failed":
         raise ItemFailedError(body.get("index", -1), Error.model_validate(body["item_error"]))
+    if body.get("code") == "unsupported_operation":
+        raise UnsupportedOperationError(message, **detail)
     if body.get("code") == "config_error":
         raise ConfigError(message, **detail)
     cls = _BY_STATUS.get(response.status_code, ServerError)

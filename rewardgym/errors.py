@@ -18,6 +18,7 @@ __all__ = [
     "RewardGymError",
     "UnauthorizedError",
     "UnknownRewardError",
+    "UnsupportedOperationError",
 ]
 
 
@@ -95,6 +96,14 @@ class NotImplementedYetError(RewardGymError):
     http_status = 501
     grpc_code = "UNIMPLEMENTED"
     code = "not_implemented"
+
+
+class UnsupportedOperationError(NotImplementedYetError):
+    """A request this reward cannot serve (compare with a scalar reward): the caller's
+    choice of reward is wrong, so HTTP says 422; gRPC says UNIMPLEMENTED."""
+
+    http_status = 422
+    code = "unsupported_operation"
 
 
 class ConfigError(InvalidRequestError):

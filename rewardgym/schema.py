@@ -122,7 +122,23 @@ class ScoreOptions(_Model):
 class ScoreRequest(_Model):
     """Score each item with one reward (by name, or an inline spec)."""
 
-    reward: str | RewardSpec
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "reward": "math",
+                    "items": [{"prompt": "1+1?", "response": r"\boxed{2}", "reference": "2"}],
+                },
+                {
+                    "reward": {"type": "string_check", "params": {"operation": "icontains"}},
+                    "items": [{"response": "It is Paris.", "reference": "paris"}],
+                    "options": {"on_error": "null", "deadline_s": 30},
+                },
+            ]
+        }
+    )
+
+    reward: str | RewardSpec = Field(examples=["math", "exact_match"])
     items: list[Item] = Field(min_length=1)
     options: ScoreOptions = Field(default_factory=ScoreOptions)
 
@@ -139,7 +155,18 @@ class CompareItem(_Model):
 class CompareRequest(_Model):
     """Rank the responses of each item with a preference reward."""
 
-    reward: str | RewardSpec
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "reward": {"type": "string_check", "params": {"operation": "icontains"}},
+                    "items": [{"prompt": "Capital of France?", "responses": ["Paris", "Rome"]}],
+                }
+            ]
+        }
+    )
+
+    reward: str | RewardSpec = Field(examples=["math"])
     items: list[CompareItem] = Field(min_length=1)
     options: ScoreOptions = Field(default_factory=ScoreOptions)
 

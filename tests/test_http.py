@@ -195,10 +195,11 @@ def test_too_many_items_is_413_with_the_limit(http: httpx.Client):
     assert response.json()["error"]["max_items"] == 3000
 
 
-def test_compare_with_a_scalar_reward_is_501(http: httpx.Client):
+def test_compare_with_a_scalar_reward_is_422(http: httpx.Client):
     body = {"reward": "math", "items": [{"prompt": "p", "responses": ["a", "b"]}]}
     response = http.post("/v1/compare", json=body)
-    assert response.status_code == 501
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "unsupported_operation"
     assert "does not compare" in response.json()["error"]["message"]
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from rewardgym.errors import ConfigError, NotImplementedYetError, RewardError
+from rewardgym.errors import ConfigError, RewardError, UnsupportedOperationError
 from rewardgym.schema import (
     CompareItem,
     Error,
@@ -144,8 +144,9 @@ class Reward(ABC):
 
     async def compare(self, items: Sequence[CompareItem], ctx: ScoreContext) -> list[Result]:
         """Rank responses; only preference rewards implement it."""
-        raise NotImplementedYetError(
-            f"reward {self.name!r} (type {self.type_id!r}) scores items; it does not compare"
+        raise UnsupportedOperationError(
+            f"reward {self.name!r} (type {self.type_id!r}) scores items; it does not compare "
+            "(use a preference reward: pairwise, listwise, or a reward model)"
         )
 
 

@@ -16,8 +16,12 @@ router = APIRouter(prefix="/v1", tags=["score"])
 _ERRORS: dict[int | str, dict[str, str]] = {
     404: {"description": "unknown reward (the body lists the known ones)"},
     413: {"description": "body or batch over the configured limit"},
-    422: {"description": "invalid body, params or item (the body names the field)"},
-    501: {"description": "the reward cannot do this (e.g. compare with a scalar reward)"},
+    422: {
+        "description": "invalid body, params or item (the body names the field), or a reward "
+        "that cannot do this (compare with a scalar reward)"
+    },
+    429: {"description": "this API key is over its rate (Retry-After says when to retry)"},
+    503: {"description": "saturated or shutting down (Retry-After says when to retry)"},
     504: {"description": "an item timed out under on_error: raise"},
 }
 
