@@ -82,6 +82,57 @@ def serve(
     run_server(settings)
 
 
+@app.command("serve-ray")
+def serve_ray(
+    replicas: Annotated[int, typer.Option(min=1, help="replicas of the server")] = 2,
+    address: Annotated[
+        str | None,
+        typer.Option(help="a running Ray cluster (ray://HOST:10001 or auto); default: a local one"),
+    ] = None,
+    host: Annotated[str, typer.Option(help="Ray Serve's HTTP proxy address")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Ray Serve's HTTP proxy port")] = 8000,
+    config: ConfigOpt = None,
+    num_cpus: Annotated[
+        int | None, typer.Option(help="CPUs of the local Ray instance (default: all)")
+    ] = None,
+) -> None:
+    """Serve the HTTP API as a Ray Serve deployment of N replicas (pip install
+    'rewardgym[ray]'), until interrupted. On a cluster, every node runs Ray Serve's proxy:
+    put a load balancer in front of them. Settings come from REWARDGYM_* variables."""
+    import signal
+    import time
+
+    try:
+        import ray
+        from ray import serve
+    except ImportError as exc:
+        console.print("Ray Serve is not installed: pip install 'rewardgym[ray]'")
+        raise typer.Exit(2) from exc
+    from rewardgym.server.ray_serve import rewardgym_deployment
+
+    ray.init(address=address, num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
+    serve.start(http_options={"host": host, "port": port})
+    env = {"REWARDGYM_CONFIG": str(config.resolve())} if config else None
+    serve.run(rewardgym_deployment(replicas=replicas, env=env), name="rewardgym", route_prefix="/")
+    status = serve.status().applications["rewardgym"].deployments["rewardgym"]
+    running = sum(n for state, n in status.replica_states.items() if str(state).endswith("RUNNING"))
+    console.print(
+        f"[bold]rewardgym[/] on Ray Serve: http://{host}:{port}, {running} replicas running"
+    )
+    stop = False
+
+    def _stop(*_args: Any) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    while not stop:
+        time.sleep(0.5)
+    serve.shutdown()
+    ray.shutdown()
+
+
 @app.command()
 def healthcheck(
     url: Annotated[
