@@ -63,3 +63,15 @@ def test_code_throughput_bench_runs():
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "sandbox overhead per program" in run.stdout
+
+
+def test_load_test_bench_runs():
+    run = subprocess.run(
+        [sys.executable, "bench/load_test.py", "--duration", "3", "--rate", "10"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "errors: 0" in run.stdout and "server RSS" in run.stdout
