@@ -1,0 +1,293 @@
+"""rewardgym environments in TRL's own slot: ``GRPOTrainer(environment_factory=...)``.
+
+TRL makes one environment per rollout with a zero-argument factory, calls ``reset(**row)``
+before generation, offers the environment's public methods to the model as tools, and reads
+``get_reward()`` once the rollout is over. ``environment_factory(env_id, **env_kwargs)``
+returns such a factory (it pickles: TRL's asynchronous trainer sends it to workers); each
+instance wraps one rewardgym environment, with rewards in process or from a server (``url``).
+
+The tools follow the kind of environment, one per kind of action:
+
+- single-turn (``SingleTurn``, ``ReasoningGym``): ``submit(answer)``;
+- multi-step (``MultiStep``): ``add_step(text)`` for a reasoning step, ``submit(answer)`` for the
+  final answer (sent as ``Final answer: ...``, which ends the episode);
+- multi-turn (``MultiTurn``): ``reply(message)``, answered by the environment's next user turn.
+
+Each returns the environment's next observation as text; a call after the episode ended
+raises ``ValueError`` saying so. ``get_reward()`` is the episode's return (the sum of its step
+rewards); an episode the model never acted in earns 0.0 (it did not attempt the task); a
+failed reward follows ``on_error`` (None: TRL leaves the rollout out of the mean; a number;
+or ``"raise"``), never a silent 0. Reward components, step scores, stop reasons and
+critiques reach TRL's logs through ``EpisodeLog``: a reward function to pass with weight 0,
+which reads the finished environments (TRL calls ``get_reward`` without its logging hooks).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import gymnasium as gym
+
+import rewardgym.envs  # registers the ids
+from rewardgym.envs.base import StepReturn, TextEnv
+from rewardgym.envs.multi_step import MultiStepEnv
+from rewardgym.envs.multi_turn import MultiTurnEnv
+from rewardgym.envs.scoring import Scorer, make_scorer
+from rewardgym.envs.tasks import Task
+from rewardgym.schema import Result
+
+__all__ = [
+    "DialogueEnvironment",
+    "EnvironmentFactory",
+    "EpisodeLog",
+    "StepsEnvironment",
+    "SubmitEnvironment",
+    "environment_factory",
+]
+
+FINAL_ANSWER = "Final answer: {answer}"
+_FAILED = ("reward_error", "timeout")
+
+
+class _Episode:
+    """The machinery the tool classes share; every name here is private to TRL (``_``)."""
+
+    def __init__(self, env: TextEnv, on_error: float | str | None) -> None:
+        self._env = env
+        self._on_error = on_error
+        self._tool_calls = 0
+        self._resets = 0
+        self._results: list[Result] = []
+
+    def reset(self, **row: Any) -> str | None:
+        """Start the episode of this dataset row (the same row, the same start state).
+
+        The row's ``task`` column (``env_rows`` writes it) or the row itself is the task.
+        Returns None when the row's ``prompt`` already shows the task, else the task's text.
+        """
+        task = row.get("task", row)
+        if isinstance(task, str):
+            task = Task.from_row(_json_row(task))
+        observation, _ = self._env.reset(options={"task": task})
+        self._tool_calls = 0
+        self._resets += 1
+        self._results = []
+        return None if row.get("prompt") else observation
+
+    def get_reward(self) -> float | None:
+        """The episode's return; a failed reward follows ``on_error``."""
+        env = self._env
+        total = math.fsum(env.rewards)
+        if env.stop in _FAILED or math.isnan(total):
+            if self._on_error == "raise":
+                error = self._results[-1].error if self._results else None
+                raise RuntimeError(f"the episode's reward failed ({env.stop}): {error}")
+            return None if self._on_error is None else float(self._on_error)
+        return total
+
+    def _act(self, action: str) -> str:
+        env = self._env
+        if env.task is None:
+            raise ValueError("no episode yet: TRL calls reset(**row) before the first tool call")
+        if env.done:
+            raise ValueError(f"the episode is over ({env.stop}); no more actions are taken in it")
+        self._tool_calls += 1
+        returned: StepReturn = env.step(action[: env.max_chars])
+        observation, _reward, _terminated, _truncated, info = returned
+        result = info.get("result")
+        if isinstance(result, Result):
+            self._results.append(result)
+        if env.done:
+            return f"The episode is over ({env.stop})."
+        return observation
+
+
+def _json_row(text: str) -> dict[str, Any]:
+    import json
+
+    row = json.loads(text)
+    if not isinstance(row, dict):
+        raise ValueError("the task column holds a JSON object (as env_rows writes it)")
+    return row
+
+
+class SubmitEnvironment(_Episode):
+    """A single-turn task: one answer."""
+
+    def submit(self, answer: str) -> str:
+        """Submit your final answer to the task. The episode ends with it.
+
+        Args:
+            answer: The final answer, as the task asks for it.
+        """
+        return self._act(answer)
+
+
+class StepsEnvironment(_Episode):
+    """A multi-step task: reasoning steps, then the final answer."""
+
+    def add_step(self, text: str) -> str:
+        """Add one step of your reasoning; returns your solution so far.
+
+        Args:
+            text: One reasoning step (a sentence, a calculation).
+        """
+        return self._act(text)
+
+    def submit(self, answer: str) -> str:
+        """Submit your final answer. The episode ends with it.
+
+        Args:
+            answer: The final answer, as the task asks for it.
+        """
+        return self._act(FINAL_ANSWER.format(answer=answer))
+
+
+class DialogueEnvironment(_Episode):
+    """A dialogue: each reply is scored; the user answers until the dialogue ends."""
+
+    def reply(self, message: str) -> str:
+        """Send your reply to the user; returns the user's next message.
+
+        Args:
+            message: Your whole reply for this turn.
+        """
+        return self._act(message)
+
+
+_SHARED: dict[tuple[str | None, str | None, float], Scorer] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def _shared_scorer(url: str | None, config: str | None, timeout_s: float) -> Scorer:
+    """One scorer per process for each (url, config): TRL makes an environment per rollout,
+    and each must not start its own reward service."""
+    key = (url, config, timeout_s)
+    with _SHARED_LOCK:
+        scorer = _SHARED.get(key)
+        if scorer is None:
+            scorer = _SHARED[key] = make_scorer(url, config=config, timeout_s=timeout_s)
+        return scorer
+
+
+class EnvironmentFactory:
+    """A picklable zero-argument callable: each call, a new TRL environment over ``env_id``.
+
+    Args:
+        env_id: a registered rewardgym environment id.
+        env_kwargs: its arguments (tasks, rewards, limits).
+        url: a reward server for the rewards; None scores in process.
+        config: the reward config for in-process scoring.
+        on_error: the return of an episode whose reward failed (None, a number, ``"raise"``).
+    """
+
+    def __init__(
+        self,
+        env_id: str,
+        env_kwargs: dict[str, Any] | None = None,
+        *,
+        url: str | None = None,
+        config: str | None = None,
+        on_error: float | str | None = None,
+        timeout_s: float = 300.0,
+    ) -> None:
+        if on_error not in (None, "raise") and not isinstance(on_error, int | float):
+            raise ValueError("on_error: None, a number, or 'raise'")
+        self.env_id = env_id
+        self.env_kwargs = dict(env_kwargs or {})
+        self.url = url
+        self.config = config
+        self.on_error = on_error
+        self.timeout_s = timeout_s
+        self.tool_class = type(self._make())  # fails here, clearly, for an unknown id
+
+    def __call__(self) -> _Episode:
+        return self._make()
+
+    def _make(self) -> _Episode:
+        if self.env_id not in gym.registry or not self.env_id.startswith("rewardgym/"):
+            known = ", ".join(sorted(rewardgym.envs.ENV_IDS))
+            raise ValueError(f"unknown environment {self.env_id!r}; registered: {known}")
+        scorer = _shared_scorer(self.url, self.config, self.timeout_s)
+        env = gym.make(
+            self.env_id, scorer=scorer, on_error="nan", disable_env_checker=True, **self.env_kwargs
+        ).unwrapped
+        if not isinstance(env, TextEnv):
+            raise TypeError(f"{self.env_id} is not a rewardgym text environment")
+        if isinstance(env, MultiTurnEnv):
+            return DialogueEnvironment(env, self.on_error)
+        if isinstance(env, MultiStepEnv):
+            if not env.final.search(FINAL_ANSWER.format(answer="x")):
+                raise ValueError(
+                    f"{self.env_id}: submit() sends {FINAL_ANSWER!r}, which final_pattern "
+                    f"{env.final.pattern!r} does not match; keep the default pattern or one "
+                    "that matches it"
+                )
+            return StepsEnvironment(env, self.on_error)
+        return SubmitEnvironment(env, self.on_error)
+
+    def __repr__(self) -> str:
+        return f"environment_factory({self.env_id!r}, tools={self.tool_class.__name__})"
+
+
+def environment_factory(
+    env_id: str,
+    *,
+    url: str | None = None,
+    config: str | None = None,
+    on_error: float | str | None = None,
+    timeout_s: float = 300.0,
+    **env_kwargs: Any,
+) -> EnvironmentFactory:
+    """``GRPOTrainer(environment_factory=environment_factory("rewardgym/MultiStep-v0"))``."""
+    return EnvironmentFactory(
+        env_id, env_kwargs, url=url, config=config, on_error=on_error, timeout_s=timeout_s
+    )
+
+
+class EpisodeLog:
+    """A TRL reward function (give it weight 0) that logs each batch's finished episodes:
+    ``log_metric`` gets the mean tool calls, error rate, step-score mean and the mean of each
+    reward component; ``log_extra`` gets the stop reason and the last critique of each."""
+
+    __name__ = "rewardgym_episode"
+
+    def __call__(
+        self,
+        prompts: Sequence[Any],
+        completions: Sequence[Any],
+        environments: Sequence[Any] | None = None,
+        log_metric: Any = None,
+        log_extra: Any = None,
+        **kwargs: Any,
+    ) -> list[float | None]:
+        episodes = [e for e in environments or () if isinstance(e, _Episode)]
+        if log_metric is not None and episodes:
+            log_metric("rewardgym/tool_calls", statistics.fmean(e._tool_calls for e in episodes))
+            failed = sum(e._env.stop in _FAILED for e in episodes)
+            log_metric("rewardgym/error_rate", failed / len(episodes))
+            components: dict[str, list[float]] = {}
+            step_scores: list[float] = []
+            for episode in episodes:
+                for result in episode._results:
+                    for name, value in result.scores.items():
+                        components.setdefault(name, []).append(value)
+                    step_scores += [s.score for s in result.steps or () if s.score is not None]
+            for name, values in sorted(components.items()):
+                log_metric(f"rewardgym/{name}", statistics.fmean(values))
+            if step_scores:
+                log_metric("rewardgym/step_score", statistics.fmean(step_scores))
+        if log_extra is not None and episodes:
+            log_extra("rewardgym_stop", [e._env.stop or "no_action" for e in episodes])
+            log_extra(
+                "rewardgym_critique",
+                [
+                    next((r.critique for r in reversed(e._results) if r.critique), "")
+                    for e in episodes
+                ],
+            )
+        return [None] * len(completions)
