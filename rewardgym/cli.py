@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from rewardgym.cli_envs import envs_app
 from rewardgym.cli_train import train_app
 from rewardgym.progress import progress_bar
 
@@ -276,6 +277,7 @@ def _summary(results: list[Any], output: Path) -> None:
 eval_app = typer.Typer(help="Evaluate rewards against labelled data.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
 app.add_typer(train_app, name="train")
+app.add_typer(envs_app, name="envs")
 
 
 @eval_app.command("judge")

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 import statistics
-import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,7 +35,7 @@ import rewardgym.envs  # registers the ids
 from rewardgym.envs.base import StepReturn, TextEnv
 from rewardgym.envs.multi_step import MultiStepEnv
 from rewardgym.envs.multi_turn import MultiTurnEnv
-from rewardgym.envs.scoring import Scorer, make_scorer
+from rewardgym.envs.scoring import make_scorer
 from rewardgym.envs.tasks import Task
 from rewardgym.schema import Result
 
@@ -159,21 +158,6 @@ class DialogueEnvironment(_Episode):
         return self._act(message)
 
 
-_SHARED: dict[tuple[str | None, str | None, float], Scorer] = {}
-_SHARED_LOCK = threading.Lock()
-
-
-def _shared_scorer(url: str | None, config: str | None, timeout_s: float) -> Scorer:
-    """One scorer per process for each (url, config): TRL makes an environment per rollout,
-    and each must not start its own reward service."""
-    key = (url, config, timeout_s)
-    with _SHARED_LOCK:
-        scorer = _SHARED.get(key)
-        if scorer is None:
-            scorer = _SHARED[key] = make_scorer(url, config=config, timeout_s=timeout_s)
-        return scorer
-
-
 class EnvironmentFactory:
     """A picklable zero-argument callable: each call, a new TRL environment over ``env_id``.
 
@@ -212,7 +196,8 @@ class EnvironmentFactory:
         if self.env_id not in gym.registry or not self.env_id.startswith("rewardgym/"):
             known = ", ".join(sorted(rewardgym.envs.ENV_IDS))
             raise ValueError(f"unknown environment {self.env_id!r}; registered: {known}")
-        scorer = _shared_scorer(self.url, self.config, self.timeout_s)
+        # in-process scorers share one RewardService per config and process (LocalScorer)
+        scorer = make_scorer(self.url, config=self.config, timeout_s=self.timeout_s)
         env = gym.make(
             self.env_id, scorer=scorer, on_error="nan", disable_env_checker=True, **self.env_kwargs
         ).unwrapped
@@ -275,8 +260,11 @@ class EpisodeLog:
             for episode in episodes:
                 for result in episode._results:
                     for name, value in result.scores.items():
-                        components.setdefault(name, []).append(value)
-                    step_scores += [s.score for s in result.steps or () if s.score is not None]
+                        if value is not None:
+                            components.setdefault(name, []).append(value)
+                    for step in result.steps or ():
+                        if step.score is not None:
+                            step_scores.append(step.score)
             for name, values in sorted(components.items()):
                 log_metric(f"rewardgym/{name}", statistics.fmean(values))
             if step_scores:

@@ -1,0 +1,70 @@
+"""``rewardgym envs``: list the registered environments, serve one over OpenEnv."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from rewardgym.cli_train import EnvKwargsOpt, UrlOpt, _check_env, _env_kwargs
+
+__all__ = ["envs_app"]
+
+envs_app = typer.Typer(
+    help="rewardgym's Gymnasium environments: list them, or serve one over OpenEnv.",
+    no_args_is_help=True,
+)
+console = Console()
+
+
+@envs_app.command("list")
+def list_envs() -> None:
+    """The registered environment ids and what each is."""
+    from rewardgym.envs.registration import ENV_IDS
+
+    table = Table("id", "what")
+    for env_id, entry in sorted(ENV_IDS.items()):
+        module, _, name = entry.partition(":")
+        doc = ""
+        try:
+            import importlib
+
+            cls = getattr(importlib.import_module(module), name)
+            doc = (cls.__doc__ or "").strip().splitlines()[0]
+        except (ImportError, AttributeError, IndexError):
+            pass
+        table.add_row(env_id, doc)
+    console.print(table)
+
+
+@envs_app.command("serve")
+def serve_env(
+    env_id: Annotated[str, typer.Argument(help="a registered id, e.g. rewardgym/MultiStep-v0")],
+    port: Annotated[int, typer.Option(help="HTTP and WebSocket port")] = 8001,
+    host: Annotated[str, typer.Option(help="bind address")] = "127.0.0.1",
+    max_sessions: Annotated[
+        int, typer.Option(min=1, help="concurrent sessions; beyond: a capacity error at once")
+    ] = 16,
+    env_kwargs: EnvKwargsOpt = "{}",
+    url: UrlOpt = None,
+) -> None:
+    """Serve one environment over OpenEnv's protocol (reset, step, state; WebSocket sessions,
+    one environment each) for OpenEnv clients and trainers (pip install 'rewardgym[openenv]').
+    Rewards are scored in this process, or on a reward server with --url."""
+    _check_env(env_id)
+    kwargs = _env_kwargs(env_kwargs)
+    try:
+        from rewardgym.envs.openenv_app import create_openenv_app
+    except ImportError as exc:
+        console.print(f"openenv-core is not installed: pip install 'rewardgym[openenv]' ({exc})")
+        raise typer.Exit(2) from exc
+    import uvicorn
+
+    app = create_openenv_app(env_id, max_sessions=max_sessions, url=url, env_kwargs=kwargs)
+    console.print(
+        f"[bold]rewardgym[/] {env_id} over OpenEnv: http://{host}:{port} "
+        f"(ws://{host}:{port}/ws), at most {max_sessions} sessions"
+    )
+    uvicorn.run(app, host=host, port=port, log_level="warning")

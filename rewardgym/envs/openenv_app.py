@@ -1,0 +1,219 @@
+"""Any rewardgym environment served over OpenEnv's protocol (openenv-core's ``create_app``:
+HTTP reset/step/state and WebSocket sessions, one environment per session).
+
+- action: ``TextAction(text=...)`` — the policy's text, as ``env.step(text)`` takes it;
+- observation: ``TextObservation``: ``text`` (what the policy sees next), ``messages`` (the chat
+  so far), ``result`` (the rewardgym Result of the step, with its error when the reward failed),
+  ``stop``, ``terminated``, ``truncated``, ``task``; OpenEnv's own ``reward`` and ``done``
+  carry the step reward (None when the reward failed: never a silent 0) and the episode's end;
+- reset: ``reset(task={...})`` (a task row), ``reset(index=N)`` or ``reset(seed=N)``; the same
+  task always gives the same start state;
+- a step after the episode ended is an error saying so; beyond ``max_sessions`` concurrent
+  sessions a new client gets OpenEnv's capacity error at once.
+
+``RewardgymEnvClient`` is OpenEnv's ``EnvClient`` for it. Needs the ``openenv`` extra.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from typing import Any
+
+import gymnasium as gym
+from openenv.core import Action, EnvClient, Environment, Observation, State
+from openenv.core.client_types import StepResult
+from pydantic import Field
+
+import rewardgym.envs
+from rewardgym.envs.base import TextEnv
+from rewardgym.envs.scoring import make_scorer
+
+__all__ = [
+    "RewardgymEnvClient",
+    "RewardgymEnvironment",
+    "RewardgymState",
+    "TextAction",
+    "TextObservation",
+    "create_openenv_app",
+]
+
+
+class TextAction(Action):
+    """The policy's text for one step."""
+
+    text: str = Field(description="the action: an answer, a reasoning step, or a reply")
+
+
+class TextObservation(Observation):
+    """What the policy sees after reset or a step, with the step's rewardgym Result."""
+
+    text: str = ""
+    messages: list[dict[str, str]] = Field(default_factory=list)
+    result: dict[str, Any] | None = None
+    stop: str | None = None
+    terminated: bool = False
+    truncated: bool = False
+    task: dict[str, Any] = Field(default_factory=dict)
+
+
+class RewardgymState(State):
+    """The episode's place: environment id, rewards so far, why it stopped."""
+
+    env_id: str = ""
+    rewards: list[float | None] = Field(default_factory=list)
+    stop: str | None = None
+    done: bool = True
+
+
+def _reward(value: float) -> float | None:
+    return None if math.isnan(value) else float(value)
+
+
+class RewardgymEnvironment(Environment[TextAction, TextObservation, RewardgymState]):
+    """One rewardgym environment behind OpenEnv's server interface (one per session)."""
+
+    SUPPORTS_CONCURRENT_SESSIONS = True
+
+    def __init__(self, env_id: str, env_kwargs: dict[str, Any], url: str | None = None) -> None:
+        super().__init__()
+        self.env_id = env_id
+        env = gym.make(
+            env_id,
+            scorer=make_scorer(url),
+            on_error="nan",
+            disable_env_checker=True,
+            **env_kwargs,
+        ).unwrapped
+        if not isinstance(env, TextEnv):
+            raise TypeError(f"{env_id} is not a rewardgym text environment")
+        self.env = env
+        self._episode_id: str | None = None
+        self._steps = 0
+
+    def reset(
+        self,
+        seed: int | None = None,
+        episode_id: str | None = None,
+        task: dict[str, Any] | None = None,
+        index: int | None = None,
+        **kwargs: Any,
+    ) -> TextObservation:
+        options: dict[str, Any] = {}
+        if task is not None:
+            options["task"] = task
+        elif index is not None:
+            options["index"] = index
+        text, info = self.env.reset(seed=seed, options=options or None)
+        self._episode_id = episode_id
+        self._steps = 0
+        return TextObservation(
+            text=text, messages=info["messages"], task=info["task"], done=False, reward=None
+        )
+
+    def step(
+        self, action: TextAction, timeout_s: float | None = None, **kwargs: Any
+    ) -> TextObservation:
+        env = self.env
+        if env.task is None:
+            raise ValueError("no episode: reset first")
+        if env.done:
+            raise ValueError(f"the episode is over ({env.stop}); reset to start another")
+        text, reward, terminated, truncated, info = env.step(action.text)
+        self._steps += 1
+        result = info.get("result")
+        return TextObservation(
+            text=text,
+            messages=info["messages"],
+            result=result.model_dump(mode="json") if result is not None else None,
+            stop=info.get("stop"),
+            terminated=terminated,
+            truncated=truncated,
+            task=info["task"],
+            done=terminated or truncated,
+            reward=_reward(float(reward)),
+        )
+
+    @property
+    def state(self) -> RewardgymState:
+        env = self.env
+        return RewardgymState(
+            episode_id=self._episode_id,
+            step_count=self._steps,
+            env_id=self.env_id,
+            rewards=[_reward(r) for r in env.rewards],
+            stop=env.stop,
+            done=env.done,
+        )
+
+    def close(self) -> None:
+        self.env.close()
+
+
+def create_openenv_app(
+    env_id: str,
+    *,
+    max_sessions: int = 16,
+    url: str | None = None,
+    env_kwargs: dict[str, Any] | None = None,
+) -> Any:
+    """OpenEnv's FastAPI app serving ``env_id``: one environment per session, at most
+    ``max_sessions`` at once. An unknown id is a ValueError listing the registered ones."""
+    from openenv.core import create_app
+
+    if env_id not in rewardgym.envs.ENV_IDS:
+        known = ", ".join(sorted(rewardgym.envs.ENV_IDS))
+        raise ValueError(f"unknown environment {env_id!r}; registered: {known}")
+    kwargs = dict(env_kwargs or {})
+    RewardgymEnvironment(env_id, kwargs, url).close()  # bad kwargs fail here, not per session
+
+    def factory() -> RewardgymEnvironment:
+        return RewardgymEnvironment(env_id, kwargs, url)
+
+    app = create_app(
+        factory,
+        TextAction,
+        TextObservation,
+        env_name=env_id.replace("/", "_"),
+        max_concurrent_envs=max_sessions,
+    )
+    app.add_middleware(_QuietClose)
+    return app
+
+
+class _QuietClose:
+    """openenv-core closes a session's WebSocket again after the client closed it, which
+    raises WebSocketDisconnect into uvicorn's error log for every session; a client that
+    went away first is the normal end of a session, not an error."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "websocket":
+            await self.app(scope, receive, send)
+            return
+        from starlette.websockets import WebSocketDisconnect
+
+        with contextlib.suppress(WebSocketDisconnect):
+            await self.app(scope, receive, send)
+
+
+class RewardgymEnvClient(EnvClient[TextAction, TextObservation, RewardgymState]):
+    """OpenEnv's ``EnvClient`` for a rewardgym environment server."""
+
+    def _step_payload(self, action: TextAction) -> dict[str, Any]:
+        return {"text": action.text}
+
+    def _parse_result(self, payload: dict[str, Any]) -> StepResult[TextObservation]:
+        observation = TextObservation(
+            **payload.get("observation", {}),
+            reward=payload.get("reward"),
+            done=payload.get("done", False),
+        )
+        return StepResult(
+            observation=observation, reward=payload.get("reward"), done=payload.get("done", False)
+        )
+
+    def _parse_state(self, payload: dict[str, Any]) -> RewardgymState:
+        return RewardgymState(**payload)
