@@ -88,12 +88,14 @@ def heldout_reward(
 
 class CurveRecorder(TrainerCallback):
     """Records the training reward the trainer logs and, every ``eval_every`` steps, the
-    held-out reward (``heldout_reward`` on ``rows``; None or 0 turns it off)."""
+    held-out reward (``heldout_reward`` on ``rows``; None or 0 turns it off). Without a
+    ``reward`` (tool-calling environments, which TRL evaluates itself), the held-out points
+    are the trainer's own ``eval_reward`` logs."""
 
     def __init__(
         self,
         tokenizer: Any,
-        reward: EnvReward,
+        reward: EnvReward | None,
         rows: Sequence[dict[str, Any]],
         *,
         eval_every: int = 0,
@@ -110,6 +112,8 @@ class CurveRecorder(TrainerCallback):
         self.heldout: list[dict[str, float]] = []
 
     def evaluate(self, model: Any, step: int) -> float:
+        if self.reward is None:
+            raise ValueError("no reward to evaluate with: the trainer's eval logs are used")
         figures = heldout_reward(
             model, self.tokenizer, self.reward, self.rows, max_new_tokens=self.max_new_tokens
         )
@@ -117,6 +121,8 @@ class CurveRecorder(TrainerCallback):
         return float(figures["mean"])
 
     def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kw: Any) -> None:
+        if logs and self.reward is None and logs.get("eval_reward") is not None:
+            self.heldout.append({"step": state.global_step, "reward": float(logs["eval_reward"])})
         if logs and "reward" in logs:
             point = {"step": state.global_step, "reward": float(logs["reward"])}
             if "reward_std" in logs:
@@ -126,7 +132,8 @@ class CurveRecorder(TrainerCallback):
     def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
         if self.progress is not None:
             self.progress(state.global_step, self.train[-1]["reward"] if self.train else None)
-        if self.eval_every and state.global_step % self.eval_every == 0 and self.rows:
+        due = self.eval_every and state.global_step % self.eval_every == 0
+        if due and self.rows and self.reward is not None:
             self.evaluate(kw["model"], state.global_step)
 
 

@@ -58,7 +58,8 @@ class _Episode:
     def __init__(self, env: TextEnv, on_error: float | str | None) -> None:
         self._env = env
         self._on_error = on_error
-        self._tool_calls = 0
+        self._tool_calls = 0  # this episode's
+        self._tool_calls_total = 0  # every episode's, for the trainer's logs
         self._resets = 0
         self._results: list[Result] = []
 
@@ -95,6 +96,7 @@ class _Episode:
         if env.done:
             raise ValueError(f"the episode is over ({env.stop}); no more actions are taken in it")
         self._tool_calls += 1
+        self._tool_calls_total += 1
         returned: StepReturn = env.step(action[: env.max_chars])
         observation, _reward, _terminated, _truncated, info = returned
         result = info.get("result")

@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""Build a tiny Qwen2 that calls rewardgym's environment tools, for tests and demos on a CPU.
+
+A random model makes no tool calls, so this one is warmed up briefly (TRL's SFT, a few
+hundred steps) on tool-call turns of ``rewardgym/MultiStep-v0`` (``add_step`` then
+``submit``, or ``submit`` at once) and ``rewardgym/MultiTurn-v0`` (``reply``, then ``reply``
+again after the user's follow-up). Its answers are mostly wrong: it exists to exercise the
+tool loop, not to do arithmetic. The tokenizer carries TRL's ``qwen3.jinja`` chat template
+(tools rendered in the system prompt, ``<tool_call>`` JSON out) and TRL's response schema.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+ENVS = ("rewardgym/MultiStep-v0", "rewardgym/MultiTurn-v0")
+
+
+def tool_schemas(env_id: str) -> list[dict[str, Any]]:
+    """The tools TRL shows the model for this environment (from the adapter's methods)."""
+    import inspect
+
+    from transformers.utils import get_json_schema
+
+    from rewardgym.trainers.trl_env import environment_factory
+
+    cls = environment_factory(env_id).tool_class
+    methods = [
+        getattr(cls, name)
+        for name, _ in inspect.getmembers(cls, predicate=inspect.isfunction)
+        if not name.startswith("_") and name not in ("reset", "get_reward")
+    ]
+    return [get_json_schema(m) for m in methods]
+
+
+def _call(name: str, **arguments: str) -> dict[str, Any]:
+    # arguments as JSON text: a datasets table would merge every call's argument names into
+    # one struct, and the model would learn to send null for the other tools' arguments
+    call = {"name": name, "arguments": json.dumps(arguments)}
+    return {
+        "role": "assistant",
+        "content": "",
+        "tool_calls": [{"type": "function", "function": call}],
+    }
+
+
+def _result(name: str, content: str) -> dict[str, Any]:
+    return {"role": "tool", "name": name, "content": content}
+
+
+def examples(n_tasks: int, seed: int) -> list[dict[str, Any]]:
+    """Prompt-completion rows (conversational, with a ``tools`` column) for both envs."""
+    import gymnasium as gym
+
+    import rewardgym.envs  # noqa: F401  (registers the ids)
+    from rewardgym.trainers.env_reward import env_rows
+
+    rng = random.Random(seed)
+    rows: list[dict[str, Any]] = []
+    steps_tools = json.dumps(tool_schemas(ENVS[0]))
+    turn_tools = json.dumps(tool_schemas(ENVS[1]))
+    tasks = env_rows(gym.make(ENVS[0]), range(n_tasks))
+    for task in tasks:
+        user = task["prompt"]
+        answer = task["reference"]
+        first = rng.choice(["Let me compute.", "First the product.", "Now add."])
+        rows.append(
+            {"prompt": user, "completion": [_call("submit", answer=answer)], "tools": steps_tools}
+        )
+        rows.append(
+            {"prompt": user, "completion": [_call("add_step", text=first)], "tools": steps_tools}
+        )
+        rows.append(
+            {
+                "prompt": [*user, _call("add_step", text=first), _result("add_step", first)],
+                "completion": [_call("submit", answer=answer)],
+                "tools": steps_tools,
+            }
+        )
+        rows.append(
+            {"prompt": user, "completion": [_call("reply", message=answer)], "tools": turn_tools}
+        )
+        followup = "Check your answer once more and state the final answer again."
+        rows.append(
+            {
+                "prompt": [*user, _call("reply", message=answer), _result("reply", followup)],
+                "completion": [_call("reply", message=answer)],
+                "tools": turn_tools,
+            }
+        )
+    rng.shuffle(rows)
+    return rows
+
+
+def build(out: Path, rows: list[dict[str, Any]], seed: int) -> None:
+    """The random model and a byte-level BPE tokenizer trained on the rendered examples."""
+    import torch
+    import trl
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
+
+    template = (Path(trl.__file__).parent / "chat_templates" / "qwen3.jinja").read_text()
+    raw = Tokenizer(models.BPE(unk_token=None))
+    raw.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Digits(individual_digits=True),
+            pre_tokenizers.ByteLevel(add_prefix_space=False),
+        ]
+    )
+    raw.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=1200,
+        special_tokens=SPECIAL,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    draft = PreTrainedTokenizerFast(tokenizer_object=Tokenizer(models.BPE()))
+    corpus = [
+        draft.apply_chat_template(
+            r["prompt"] + r["completion"],
+            tools=json.loads(r["tools"]),
+            tokenize=False,
+            chat_template=template,
+        )
+        for r in rows[:200]
+    ]
+    raw.train_from_iterator(corpus, trainer)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=raw, eos_token="<|im_end|>", pad_token="<|endoftext|>"
+    )
+    tokenizer.chat_template = template
+    torch.manual_seed(seed)
+    config = Qwen2Config(
+        vocab_size=len(tokenizer),
+        hidden_size=128,
+        intermediate_size=512,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=2048,
+        tie_word_embeddings=True,
+        eos_token_id=tokenizer.convert_tokens_to_ids("<|im_end|>"),
+        pad_token_id=tokenizer.convert_tokens_to_ids("<|endoftext|>"),
+        bos_token_id=None,
+    )
+    Qwen2ForCausalLM(config).save_pretrained(out)
+    tokenizer.save_pretrained(out)
+
+
+def warm_up(model_dir: Path, rows: list[dict[str, Any]], steps: int, seed: int) -> None:
+    """A few hundred steps of TRL SFT on the tool-call turns (completion tokens only)."""
+    import datasets
+    import trl
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from rewardgym.trainers.trl_args import common_trl_args
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    config = trl.SFTConfig(
+        **common_trl_args(str(model_dir / "sft"), use_cpu=True, seed=seed),
+        max_steps=steps,
+        per_device_train_batch_size=8,
+        learning_rate=3e-3,
+        lr_scheduler_type="constant",
+    )
+    trainer = trl.SFTTrainer(
+        model=AutoModelForCausalLM.from_pretrained(model_dir),
+        args=config,
+        train_dataset=datasets.Dataset.from_list(rows),
+        processing_class=tokenizer,
+    )
+    trainer.train()
+    trainer.save_model(str(model_dir))
+    tokenizer.save_pretrained(model_dir)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("out", type=Path, help="the model directory to write")
+    parser.add_argument("--steps", type=int, default=160, help="SFT steps of the warm-up")
+    parser.add_argument("--tasks", type=int, default=64, help="tasks the examples come from")
+    parser.add_argument("--seed", type=int, default=0)
+    opts = parser.parse_args()
+    opts.out.mkdir(parents=True, exist_ok=True)
+    rows = examples(opts.tasks, opts.seed)
+    build(opts.out, rows, opts.seed)
+    warm_up(opts.out, rows, opts.steps, opts.seed)
+    print(f"tool-calling model in {opts.out} ({len(rows)} warm-up examples, {opts.steps} steps)")
+
+
+if __name__ == "__main__":
+    main()
