@@ -75,3 +75,27 @@ def test_load_test_bench_runs():
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "errors: 0" in run.stdout and "server RSS" in run.stdout
+
+
+def test_env_server_bench_runs():
+    import pytest
+
+    pytest.importorskip("openenv.core", reason="the openenv extra is not installed")
+    run = subprocess.run(
+        [
+            sys.executable,
+            "bench/env_server.py",
+            "--episodes",
+            "16",
+            "--sessions",
+            "4",
+            "--rounds",
+            "1",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "ratio OpenEnv / in process" in run.stdout

@@ -145,3 +145,19 @@ def _seconds(value: str) -> float:
     match = re.fullmatch(r"(\d+)(s|m)", value)
     assert match, value
     return float(match.group(1)) * (60 if match.group(2) == "m" else 1)
+
+
+def test_the_openenv_service_serves_an_environment_scored_by_the_server():
+    from rewardgym.envs.registration import ENV_IDS
+
+    service = SERVICES["envs"]
+    assert service["profiles"] == ["envs"] and "openenv" in service["build"]["args"]["EXTRAS"]
+    assert service["entrypoint"] == ["rewardgym", "envs", "serve"]
+    args = [expand(a) for a in service["command"]]
+    assert args[0] in ENV_IDS
+    url = urlparse(next(a for a in args if a.startswith("--url=")).split("=", 1)[1])
+    server_port = int(server_env()["REWARDGYM_PORT"])
+    assert url.hostname == "server" and url.port == server_port
+    port = next(a for a in args if a.startswith("--port=")).split("=", 1)[1]
+    assert f"127.0.0.1:{port}/health" in " ".join(service["healthcheck"]["test"])
+    assert service["depends_on"]["server"]["condition"] == "service_healthy"

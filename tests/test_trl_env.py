@@ -5,6 +5,7 @@ model (warmed up on tool calls by scripts/make_tiny_tool_model.py)."""
 from __future__ import annotations
 
 import inspect
+import json
 import math
 import pickle
 import statistics
@@ -213,3 +214,53 @@ def test_trl_grpo_trains_through_the_environment_factory(
         assert e.get_reward() == math.fsum(e._env.rewards)
     assert any("rewardgym/tool_calls" in h for h in trainer.state.log_history)
     print(f"\n{env_id}: {calls} tool calls in {steps * batch} rollouts, returns {returns}")
+
+
+def test_train_grpo_cli_takes_the_environment_slot_for_multi_turn(tool_model: Path, tmp_path: Path):
+    out = tmp_path / "run"
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rewardgym",
+            "train",
+            "grpo",
+            "--env",
+            "rewardgym/MultiTurn-v0",
+            "--model",
+            str(tool_model),
+            "--output",
+            str(out),
+            "--steps",
+            "2",
+            "--train-size",
+            "8",
+            "--heldout-size",
+            "4",
+            "--batch-size",
+            "4",
+            "--num-generations",
+            "4",
+            "--eval-every",
+            "1",
+            "--max-completion-length",
+            "128",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    curve = json.loads((out / "grpo_curve.json").read_text())
+    assert [p["step"] for p in curve["train"]] == [1, 2]
+    assert [p["step"] for p in curve["heldout"]] == [0, 1, 2]  # TRL's evaluation of the tool loop
+    assert (out / "model" / "config.json").exists()
+
+
+def test_a_tokenizer_without_tools_gets_a_clear_error(tiny_judge_dir: Path):
+    from transformers import AutoTokenizer
+
+    from rewardgym.trainers.grpo import tool_calling_tokenizer
+
+    with pytest.raises(ValueError, match="does not render tools"):
+        tool_calling_tokenizer(AutoTokenizer.from_pretrained(tiny_judge_dir), str(tiny_judge_dir))

@@ -16,6 +16,7 @@ HTTP reset/step/state and WebSocket sessions, one environment per session).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import math
 from typing import Any
@@ -200,7 +201,39 @@ class _QuietClose:
 
 
 class RewardgymEnvClient(EnvClient[TextAction, TextObservation, RewardgymState]):
-    """OpenEnv's ``EnvClient`` for a rewardgym environment server."""
+    """OpenEnv's ``EnvClient`` for a rewardgym environment server.
+
+    A server at capacity sends its error and closes the session at once; OpenEnv's client
+    then fails on its next send with a bare "connection closed". This one reads the error
+    the server left and raises it (``CAPACITY_REACHED`` with the session counts).
+    """
+
+    async def _send_and_receive(self, message: dict[str, Any]) -> dict[str, Any]:
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            return await super()._send_and_receive(message)
+        except ConnectionClosed as exc:
+            left = await self._error_left_by_server()
+            if left is None:
+                raise
+            raise RuntimeError(
+                f"Server error: {left.get('message', 'closed')} (code: {left.get('code')})"
+            ) from exc
+
+    async def _error_left_by_server(self) -> dict[str, Any] | None:
+        import json
+
+        if self._ws is None:
+            return None
+        try:
+            raw = await asyncio.wait_for(self._ws.recv(), timeout=1)
+        except Exception:  # nothing was left before the close
+            return None
+        data = json.loads(raw)
+        if isinstance(data, dict) and data.get("type") == "error":
+            return dict(data.get("data", {}))
+        return None
 
     def _step_payload(self, action: TextAction) -> dict[str, Any]:
         return {"text": action.text}

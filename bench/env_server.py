@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Episodes/s through the OpenEnv server vs the same episodes in process.
+
+The same ``--episodes`` episodes of ``rewardgym/MultiStep-v0`` (reasoning-gym arithmetic: a
+reasoning step, then the final answer; rewards scored with the built-in ``math`` reward) are
+played (1) by ``--sessions`` concurrent OpenEnv clients against ``rewardgym envs serve`` on
+loopback, each session playing its share one after another, and (2) in this process, one
+Gymnasium environment, one episode after another. Rounds alternate; medians reported, and
+the ratio OpenEnv / in process. Every episode's return is checked to be the same both ways.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+import gymnasium as gym
+import httpx
+from rich.console import Console
+from rich.progress import track
+
+import rewardgym.envs  # noqa: F401  (registers the ids)
+from rewardgym._ports import free_loopback_port
+from rewardgym.envs.openenv_app import RewardgymEnvClient, TextAction
+from rewardgym.trainers.env_reward import env_rows
+
+console = Console()
+ENV_ID = "rewardgym/MultiStep-v0"
+KWARGS = {"tasks": "rg:basic_arithmetic"}
+
+
+def actions(row: dict[str, Any], k: int) -> list[str]:
+    answer = row["reference"] if k % 2 == 0 else "-1"
+    return ["First the products, then the sums.", f"Final answer: {answer}"]
+
+
+def in_process(rows: list[dict[str, Any]]) -> tuple[float, list[float]]:
+    env = gym.make(ENV_ID, **KWARGS)
+    returns = []
+    started = time.perf_counter()
+    for k, row in enumerate(rows):
+        env.reset(options={"task": json.loads(row["task"])})
+        total = 0.0
+        for action in actions(row, k):
+            _, reward, *_ = env.step(action)
+            total += float(reward)
+        returns.append(total)
+    elapsed = time.perf_counter() - started
+    env.close()
+    return len(rows) / elapsed, returns
+
+
+async def over_openenv(
+    url: str, rows: list[dict[str, Any]], sessions: int
+) -> tuple[float, list[float]]:
+    returns: list[float] = [0.0] * len(rows)
+
+    async def session(s: int) -> None:
+        async with RewardgymEnvClient(url) as client:
+            for k in range(s, len(rows), sessions):
+                await client.reset(task=json.loads(rows[k]["task"]))
+                for action in actions(rows[k], k):
+                    step = await client.step(TextAction(text=action))
+                    returns[k] += float(step.reward or 0.0)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(session(s) for s in range(sessions)))
+    return len(rows) / (time.perf_counter() - started), returns
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--episodes", type=int, default=160)
+    parser.add_argument("--sessions", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=3)
+    opts = parser.parse_args()
+    rows = env_rows(gym.make(ENV_ID, **KWARGS), range(opts.episodes))
+    port = free_loopback_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rewardgym",
+            "envs",
+            "serve",
+            ENV_ID,
+            "--port",
+            str(port),
+            "--max-sessions",
+            str(opts.sessions),
+            "--env-kwargs",
+            json.dumps(KWARGS),
+        ],
+        stdout=subprocess.DEVNULL,
+        env={**os.environ},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+            if time.monotonic() > deadline:
+                raise SystemExit("the OpenEnv server did not start")
+        asyncio.run(over_openenv(url, rows[: opts.sessions], opts.sessions))  # warm both
+        in_process(rows[:4])
+        rates: dict[str, list[float]] = {"openenv": [], "in process": []}
+        for _ in track(range(opts.rounds), description="rounds", console=console):
+            remote, remote_returns = asyncio.run(over_openenv(url, rows, opts.sessions))
+            local, local_returns = in_process(rows)
+            assert remote_returns == local_returns, "the two ways gave different returns"
+            rates["openenv"].append(remote)
+            rates["in process"].append(local)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    remote_rate = statistics.median(rates["openenv"])
+    local_rate = statistics.median(rates["in process"])
+    right = sum(r > 0 for r in local_returns)
+    print(f"{opts.episodes} episodes of {ENV_ID} (2 actions each; {right} answered right):")
+    print(
+        f"  OpenEnv, {opts.sessions} concurrent sessions: {remote_rate:8.1f} episodes/s  "
+        f"({', '.join(f'{r:.1f}' for r in rates['openenv'])})"
+    )
+    print(
+        f"  in process, one after another:   {local_rate:8.1f} episodes/s  "
+        f"({', '.join(f'{r:.1f}' for r in rates['in process'])})"
+    )
+    print(f"  ratio OpenEnv / in process = {remote_rate / local_rate:.2f}")
+
+
+if __name__ == "__main__":
+    main()
