@@ -50,7 +50,7 @@ def create_app(service: RewardService | None = None, settings: Settings | None =
     app.state.service = service
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if service.guard.keys:
-        app.add_middleware(ApiKeyAuth, keys=service.guard.keys, buckets=service.guard.buckets)
+        app.add_middleware(ApiKeyAuth, guard=service.guard)
     app.add_middleware(RequestContext)  # outermost: every answer gets an id and an access line
 
     @app.exception_handler(RewardGymError)

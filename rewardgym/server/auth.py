@@ -16,12 +16,13 @@ import json
 import math
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rewardgym.metrics import REJECTED
 
-__all__ = ["ApiKeyAuth", "ApiKeys", "Guard", "TokenBuckets", "load_keys"]
+__all__ = ["ApiKeyAuth", "ApiKeys", "Guard", "Refusal", "TokenBuckets", "load_keys"]
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/livez"})
 
@@ -80,9 +81,18 @@ class TokenBuckets:
         return (1.0 - tokens) / self.rate
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """Why a call may not go ahead: ``unauthorized`` or ``rate_limited`` (with the wait)."""
+
+    reason: str
+    message: str
+    retry_after_s: int | None = None
+
+
 class Guard:
     """The keys and per-key buckets of one server, shared by its HTTP and gRPC fronts (so a
-    key's rate is one rate, whichever front it calls)."""
+    key's rate is one rate, whichever front it calls), and the one decision both make."""
 
     def __init__(self, keys: ApiKeys, buckets: TokenBuckets | None = None) -> None:
         self.keys = keys
@@ -94,47 +104,53 @@ class Guard:
         rate = settings.rate_limit
         return cls(keys, TokenBuckets(rate, settings.rate_burst) if rate else None)
 
-
-class ApiKeyAuth:
-    """401 without a valid ``Authorization: Bearer KEY``; 429 over the key's rate."""
-
-    def __init__(self, app: Any, keys: ApiKeys, buckets: TokenBuckets | None = None) -> None:
-        self.app = app
-        self.keys = keys
-        self.buckets = buckets
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not self.keys or scope.get("path") in OPEN_PATHS:
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope.get("headers") or [])
-        value = headers.get(b"authorization", b"").decode("latin-1")
-        scheme, _, token = value.partition(" ")
+    def admit(self, authorization: str, how_to_send: str) -> tuple[str | None, Refusal | None]:
+        """(the key's id, None) when the call may go ahead, else (id or None, the refusal).
+        ``how_to_send`` tells a caller without a key where it goes (a header, metadata)."""
+        if not self.keys:
+            return None, None
+        scheme, _, token = authorization.partition(" ")
         key_id = self.keys.identify(token.strip()) if scheme.lower() == "bearer" else None
         if key_id is None:
             REJECTED.labels("unauthorized").inc()
-            await _answer(
-                send,
-                401,
-                "unauthorized",
-                "send an API key as 'Authorization: Bearer KEY'"
-                if not value
-                else "the API key is not accepted",
-                [(b"www-authenticate", b"Bearer")],
+            message = (
+                f"send an API key as {how_to_send}"
+                if not authorization
+                else ("the API key is not accepted")
             )
-            return
+            return None, Refusal("unauthorized", message)
         if self.buckets is not None:
             wait = self.buckets.take(key_id)
             if wait > 0:
                 REJECTED.labels("rate_limited").inc()
-                await _answer(
-                    send,
-                    429,
-                    "rate_limited",
-                    f"key {key_id} is over {self.buckets.rate:g} requests/s; retry in {wait:.2f} s",
-                    [(b"retry-after", str(max(1, math.ceil(wait))).encode())],
+                message = (
+                    f"key {key_id} is over {self.buckets.rate:g} requests/s; retry in {wait:.2f} s"
                 )
-                return
+                return key_id, Refusal("rate_limited", message, max(1, math.ceil(wait)))
+        return key_id, None
+
+
+class ApiKeyAuth:
+    """401 without a valid ``Authorization: Bearer KEY``; 429 over the key's rate."""
+
+    def __init__(self, app: Any, guard: Guard) -> None:
+        self.app = app
+        self.guard = guard
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope.get("path") in OPEN_PATHS:
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        value = headers.get(b"authorization", b"").decode("latin-1")
+        key_id, refusal = self.guard.admit(value, "'Authorization: Bearer KEY'")
+        if refusal is not None:
+            if refusal.retry_after_s is None:
+                status, extra = 401, [(b"www-authenticate", b"Bearer")]
+            else:
+                status, extra = 429, [(b"retry-after", str(refusal.retry_after_s).encode())]
+            await _answer(send, status, refusal.reason, refusal.message, extra)
+            return
         scope.setdefault("state", {})["api_key_id"] = key_id
         await self.app(scope, receive, send)
 

@@ -85,9 +85,8 @@ async def start_grpc_server(
 
     Requests larger than ``max_body_bytes`` are refused with RESOURCE_EXHAUSTED, as over HTTP.
     """
-    guard = service.guard
     server = grpc.aio.server(
-        interceptors=[GrpcContextInterceptor(guard.keys, guard.buckets)],
+        interceptors=[GrpcContextInterceptor(service.guard)],
         options=[
             ("grpc.max_receive_message_length", service.settings.max_body_bytes),
             ("grpc.max_send_message_length", MAX_MESSAGE),

@@ -9,15 +9,13 @@ metadata. Health checking and reflection stay open. Every call runs with a reque
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
 
-from rewardgym.metrics import REJECTED
-from rewardgym.server.auth import ApiKeys, TokenBuckets
+from rewardgym.server.auth import Guard
 from rewardgym.server.logs import REQUEST_ID, new_request_id
 
 __all__ = ["GrpcContextInterceptor"]
@@ -29,9 +27,8 @@ _GUARDED_PREFIX = "/rewardgym."
 class GrpcContextInterceptor(grpc.aio.ServerInterceptor):
     """Wraps the unary calls of the reward service (the only ones it guards)."""
 
-    def __init__(self, keys: ApiKeys, buckets: TokenBuckets | None = None) -> None:
-        self.keys = keys
-        self.buckets = buckets
+    def __init__(self, guard: Guard) -> None:
+        self.guard = guard
 
     async def intercept_service(
         self,
@@ -83,28 +80,13 @@ class GrpcContextInterceptor(grpc.aio.ServerInterceptor):
 
     def _refusal(self, authorization: str) -> tuple[Any, ...] | None:
         """(code, message[, trailing metadata]) when the call may not go ahead."""
-        if not self.keys:
+        _key_id, refusal = self.guard.admit(authorization, "metadata 'authorization: Bearer KEY'")
+        if refusal is None:
             return None
-        scheme, _, token = authorization.partition(" ")
-        key_id = self.keys.identify(token.strip()) if scheme.lower() == "bearer" else None
-        if key_id is None:
-            REJECTED.labels("unauthorized").inc()
-            message = (
-                "the API key is not accepted"
-                if authorization
-                else "send an API key as metadata 'authorization: Bearer KEY'"
-            )
-            return (grpc.StatusCode.UNAUTHENTICATED, message)
-        if self.buckets is not None:
-            wait = self.buckets.take(key_id)
-            if wait > 0:
-                REJECTED.labels("rate_limited").inc()
-                return (
-                    grpc.StatusCode.RESOURCE_EXHAUSTED,
-                    f"key {key_id} is over {self.buckets.rate:g} requests/s; retry in {wait:.2f} s",
-                    (("retry-after", str(max(1, math.ceil(wait)))),),
-                )
-        return None
+        if refusal.retry_after_s is None:
+            return (grpc.StatusCode.UNAUTHENTICATED, refusal.message)
+        trailer = (("retry-after", str(refusal.retry_after_s)),)
+        return (grpc.StatusCode.RESOURCE_EXHAUSTED, refusal.message, trailer)
 
 
 def _text(value: str | bytes | None) -> str | None:

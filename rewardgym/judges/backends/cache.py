@@ -19,7 +19,13 @@ from typing import Any, Protocol
 from rewardgym.judges.backends.base import ChatResponse
 from rewardgym.metrics import CACHE
 
-__all__ = ["JudgmentCache", "SqliteCache", "decode_response", "encode_response"]
+__all__ = [
+    "JudgmentCache",
+    "RecentJudgments",
+    "SqliteCache",
+    "decode_response",
+    "encode_response",
+]
 
 
 class JudgmentCache(Protocol):
@@ -45,6 +51,28 @@ def decode_response(value: str | bytes) -> ChatResponse:
     return ChatResponse(**{**data, "cached": True})
 
 
+class RecentJudgments:
+    """The newest judgments in memory, at most ``size``: a hit needs no I/O."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, ChatResponse] = OrderedDict()
+
+    def get(self, key: str) -> ChatResponse | None:
+        hit = self._items.get(key)
+        if hit is None:
+            return None
+        self._items.move_to_end(key)
+        CACHE.labels("memory", "hit").inc()
+        return replace(hit, cached=True)
+
+    def put(self, key: str, response: ChatResponse) -> None:
+        self._items[key] = response
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+
 class SqliteCache:
     """Key-value store of ChatResponses. Safe across threads and across processes (WAL).
 
@@ -53,8 +81,7 @@ class SqliteCache:
 
     def __init__(self, path: str | Path, memory_items: int = 100_000) -> None:
         self.path = str(path)
-        self._memory: OrderedDict[str, ChatResponse] = OrderedDict()
-        self._memory_items = memory_items
+        self._recent = RecentJudgments(memory_items)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
@@ -89,26 +116,18 @@ class SqliteCache:
             )
             self._db.commit()
 
-    def _remember(self, key: str, response: ChatResponse) -> None:
-        self._memory[key] = response
-        self._memory.move_to_end(key)
-        while len(self._memory) > self._memory_items:
-            self._memory.popitem(last=False)
-
     async def get(self, key: str) -> ChatResponse | None:
-        hit = self._memory.get(key)
+        hit = self._recent.get(key)
         if hit is not None:
             self.hits += 1
-            CACHE.labels("memory", "hit").inc()
-            self._memory.move_to_end(key)
-            return replace(hit, cached=True)
+            return hit
         found = await asyncio.to_thread(self._get, key)
         if found is not None:
-            self._remember(key, found)
+            self._recent.put(key, found)
         return found
 
     async def put(self, key: str, response: ChatResponse) -> None:
-        self._remember(key, response)
+        self._recent.put(key, response)
         await asyncio.to_thread(self._put, key, response)
 
     def close(self) -> None:

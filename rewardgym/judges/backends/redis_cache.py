@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import OrderedDict
-from dataclasses import replace
 from typing import Any
 
 from rewardgym.judges.backends.base import ChatResponse
-from rewardgym.judges.backends.cache import decode_response, encode_response
+from rewardgym.judges.backends.cache import RecentJudgments, decode_response, encode_response
 from rewardgym.metrics import CACHE
 
 __all__ = ["RedisCache"]
@@ -45,8 +43,7 @@ class RedisCache:
         self._client: Any = redis.Redis.from_url(
             url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s
         )
-        self._memory: OrderedDict[str, ChatResponse] = OrderedDict()
-        self._memory_items = memory_items
+        self._recent = RecentJudgments(memory_items)
         self._resting_until = 0.0
         self.hits = 0
         self.misses = 0
@@ -68,18 +65,11 @@ class RedisCache:
             )
         self._resting_until = time.monotonic() + self.rest_s
 
-    def _remember(self, key: str, response: ChatResponse) -> None:
-        self._memory[key] = response
-        self._memory.move_to_end(key)
-        while len(self._memory) > self._memory_items:
-            self._memory.popitem(last=False)
-
     async def get(self, key: str) -> ChatResponse | None:
-        hit = self._memory.get(key)
+        hit = self._recent.get(key)
         if hit is not None:
             self.hits += 1
-            CACHE.labels("memory", "hit").inc()
-            return replace(hit, cached=True)
+            return hit
         if not self._usable():
             return None
         try:
@@ -94,11 +84,11 @@ class RedisCache:
         self.hits += 1
         CACHE.labels("redis", "hit").inc()
         found = decode_response(value)
-        self._remember(key, found)
+        self._recent.put(key, found)
         return found
 
     async def put(self, key: str, response: ChatResponse) -> None:
-        self._remember(key, response)
+        self._recent.put(key, response)
         if not self._usable():
             return
         try:
