@@ -33,7 +33,6 @@ CHAT_TEMPLATE = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
     "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
-SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 
 
 def env_kwargs(size: int, seed: int) -> dict[str, Any]:
@@ -49,9 +48,7 @@ def env_kwargs(size: int, seed: int) -> dict[str, Any]:
 def build_model(out: Path, seed: int) -> None:
     """A tiny Qwen2 with a BPE tokenizer that splits digits one by one."""
     import reasoning_gym
-    import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
+    from tiny_qwen2 import bpe_tokenizer, tiny_qwen2
 
     data = reasoning_gym.create_dataset(TASK, size=200, seed=seed + 999, **TASK_CONFIG)
     corpus = [
@@ -59,37 +56,9 @@ def build_model(out: Path, seed: int) -> None:
         "system user assistant",
         *[f"{d['question']} <answer>{d['answer']}</answer>" for d in data],
     ]
-    raw = Tokenizer(models.BPE(unk_token=None))
-    raw.pre_tokenizer = pre_tokenizers.Sequence(
-        [
-            pre_tokenizers.Digits(individual_digits=True),
-            pre_tokenizers.ByteLevel(add_prefix_space=False),
-        ]
-    )
-    raw.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=400, special_tokens=SPECIAL, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
-    )
-    raw.train_from_iterator(corpus * 4, trainer)
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=raw, eos_token="<|im_end|>", pad_token="<|endoftext|>"
-    )
+    tokenizer = bpe_tokenizer(corpus * 4, 400, split_digits=True)
     tokenizer.chat_template = CHAT_TEMPLATE
-    torch.manual_seed(seed)
-    config = Qwen2Config(
-        vocab_size=len(tokenizer),
-        hidden_size=128,
-        intermediate_size=512,
-        num_hidden_layers=4,
-        num_attention_heads=2,
-        num_key_value_heads=2,
-        max_position_embeddings=256,
-        tie_word_embeddings=True,
-        eos_token_id=tokenizer.convert_tokens_to_ids("<|im_end|>"),
-        pad_token_id=tokenizer.convert_tokens_to_ids("<|endoftext|>"),
-        bos_token_id=None,
-    )
-    model = Qwen2ForCausalLM(config)
+    model = tiny_qwen2(tokenizer, layers=4, intermediate_size=512, max_positions=256, seed=seed)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     n = sum(p.numel() for p in model.parameters()) / 1e6

@@ -17,7 +17,6 @@ import random
 from pathlib import Path
 from typing import Any
 
-SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 ENVS = ("rewardgym/MultiStep-v0", "rewardgym/MultiTurn-v0")
 
 
@@ -99,25 +98,12 @@ def examples(n_tasks: int, seed: int) -> list[dict[str, Any]]:
 
 def build(out: Path, rows: list[dict[str, Any]], seed: int) -> None:
     """The random model and a byte-level BPE tokenizer trained on the rendered examples."""
-    import torch
     import trl
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
+    from tiny_qwen2 import bpe_tokenizer, tiny_qwen2
+    from tokenizers import Tokenizer, models
+    from transformers import PreTrainedTokenizerFast
 
     template = (Path(trl.__file__).parent / "chat_templates" / "qwen3.jinja").read_text()
-    raw = Tokenizer(models.BPE(unk_token=None))
-    raw.pre_tokenizer = pre_tokenizers.Sequence(
-        [
-            pre_tokenizers.Digits(individual_digits=True),
-            pre_tokenizers.ByteLevel(add_prefix_space=False),
-        ]
-    )
-    raw.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=1200,
-        special_tokens=SPECIAL,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
     draft = PreTrainedTokenizerFast(tokenizer_object=Tokenizer(models.BPE()))
     corpus = [
         draft.apply_chat_template(
@@ -128,26 +114,10 @@ def build(out: Path, rows: list[dict[str, Any]], seed: int) -> None:
         )
         for r in rows[:200]
     ]
-    raw.train_from_iterator(corpus, trainer)
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=raw, eos_token="<|im_end|>", pad_token="<|endoftext|>"
-    )
+    tokenizer = bpe_tokenizer(corpus, 1200, split_digits=True)
     tokenizer.chat_template = template
-    torch.manual_seed(seed)
-    config = Qwen2Config(
-        vocab_size=len(tokenizer),
-        hidden_size=128,
-        intermediate_size=512,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=2,
-        max_position_embeddings=2048,
-        tie_word_embeddings=True,
-        eos_token_id=tokenizer.convert_tokens_to_ids("<|im_end|>"),
-        pad_token_id=tokenizer.convert_tokens_to_ids("<|endoftext|>"),
-        bos_token_id=None,
-    )
-    Qwen2ForCausalLM(config).save_pretrained(out)
+    model = tiny_qwen2(tokenizer, layers=2, intermediate_size=512, max_positions=2048, seed=seed)
+    model.save_pretrained(out)
     tokenizer.save_pretrained(out)
 
 
