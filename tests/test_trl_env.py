@@ -264,3 +264,20 @@ def test_a_tokenizer_without_tools_gets_a_clear_error(tiny_judge_dir: Path):
 
     with pytest.raises(ValueError, match="does not render tools"):
         tool_calling_tokenizer(AutoTokenizer.from_pretrained(tiny_judge_dir), str(tiny_judge_dir))
+
+
+def test_rewards_can_come_from_a_remote_server(server: Any):
+    import httpx
+
+    from tests.test_ops import metric
+
+    def calls() -> float:
+        scraped = httpx.get(f"{server.url}/metrics").text
+        return metric(scraped, "rewardgym_requests_total", reward="math", kind="score") or 0.0
+
+    before = calls()
+    env = environment_factory("rewardgym/SingleTurn-v0", url=server.url)()
+    env.reset(task={"prompt": "What is 6 * 7?", "reference": "42"})
+    env.submit(r"\boxed{42}")
+    assert env.get_reward() == 1.0
+    assert calls() == before + 1  # scored by the server, not in this process
