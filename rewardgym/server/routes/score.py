@@ -14,6 +14,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1", tags=["score"])
 
 _ERRORS: dict[int | str, dict[str, str]] = {
+    401: {"description": "no API key, or one not accepted (when the server has keys)"},
     404: {"description": "unknown reward (the body lists the known ones)"},
     413: {"description": "body or batch over the configured limit"},
     422: {
