@@ -36,7 +36,7 @@ from rewardgym.envs.scoring import Scorer, make_scorer
 from rewardgym.judges.steps import split_steps
 from rewardgym.schema import Item
 
-__all__ = ["EnvReward", "env_rows", "split_rows"]
+__all__ = ["EnvReward", "env_rows", "read_task", "split_rows"]
 
 StepSplit = Literal["auto", "lines", "paragraphs"]
 
@@ -60,6 +60,17 @@ def env_rows(env: gym.Env[Any, Any], indices: Sequence[int]) -> list[dict[str, A
             }
         )
     return rows
+
+
+def read_task(value: Any) -> Any:
+    """A dataset's ``task`` cell as ``reset(options={"task": ...})`` takes it: the JSON text
+    ``env_rows`` writes decoded (a task row), anything else as it is."""
+    if not isinstance(value, str):
+        return value
+    row = json.loads(value)
+    if not isinstance(row, dict):
+        raise ValueError("the task column holds a JSON object (as env_rows writes it)")
+    return row
 
 
 def split_rows(
@@ -167,8 +178,7 @@ class EnvReward:
         envs = self.envs(len(completions))
         plans = []
         for env, task, completion in zip(envs, tasks, completions, strict=True):
-            row = json.loads(task) if isinstance(task, str) else task
-            env.reset(options={"task": row})
+            env.reset(options={"task": read_task(task)})
             plans.append(self.actions(env, _text(completion)))
         turn = 0
         while True:

@@ -36,8 +36,8 @@ from rewardgym.envs.base import StepReturn, TextEnv
 from rewardgym.envs.multi_step import MultiStepEnv
 from rewardgym.envs.multi_turn import MultiTurnEnv
 from rewardgym.envs.scoring import make_scorer
-from rewardgym.envs.tasks import Task
 from rewardgym.schema import Result
+from rewardgym.trainers.env_reward import read_task
 
 __all__ = [
     "DialogueEnvironment",
@@ -69,10 +69,7 @@ class _Episode:
         The row's ``task`` column (``env_rows`` writes it) or the row itself is the task.
         Returns None when the row's ``prompt`` already shows the task, else the task's text.
         """
-        task = row.get("task", row)
-        if isinstance(task, str):
-            task = Task.from_row(_json_row(task))
-        observation, _ = self._env.reset(options={"task": task})
+        observation, _ = self._env.reset(options={"task": read_task(row.get("task", row))})
         self._tool_calls = 0
         self._resets += 1
         self._results = []
@@ -105,15 +102,6 @@ class _Episode:
         if env.done:
             return f"The episode is over ({env.stop})."
         return observation
-
-
-def _json_row(text: str) -> dict[str, Any]:
-    import json
-
-    row = json.loads(text)
-    if not isinstance(row, dict):
-        raise ValueError("the task column holds a JSON object (as env_rows writes it)")
-    return row
 
 
 class SubmitEnvironment(_Episode):
