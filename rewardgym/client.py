@@ -19,6 +19,7 @@ from pydantic import TypeAdapter
 
 from rewardgym.errors import (
     ConfigError,
+    ForbiddenError,
     InvalidRequestError,
     ItemFailedError,
     NotImplementedYetError,
@@ -57,6 +58,7 @@ class ServerError(RewardGymError):
 
 _BY_STATUS: dict[int, type[RewardGymError]] = {
     401: UnauthorizedError,
+    403: ForbiddenError,
     404: UnknownRewardError,
     413: PayloadTooLargeError,
     422: InvalidRequestError,

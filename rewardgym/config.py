@@ -67,15 +67,42 @@ class Settings(BaseSettings):
         default=None, description="comma-separated bearer keys; none = auth off", repr=False
     )
     api_keys_file: Path | None = Field(default=None, description="one key per line")
+    trusted_api_keys: str | None = Field(
+        default=None,
+        description="comma-separated keys (accepted too) whose inline specs may set every "
+        "parameter, host-touching ones included",
+        repr=False,
+    )
+    inline_specs: Literal["off", "safe", "any"] = Field(
+        default="safe",
+        description="what API callers may send inline: off (named rewards only), safe (only "
+        "parameters that cannot touch the host), any (everything: a single-user machine only)",
+    )
+    inline_max_nesting: int = Field(default=8, ge=1, le=64, description="specs inside specs")
+    inline_max_json_depth: int = Field(default=64, ge=4, le=256, description="params nesting")
+    inline_max_json_nodes: int = Field(default=20_000, ge=10, description="values in params")
+    inline_max_formula_chars: int = Field(default=2_000, ge=1, le=2_000)
+    regex_max_pattern_chars: int = Field(default=2_000, ge=1, description="user regex length")
+    regex_max_mem_bytes: int = Field(
+        default=8 * 1024 * 1024, ge=64 * 1024, description="RE2 memory per compiled pattern"
+    )
+    regex_cache_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=0, description="compiled user patterns kept, by size"
+    )
     rate_limit: float | None = Field(default=None, gt=0, description="requests/s per key")
     rate_burst: int = Field(default=20, ge=1, description="requests at once per key")
 
 
 class RewardConfig(BaseModel):
-    """The YAML file: a list of named rewards."""
+    """The YAML file: named judge backends (optional) and a list of named rewards."""
 
     model_config = ConfigDict(extra="forbid")
 
+    backends: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="judge backends by name; a judge's `backend: NAME` uses one (and so may "
+        "an API caller's inline spec, which cannot describe a backend of its own)",
+    )
     rewards: list[RewardSpec] = Field(default_factory=list)
 
 

@@ -8,6 +8,7 @@ from rewardgym.schema import Error, ErrorType
 
 __all__ = [
     "ConfigError",
+    "ForbiddenError",
     "InvalidRequestError",
     "ItemFailedError",
     "NotImplementedYetError",
@@ -64,6 +65,15 @@ class UnauthorizedError(RewardGymError):
     http_status = 401
     grpc_code = "UNAUTHENTICATED"
     code = "unauthorized"
+
+
+class ForbiddenError(RewardGymError):
+    """A caller asked for something only an operator may set (an inline spec's host-touching
+    parameter, or inline specs where they are off)."""
+
+    http_status = 403
+    grpc_code = "PERMISSION_DENIED"
+    code = "forbidden"
 
 
 class RateLimitedError(RewardGymError):

@@ -11,6 +11,7 @@ import grpc
 from rewardgym import grpc_convert as conv
 from rewardgym.client import _backoff, _chunks, as_items, as_reward
 from rewardgym.errors import (
+    ForbiddenError,
     InvalidRequestError,
     ItemFailedError,
     NotImplementedYetError,
@@ -47,6 +48,7 @@ _BY_CODE: dict[grpc.StatusCode, type[RewardGymError]] = {
     grpc.StatusCode.UNIMPLEMENTED: NotImplementedYetError,
     grpc.StatusCode.UNAVAILABLE: OverloadedError,
     grpc.StatusCode.UNAUTHENTICATED: UnauthorizedError,
+    grpc.StatusCode.PERMISSION_DENIED: ForbiddenError,
 }
 
 

@@ -65,16 +65,19 @@ class _Gauges(Collector):
         self.sources: list[GaugeSource] = []
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        families: dict[str, GaugeMetricFamily] = {}
+        # Sources with the same labels (inline rewards of one type) add up to one series.
+        totals: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
         for source in list(self.sources):
             for name, labels, value in source():
-                family = families.get(name)
-                if family is None:
-                    family = families[name] = GaugeMetricFamily(
-                        name, _HELP.get(name, name), labels=sorted(labels)
-                    )
-                family.add_metric([labels[k] for k in sorted(labels)], value)
-        yield from families.values()
+                series = totals.setdefault(name, {})
+                key = tuple(sorted(labels.items()))
+                series[key] = series.get(key, 0.0) + value
+        for name, series in totals.items():
+            names = [k for k, _ in next(iter(series))]
+            family = GaugeMetricFamily(name, _HELP.get(name, name), labels=names)
+            for key, value in series.items():
+                family.add_metric([v for _, v in key], value)
+            yield family
 
 
 _GAUGES = _Gauges()

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib
 import json
 from collections import OrderedDict
 from functools import cache
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rewardgym.errors import ConfigError, UnknownRewardError
 from rewardgym.schema import RewardInfo, RewardSpec
 
 if TYPE_CHECKING:
+    from rewardgym.judges.backends.factory import BackendParams
     from rewardgym.judges.base import Reward
 
 __all__ = ["BUILTIN_TYPES", "ENTRY_POINT_GROUP", "RewardRegistry", "load_type", "reward_types"]
@@ -72,9 +75,19 @@ def load_type(type_id: str) -> type[Reward]:
 
 
 class RewardRegistry:
-    """Named rewards from a config, plus inline specs built on demand (kept in a bounded LRU)."""
+    """Named rewards (and judge backends) from a config, plus inline specs built on demand
+    (kept in a bounded LRU; an evicted one is closed)."""
 
-    def __init__(self, specs: list[RewardSpec], *, max_inline: int = 256) -> None:
+    def __init__(
+        self,
+        specs: list[RewardSpec],
+        *,
+        max_inline: int = 256,
+        backends: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        self._backends = {
+            name: _backend_params(name, raw) for name, raw in (backends or {}).items()
+        }
         self._specs = {spec.name or spec.type: spec for spec in specs}
         self._named: dict[str, Reward] = {}
         self._inline: OrderedDict[str, Reward] = OrderedDict()
@@ -82,6 +95,15 @@ class RewardRegistry:
         self._building: set[str] = set()
         for name in self._specs:
             self.get(name)  # build all named rewards now: a bad config fails at start-up
+
+    def backend_params(self, name: str) -> BackendParams:
+        """The config's judge backend called ``name``; an unknown name lists the known ones."""
+        if name not in self._backends:
+            raise ConfigError(
+                f"no judge backend named {name!r} in the config",
+                known_backends=sorted(self._backends),
+            )
+        return self._backends[name]
 
     def names(self) -> list[str]:
         """Names of the configured rewards, in config order."""
@@ -112,9 +134,11 @@ class RewardRegistry:
         reward = self._inline.get(key)
         if reward is None:
             reward = load_type(ref.type)(ref, self)
+            reward.label = f"inline:{ref.type}"  # metrics: one series per type, not per spec
             self._inline[key] = reward
             while len(self._inline) > self._max_inline:
-                self._inline.popitem(last=False)
+                _, evicted = self._inline.popitem(last=False)
+                _close_later(evicted)
         else:
             self._inline.move_to_end(key)
         return reward
@@ -133,3 +157,25 @@ class RewardRegistry:
     def all_rewards(self) -> list[Reward]:
         """Every reward built so far (named and inline)."""
         return [*self._named.values(), *self._inline.values()]
+
+
+def _backend_params(name: str, raw: dict[str, Any]) -> BackendParams:
+    from pydantic import ValidationError
+
+    from rewardgym.judges.backends.factory import BackendParams
+
+    try:
+        return BackendParams.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"judge backend {name!r} in the config is invalid:\n{exc}") from exc
+
+
+_CLOSING: set[asyncio.Task[None]] = set()
+
+
+def _close_later(reward: Reward) -> None:
+    """Close an evicted inline reward (its pools, gauges, clients) without waiting for it."""
+    with contextlib.suppress(RuntimeError):  # no running loop: nothing was started
+        task = asyncio.get_running_loop().create_task(reward.aclose())
+        _CLOSING.add(task)
+        task.add_done_callback(_CLOSING.discard)

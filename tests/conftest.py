@@ -87,9 +87,15 @@ def stop_server(server: Server) -> None:
 
 @pytest.fixture(scope="session")
 def server() -> Iterator[Server]:
-    """One real server for the session, with small limits so limit tests stay cheap."""
+    """One real server for the session, with small limits so limit tests stay cheap. Its
+    callers are trusted (``REWARDGYM_INLINE_SPECS=any``, as on a single-user machine) so the
+    feature tests can send inline judge backends; ``tests/security/`` attacks the default."""
     srv = start_server(
-        {"REWARDGYM_MAX_BODY_BYTES": str(2 * 1024 * 1024), "REWARDGYM_MAX_ITEMS": "3000"}
+        {
+            "REWARDGYM_MAX_BODY_BYTES": str(2 * 1024 * 1024),
+            "REWARDGYM_MAX_ITEMS": "3000",
+            "REWARDGYM_INLINE_SPECS": "any",
+        }
     )
     yield srv
     stop_server(srv)

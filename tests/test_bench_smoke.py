@@ -99,3 +99,25 @@ def test_env_server_bench_runs():
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "ratio OpenEnv / in process" in run.stdout
+
+
+def test_attack_load_bench_runs():
+    run = subprocess.run(
+        [
+            sys.executable,
+            "bench/attack_load.py",
+            "--duration",
+            "2",
+            "--rate",
+            "5",
+            "--hostile-rate",
+            "5",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "ratio p99 hostile/normal:" in run.stdout, run.stdout + run.stderr
+    assert "hostile 5xx: 0," in run.stdout, run.stdout + run.stderr

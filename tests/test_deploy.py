@@ -64,13 +64,14 @@ def test_the_mounted_reward_config_loads_and_its_judge_is_the_judge_service(
     mounts = dict(reversed(v.split(":")[:2]) for v in SERVICES["server"]["volumes"])
     source = ROOT / mounts[str(settings.config)]
     config = load_reward_config(source)
-    registry = RewardRegistry(config.rewards)
+    registry = RewardRegistry(config.rewards, backends=config.backends)
     judges = [s for s in config.rewards if "backend" in s.params]
     assert judges, "the compose config should show a judge on the judge service"
     for spec in judges:
         registry.get(spec.name)  # builds: params valid
-        url = urlparse(spec.params["backend"]["base_url"])
-        assert url.hostname == "judge" and spec.params["backend"]["model"] == "judge"
+        backend = registry.backend_params(spec.params["backend"])
+        url = urlparse(str(backend.base_url))
+        assert url.hostname == "judge" and backend.model == "judge"
         for name in ("judge", "judge-cpu"):
             command = " ".join(SERVICES[name]["command"])
             assert f"--port={url.port}" in command and "--served-model-name=judge" in command

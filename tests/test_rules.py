@@ -75,12 +75,24 @@ async def test_string_check_without_reference_is_an_item_error_not_zero():
     assert result.error is not None and result.error.type == ErrorType.INVALID_INPUT
 
 
-async def test_catastrophic_regex_times_out_on_that_item_only():
+async def test_catastrophic_regex_runs_in_linear_time():
+    """RE2: a pattern that backtracks exponentially elsewhere answers at once here."""
     params = {"operation": "regex"}
     results = await score(
-        "string_check", params, item("a" * 40 + "!", r"^(a|a)*$"), item("abc", "b")
+        "string_check",
+        params,
+        item("a" * 40 + "!", r"^(a|a)*$"),
+        item("a" * 100_000 + "!", r"^(a|aa)+$"),
+        item("abc", "b"),
     )
-    assert results[0].error is not None and results[0].error.type == ErrorType.TIMEOUT
+    assert [r.score for r in results] == [0.0, 0.0, 1.0]
+
+
+async def test_a_pattern_re2_cannot_run_is_that_items_invalid_input():
+    params = {"operation": "regex"}
+    results = await score("string_check", params, item("aa", r"(a)\1"), item("abc", "b"))
+    assert results[0].error is not None and results[0].error.type == ErrorType.INVALID_INPUT
+    assert "back-references" in results[0].error.message
     assert results[1].score == 1.0
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "ScoreContext",
     "SyncRule",
     "error_result",
+    "reference_texts",
     "text_of",
 ]
 
@@ -41,9 +42,19 @@ log = logging.getLogger(__name__)
 
 
 class Params(BaseModel):
-    """Base of every reward's parameter model: unknown keys are errors, not silently ignored."""
+    """Base of every reward's parameter model: unknown keys are errors, not silently ignored.
+
+    Each model declares which of its parameters an API caller may not set in an inline spec
+    (see ``rewardgym.trust``): ``OPERATOR_ONLY`` (touches the host: sandbox, pools, templates,
+    backends, model paths, devices), ``AT_MOST_DEFAULT`` (limits a caller may only lower) and
+    ``NAMED_ONLY`` (a caller may name one the config defines, not describe a new one).
+    """
 
     model_config = ConfigDict(extra="forbid")
+
+    OPERATOR_ONLY: ClassVar[frozenset[str]] = frozenset()
+    AT_MOST_DEFAULT: ClassVar[frozenset[str]] = frozenset()
+    NAMED_ONLY: ClassVar[frozenset[str]] = frozenset()
 
 
 class NoParams(Params):
@@ -81,6 +92,39 @@ def text_of(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _reference_text(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
+        return str(value)
+    return None
+
+
+def reference_texts(reference: Any, reward: str, *, many: bool = True) -> list[str]:
+    """A reference as text: a string or a number (or, with ``many``, a non-empty list of them).
+    Anything else (objects, nested lists, booleans) is an ``invalid_input`` error naming the
+    type: a reference is never turned into text by ``str()`` and scored silently."""
+    values = reference if many and isinstance(reference, list) else [reference]
+    texts = [_reference_text(v) for v in values]
+    if not values or any(t is None for t in texts):
+        allowed = "a string or a number" + (", or a non-empty list of them" if many else "")
+        raise RewardError(
+            ErrorType.INVALID_INPUT,
+            f"{reward}'s reference must be {allowed}; got {_type_name(reference)}",
+        )
+    return [t for t in texts if t is not None]
+
+
+def _type_name(value: Any, *, outer: bool = True) -> str:
+    names = {dict: "an object", bool: "a boolean", type(None): "null", list: "a list"}
+    if isinstance(value, list) and outer:
+        inner = sorted({_type_name(v, outer=False) for v in value[:20]})
+        return f"a list of {', '.join(inner)}" if inner else "an empty list"
+    return names.get(type(value), type(value).__name__)
+
+
 class Reward(ABC):
     """A reward type. Subclasses set ``type_id``, ``taxonomy`` and ``Params``, and score items.
 
@@ -96,6 +140,7 @@ class Reward(ABC):
     def __init__(self, spec: RewardSpec, registry: RewardRegistry) -> None:
         self.spec = spec
         self.name = spec.name or spec.type
+        self.label = self.name  # in metrics; inline rewards get "inline:TYPE" (bounded)
         self.registry = registry
         try:
             self.params: Any = self.Params.model_validate(spec.params)
@@ -153,16 +198,28 @@ class Reward(ABC):
 class SyncRule(Reward):
     """A cheap rule computed in process: implement ``compute(item) -> Result | float``.
 
-    Large batches run in a thread so the event loop keeps serving.
+    A batch whose text (responses and references) is within ``inline_chars`` is computed on the
+    event loop: rules are linear in their input, so that costs at most a few milliseconds.
+    Larger batches run in a killable worker process under the request's deadline (killed and
+    replaced past it), so no rule work blocks the server or outlives its request. Rules whose
+    cost grows faster than their input (edit distances, ROUGE-L, JSON Schema) set a smaller
+    ``inline_chars``.
     """
 
     inline_chars: ClassVar[int] = 200_000
+    worker_target: ClassVar[str] = "rewardgym.judges.rules.rule_worker:compute_batch"
+    default_deadline_s: ClassVar[float] = 300.0
 
     @abstractmethod
     def compute(self, item: Item) -> Result | float:
         """The reward of one item (raise ``RewardError`` for a bad item)."""
 
-    def _compute_all(self, items: Sequence[Item]) -> list[Result]:
+    def inline_budget(self) -> int:
+        """Characters of text a batch may have to be computed on the event loop."""
+        return self.inline_chars
+
+    def compute_all(self, items: Sequence[Item]) -> list[Result]:
+        """``compute`` for every item, each failure on its own item."""
         results = []
         for item in items:
             started = time.perf_counter()
@@ -172,16 +229,72 @@ class SyncRule(Reward):
         return results
 
     async def score_batch(self, items: Sequence[Item], ctx: ScoreContext) -> list[Result]:
-        size = sum(len(text_of(item.response)) for item in items)
-        if size <= self.inline_chars:
-            return self._compute_all(items)
+        if _text_size(items, self.inline_budget()) <= self.inline_budget():
+            return self.compute_all(items)
+        from rewardgym.pool import WorkerCrashedError, WorkerError, shared_pool
+
         remaining = ctx.remaining()
+        timeout = self.default_deadline_s if remaining is None else remaining
+        out: list[Result | None] = [None] * len(items)
+        payload, sent = [], []
+        for i, item in enumerate(items):
+            try:
+                payload.append(item.model_dump(mode="json"))
+                sent.append(i)
+            except ValueError as exc:  # serialisation depth: a value nested far too deep
+                out[i] = error_result(ErrorType.INVALID_INPUT, f"the item cannot be sent: {exc}")
+        if not payload:
+            return [r for r in out if r is not None]
         try:
-            return await asyncio.wait_for(
-                asyncio.to_thread(self._compute_all, items), timeout=remaining
+            raw = await shared_pool(self.worker_target).run(
+                (self.spec.type, self.spec.params, payload), timeout
             )
         except TimeoutError:
-            return [_timeout_result(remaining) for _ in items]
+            results = [_timeout_result(timeout) for _ in sent]
+        except WorkerCrashedError as exc:
+            failed = error_result(ErrorType.WORKER_CRASHED, str(exc), retryable=True)
+            results = [failed.model_copy(deep=True) for _ in sent]
+        except WorkerError as exc:
+            failed = error_result(ErrorType.INTERNAL, f"rule worker failed: {exc}")
+            results = [failed.model_copy(deep=True) for _ in sent]
+        else:
+            results = [Result.model_validate(r) for r in raw]
+        for i, result in zip(sent, results, strict=True):
+            out[i] = result
+        return [r for r in out if r is not None]
+
+
+def _text_size(items: Sequence[Item], stop_after: int) -> int:
+    """Characters of response and reference text in a batch (counting stops past the budget)."""
+    size = 0
+    for item in items:
+        size += len(text_of(item.response))
+        ref = item.reference
+        if isinstance(ref, str):
+            size += len(ref)
+        elif ref is not None:
+            size += len(str(ref)) if not isinstance(ref, list | dict) else _rough_len(ref)
+        if size > stop_after:
+            break
+    return size
+
+
+def _rough_len(value: Any) -> int:
+    """The length of the strings in a JSON-like value (iteratively: values may nest deeply)."""
+    total, stack = 0, [value]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, str):
+            total += len(current)
+        elif isinstance(current, dict):
+            stack.extend(current.values())
+            total += len(current)
+        elif isinstance(current, list):
+            stack.extend(current)
+            total += len(current)
+        else:
+            total += 8
+    return total
 
 
 def _run_one(fn: Callable[[Item], Result | float], item: Item) -> Result:

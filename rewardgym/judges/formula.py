@@ -31,6 +31,10 @@ _TOKEN = re.compile(
     r"\s*(?:(\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)|([A-Za-z_]\w*)|(\S))"
 )
 _MAX_LENGTH = 2000
+MAX_NODES = 200
+"""Operators, numbers, variables and calls in one formula at most: evaluation recurses once per
+level, so this bounds its depth far below Python's recursion limit."""
+MAX_DEPTH = 50
 
 
 class FormulaError(ValueError):
@@ -48,6 +52,7 @@ class Formula:
         self._tokens = self._tokenise(source)
         self._pos = 0
         self._depth = 0
+        self._nodes = 0
         node = self._expr()
         if self._peek() is not None:
             raise FormulaError(f"unexpected {self._peek()!r} in formula {source!r}")
@@ -82,6 +87,11 @@ class Formula:
             pos = m.end()
         return tokens
 
+    def _count(self) -> None:
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise FormulaError(f"formula has more than {MAX_NODES} terms and operators")
+
     def _peek(self) -> str | None:
         return self._tokens[self._pos][1] if self._pos < len(self._tokens) else None
 
@@ -100,6 +110,7 @@ class Formula:
     def _expr(self) -> Node:
         node = self._term()
         while self._peek() in ("+", "-"):
+            self._count()
             op = self._take()[1]
             left, right = node, self._term()
             node = (
@@ -112,6 +123,7 @@ class Formula:
     def _term(self) -> Node:
         node = self._unary()
         while self._peek() in ("*", "/"):
+            self._count()
             op = self._take()[1]
             left, right = node, self._unary()
             node = (
@@ -122,18 +134,26 @@ class Formula:
         return node
 
     def _unary(self) -> Node:
-        if self._peek() == "-":
-            self._take()
-            inner = self._unary()
-            return lambda e: -inner(e)
-        if self._peek() == "+":
-            self._take()
-            return self._unary()
-        return self._power()
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise FormulaError(f"formula nests more than {MAX_DEPTH} deep")
+        try:
+            if self._peek() == "-":
+                self._count()
+                self._take()
+                inner = self._unary()
+                return lambda e: -inner(e)
+            if self._peek() == "+":
+                self._take()
+                return self._unary()
+            return self._power()
+        finally:
+            self._depth -= 1
 
     def _power(self) -> Node:
         base = self._atom()
         if self._peek() == "^":
+            self._count()
             self._take()
             exponent = self._unary()  # right-associative: 2^3^2 = 2^(3^2)
             return lambda e: _pow(base(e), exponent(e))
@@ -141,8 +161,9 @@ class Formula:
 
     def _atom(self) -> Node:
         self._depth += 1
-        if self._depth > 100:
-            raise FormulaError("formula is nested too deeply")
+        self._count()
+        if self._depth > MAX_DEPTH:
+            raise FormulaError(f"formula nests more than {MAX_DEPTH} deep")
         try:
             kind, value = self._take()
             if kind == "num":

@@ -121,12 +121,20 @@ class Sandbox:
     Args:
         kind: ``bubblewrap`` (default) or ``none`` (trusted code only: no isolation at all).
         python: the interpreter inside the sandbox (the system one: readable by any user).
+        read_only: host folders bound read-only at the same paths (a library's site-packages).
+        env: extra environment variables inside the sandbox.
     """
 
     def __init__(
-        self, kind: Literal["bubblewrap", "none"] = "bubblewrap", python: str | None = None
+        self,
+        kind: Literal["bubblewrap", "none"] = "bubblewrap",
+        python: str | None = None,
+        read_only: tuple[str, ...] = (),
+        env: tuple[tuple[str, str], ...] = (),
     ) -> None:
         self.kind = kind
+        self.read_only = read_only  # host folders the program may read (at the same paths)
+        self.env = env
         self.python = python or (SYSTEM_PYTHON if Path(SYSTEM_PYTHON).exists() else None)
         if kind == "bubblewrap":
             self.bwrap = find_bwrap()
@@ -164,6 +172,8 @@ class Sandbox:
             "--setenv", "HOME", "/tmp",
             "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
             *_mounts(self.python),
+            *[arg for path in self.read_only for arg in ("--ro-bind", path, path)],
+            *[arg for name, value in self.env for arg in ("--setenv", name, value)],
             "--proc", "/proc",
             "--dev", "/dev",
             "--size", str(limits.tmp_size_mb * 1024 * 1024), "--tmpfs", "/tmp",
@@ -203,7 +213,7 @@ class Sandbox:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             preexec_fn=_limit_preexec(limits, uid),  # limits and the user are set there
-            env={"PATH": "/usr/bin:/bin"} if self.bwrap is None else {},
+            env={"PATH": "/usr/bin:/bin", **dict(self.env)} if self.bwrap is None else {},
         )
         out = _Capped(limits.output_bytes)
         err = _Capped(limits.output_bytes)

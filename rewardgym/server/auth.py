@@ -16,13 +16,17 @@ import json
 import math
 import time
 from collections.abc import Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rewardgym.metrics import REJECTED
 
-__all__ = ["ApiKeyAuth", "ApiKeys", "Guard", "Refusal", "TokenBuckets", "load_keys"]
+__all__ = ["API_KEY_ID", "ApiKeyAuth", "ApiKeys", "Guard", "Refusal", "TokenBuckets", "load_keys"]
+
+API_KEY_ID: ContextVar[str | None] = ContextVar("rewardgym_api_key_id", default=None)
+"""The key id of the gRPC call being served (set by the interceptor)."""
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/livez"})
 
@@ -94,15 +98,22 @@ class Guard:
     """The keys and per-key buckets of one server, shared by its HTTP and gRPC fronts (so a
     key's rate is one rate, whichever front it calls), and the one decision both make."""
 
-    def __init__(self, keys: ApiKeys, buckets: TokenBuckets | None = None) -> None:
+    def __init__(
+        self,
+        keys: ApiKeys,
+        buckets: TokenBuckets | None = None,
+        trusted: Iterable[str] = (),
+    ) -> None:
         self.keys = keys
         self.buckets = buckets
+        self.trusted_ids = frozenset(_digest(k).hex()[:8] for k in trusted)
 
     @classmethod
     def from_settings(cls, settings: Any) -> Guard:
-        keys = ApiKeys(load_keys(settings.api_keys, settings.api_keys_file))
+        trusted = load_keys(getattr(settings, "trusted_api_keys", None), None)
+        keys = ApiKeys([*load_keys(settings.api_keys, settings.api_keys_file), *trusted])
         rate = settings.rate_limit
-        return cls(keys, TokenBuckets(rate, settings.rate_burst) if rate else None)
+        return cls(keys, TokenBuckets(rate, settings.rate_burst) if rate else None, trusted)
 
     def admit(self, authorization: str, how_to_send: str) -> tuple[str | None, Refusal | None]:
         """(the key's id, None) when the call may go ahead, else (id or None, the refusal).

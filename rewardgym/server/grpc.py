@@ -20,6 +20,7 @@ from rewardgym import grpc_convert as conv
 from rewardgym.errors import RewardGymError
 from rewardgym.server._proto import reward_pb2 as pb
 from rewardgym.server._proto import reward_pb2_grpc as pb_grpc
+from rewardgym.server.auth import API_KEY_ID
 from rewardgym.server.grpc_auth import GrpcContextInterceptor
 from rewardgym.server.service import RewardService
 
@@ -56,7 +57,8 @@ class RewardServicer(pb_grpc.RewardServiceServicer):
 
     async def Score(self, request: pb.ScoreRequest, context: Any) -> pb.ScoreResponse:
         try:
-            response = await self.service.score(conv.score_request_from_pb(request))
+            caller = self.service.caller(API_KEY_ID.get())
+            response = await self.service.score(conv.score_request_from_pb(request), caller)
         except Exception as exc:
             await self._fail(context, exc)
             raise  # abort raises; this is never reached
@@ -64,7 +66,8 @@ class RewardServicer(pb_grpc.RewardServiceServicer):
 
     async def Compare(self, request: pb.CompareRequest, context: Any) -> pb.ScoreResponse:
         try:
-            response = await self.service.compare(conv.compare_request_from_pb(request))
+            caller = self.service.caller(API_KEY_ID.get())
+            response = await self.service.compare(conv.compare_request_from_pb(request), caller)
         except Exception as exc:
             await self._fail(context, exc)
             raise

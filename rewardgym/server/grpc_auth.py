@@ -15,7 +15,7 @@ from typing import Any
 
 import grpc
 
-from rewardgym.server.auth import Guard
+from rewardgym.server.auth import API_KEY_ID, Guard
 from rewardgym.server.logs import REQUEST_ID, new_request_id
 
 __all__ = ["GrpcContextInterceptor"]
@@ -41,11 +41,12 @@ class GrpcContextInterceptor(grpc.aio.ServerInterceptor):
             return handler
         metadata = dict(details.invocation_metadata or ())
         request_id = new_request_id(_text(metadata.get("x-request-id")))
-        refusal = self._refusal(_text(metadata.get("authorization")) or "")
+        key_id, refusal = self._refusal(_text(metadata.get("authorization")) or "")
         inner = handler.unary_unary
 
         async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
             token = REQUEST_ID.set(request_id)
+            key_token = API_KEY_ID.set(key_id)
             started = time.perf_counter()
             code = "OK"
             try:
@@ -71,6 +72,7 @@ class GrpcContextInterceptor(grpc.aio.ServerInterceptor):
                     },
                 )
                 REQUEST_ID.reset(token)
+                API_KEY_ID.reset(key_token)
 
         return grpc.unary_unary_rpc_method_handler(
             call,
@@ -78,15 +80,16 @@ class GrpcContextInterceptor(grpc.aio.ServerInterceptor):
             response_serializer=handler.response_serializer,
         )
 
-    def _refusal(self, authorization: str) -> tuple[Any, ...] | None:
-        """(code, message[, trailing metadata]) when the call may not go ahead."""
-        _key_id, refusal = self.guard.admit(authorization, "metadata 'authorization: Bearer KEY'")
+    def _refusal(self, authorization: str) -> tuple[str | None, tuple[Any, ...] | None]:
+        """(the key's id, None) or (id, (code, message[, trailing metadata])) when the call
+        may not go ahead."""
+        key_id, refusal = self.guard.admit(authorization, "metadata 'authorization: Bearer KEY'")
         if refusal is None:
-            return None
+            return key_id, None
         if refusal.retry_after_s is None:
-            return (grpc.StatusCode.UNAUTHENTICATED, refusal.message)
+            return key_id, (grpc.StatusCode.UNAUTHENTICATED, refusal.message)
         trailer = (("retry-after", str(refusal.retry_after_s)),)
-        return (grpc.StatusCode.RESOURCE_EXHAUSTED, refusal.message, trailer)
+        return key_id, (grpc.StatusCode.RESOURCE_EXHAUSTED, refusal.message, trailer)
 
 
 def _text(value: str | bytes | None) -> str | None:

@@ -1,11 +1,43 @@
-"""Body-size limit as pure ASGI middleware (checks Content-Length and the streamed body)."""
+"""Body-size limit as pure ASGI middleware (checks Content-Length and the streamed body), and
+the one check on a body's text that JSON parsing does not make: lone surrogates."""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
-__all__ = ["BodySizeLimit"]
+__all__ = ["BodySizeLimit", "lone_surrogate_path"]
+
+# A JSON escape of a UTF-16 surrogate (\ud800-\udfff); raw UTF-8 cannot encode one, so a body
+# without such an escape has no surrogate at all and costs one scan.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def lone_surrogate_path(body: bytes) -> str | None:
+    """Where a JSON body holds a lone surrogate (``items[3].response``), else None. Such text
+    cannot be encoded as UTF-8, so no answer could carry it."""
+    if not _SURROGATE_ESCAPE.search(body):
+        return None
+    try:
+        value = json.loads(body)
+    except (ValueError, RecursionError):
+        return None  # the app's own parsing says what is wrong
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        current, path = stack.pop()
+        if isinstance(current, str):
+            if _SURROGATE.search(current):
+                return path or "<body>"
+        elif isinstance(current, dict):
+            for key, inner in current.items():
+                if _SURROGATE.search(key):
+                    return f"{path}.<key>" if path else "<key>"
+                stack.append((inner, f"{path}.{key}" if path else key))
+        elif isinstance(current, list):
+            stack.extend((inner, f"{path}[{i}]") for i, inner in enumerate(current))
+    return None
 
 
 class BodySizeLimit:
@@ -41,6 +73,21 @@ class BodySizeLimit:
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
+        where = lone_surrogate_path(body)
+        if where is not None:
+            await _send_json(
+                send,
+                422,
+                {
+                    "error": {
+                        "code": "invalid_request",
+                        "message": f"{where} holds a lone UTF-16 surrogate (an unpaired "
+                        "\\ud800-\\udfff escape), which is not text; send valid Unicode",
+                        "field": where,
+                    }
+                },
+            )
+            return
         replayed = False
 
         async def replay() -> Any:
@@ -53,7 +100,9 @@ class BodySizeLimit:
         await self.app(scope, replay, send)
 
     async def _reject(self, send: Any, size: int) -> None:
-        body = json.dumps(
+        await _send_json(
+            send,
+            413,
             {
                 "error": {
                     "code": "payload_too_large",
@@ -61,16 +110,20 @@ class BodySizeLimit:
                     f"{self.max_bytes} bytes (REWARDGYM_MAX_BODY_BYTES)",
                     "max_bytes": self.max_bytes,
                 }
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
+            },
         )
-        await send({"type": "http.response.body", "body": body})
+
+
+async def _send_json(send: Any, status: int, content: dict[str, Any]) -> None:
+    body = json.dumps(content).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

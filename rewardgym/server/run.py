@@ -38,21 +38,46 @@ class _Server(uvicorn.Server):
                 loop.remove_signal_handler(sig)
 
     on_stop: Callable[[], None] | None = None
+    busy: Callable[[], bool] = staticmethod(lambda: False)
+    drain_s: float = 0.0
+    _draining: asyncio.Task[None] | None = None
 
     def _stop_requested(self, sig: int) -> None:
-        if self.should_exit and sig == signal.SIGINT:
-            self.force_exit = True  # a second Ctrl-C: stop waiting for connections
-        if not self.should_exit:
-            log.info("%s: finishing in-flight calls, then stopping", signal.Signals(sig).name)
-            if self.on_stop is not None:
-                self.on_stop()
+        if self._draining is not None:
+            if sig == signal.SIGINT:  # a second Ctrl-C: stop now
+                self.should_exit = self.force_exit = True
+            return
+        log.info("%s: finishing in-flight calls, then stopping", signal.Signals(sig).name)
+        if self.on_stop is not None:
+            self.on_stop()
+        self._draining = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        """Keep answering (new calls get 503 "shutting down" with Retry-After, so a client
+        hears where to go instead of a refused connection) until the calls in flight are done
+        or the grace period is over; then stop."""
+        loop = asyncio.get_running_loop()
+        self.stop_by = until = loop.time() + self.drain_s
+        while self.busy() and loop.time() < until:
+            await asyncio.sleep(0.05)
+        # What is left of the grace period bounds uvicorn's own wait for open connections.
+        self.config.timeout_graceful_shutdown = max(1, math.ceil(until - loop.time()))
         self.should_exit = True
+
+    stop_by: float | None = None
+
+    def grace_left(self) -> float:
+        """Seconds of the grace period left (all of it when no signal came)."""
+        if self.stop_by is None:
+            return self.drain_s
+        return max(0.0, self.stop_by - asyncio.get_running_loop().time())
 
 
 async def _serve(settings: Settings) -> None:
     service = RewardService.from_settings(settings)
     await service.start()
     grpc_server = None
+    server: _Server | None = None
     try:
         if settings.grpc_port is not None:
             from rewardgym.server.grpc import start_grpc_server
@@ -70,10 +95,13 @@ async def _serve(settings: Settings) -> None:
         )
         server = _Server(config)
         server.on_stop = service.drain  # /readyz 503 at once: load balancers stop sending
+        server.busy = lambda: service.in_flight > 0
+        server.drain_s = settings.shutdown_grace_s
         await server.serve()  # returns after SIGINT/SIGTERM, in-flight HTTP done
     finally:
         if grpc_server is not None:
-            await grpc_server.stop(grace=settings.shutdown_grace_s)  # in-flight calls finish
+            grace = server.grace_left() if server is not None else settings.shutdown_grace_s
+            await grpc_server.stop(grace=grace)  # in-flight calls finish, within the grace
         await service.aclose()
         log.info("stopped")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from rewardgym.errors import (
     RewardGymError,
 )
 from rewardgym.judges.base import Reward, ScoreContext
+from rewardgym.judges.user_regex import RegexLimits, configure_regex
 from rewardgym.metrics import ITEMS, REJECTED, REQUEST_SECONDS, REQUESTS, register_gauges
 from rewardgym.pool import close_shared_pools
 from rewardgym.registry import RewardRegistry
@@ -30,6 +32,7 @@ from rewardgym.schema import (
     ScoreResponse,
 )
 from rewardgym.server.auth import Guard
+from rewardgym.trust import OPERATOR, Caller, InlineLimits, InlinePolicy, check_inline
 
 __all__ = ["RewardService", "apply_on_error"]
 
@@ -48,11 +51,6 @@ def apply_on_error(results: Sequence[Result], policy: OnError) -> list[Result]:
     return out
 
 
-def _label(ref: str | RewardSpec, reward: Reward) -> str:
-    """The metrics label: the name, or ``inline:TYPE`` (bounded, unlike spec hashes)."""
-    return ref if isinstance(ref, str) else f"inline:{reward.spec.type}"
-
-
 class RewardService:
     """Look up a reward, admit a batch (or refuse it: overloaded), score it under a deadline,
     apply the on_error policy."""
@@ -61,6 +59,23 @@ class RewardService:
         self.registry = registry
         self.settings = settings or Settings()
         self.guard = Guard.from_settings(self.settings)  # API keys and rates, for both fronts
+        s = self.settings
+        self.inline_policy = InlinePolicy(
+            mode=s.inline_specs,
+            limits=InlineLimits(
+                max_nesting=s.inline_max_nesting,
+                max_json_depth=s.inline_max_json_depth,
+                max_json_nodes=s.inline_max_json_nodes,
+                max_formula_chars=s.inline_max_formula_chars,
+            ),
+        )
+        configure_regex(
+            RegexLimits(
+                max_pattern_chars=s.regex_max_pattern_chars,
+                max_mem_bytes=s.regex_max_mem_bytes,
+                cache_bytes=s.regex_cache_bytes,
+            )
+        )
         self.ready = False
         self.draining = False
         self.in_flight = 0
@@ -105,7 +120,9 @@ class RewardService:
         """Build the registry from the configured YAML (or the built-in default config)."""
         settings = settings or Settings()
         config = load_reward_config(settings.config)
-        registry = RewardRegistry(config.rewards, max_inline=settings.max_inline_specs)
+        registry = RewardRegistry(
+            config.rewards, max_inline=settings.max_inline_specs, backends=config.backends
+        )
         return cls(registry, settings)
 
     async def start(self) -> None:
@@ -128,6 +145,20 @@ class RewardService:
             await reward.aclose()
         await close_shared_pools()
 
+    def caller(self, key_id: str | None) -> Caller:
+        """The caller an API key (or none) makes: trusted when the operator marked the key so,
+        or when inline specs are ``any``."""
+        trusted = self.inline_policy.mode == "any" or (
+            key_id is not None and key_id in self.guard.trusted_ids
+        )
+        return Caller(trusted=trusted, key_id=key_id)
+
+    def resolve(self, ref: str | RewardSpec, caller: Caller) -> Reward:
+        """A named reward, or an inline spec the caller may send (403/422 otherwise)."""
+        if isinstance(ref, RewardSpec):
+            check_inline(ref, caller, self.inline_policy)
+        return self.registry.resolve(ref)
+
     def list_rewards(self) -> list[RewardInfo]:
         return [self.registry.info(name) for name in self.registry.names()]
 
@@ -143,7 +174,8 @@ class RewardService:
                 items=n_items,
                 max_items=limit,
             )
-        deadline_s = options.deadline_s or self.settings.request_deadline_s
+        # A caller may shorten the server's deadline, never lengthen it.
+        deadline_s = min(options.deadline_s or math.inf, self.settings.request_deadline_s)
         return ScoreContext(deadline=time.monotonic() + deadline_s)
 
     def _policy(self, reward: Reward, options: ScoreOptions) -> OnError:
@@ -151,10 +183,11 @@ class RewardService:
             return options.on_error
         return reward.spec.on_error if reward.spec.on_error is not None else "null"
 
-    async def score(self, request: ScoreRequest) -> ScoreResponse:
-        """One Result per item, in order."""
+    async def score(self, request: ScoreRequest, caller: Caller = OPERATOR) -> ScoreResponse:
+        """One Result per item, in order. ``caller``: who sent it (the fronts pass the API
+        caller; in-process use is the operator's own)."""
         ctx = self._prepare(len(request.items), request.options)
-        reward = self.registry.resolve(request.reward)
+        reward = self.resolve(request.reward, caller)
         started = time.perf_counter()
         with self._admit(len(request.items)):
             results = await reward.score(request.items, ctx)
@@ -163,7 +196,7 @@ class RewardService:
                 f"reward {reward.name!r} returned {len(results)} results "
                 f"for {len(request.items)} items (a bug in that reward type)"
             )
-        self._count(_label(request.reward, reward), "score", results, started)
+        self._count(reward.label, "score", results, started)
         results = apply_on_error(results, self._policy(reward, request.options))
         return ScoreResponse(reward=reward.name, results=results)
 
@@ -177,15 +210,15 @@ class RewardService:
         if len(results) > failed:
             ITEMS.labels(reward, "ok").inc(len(results) - failed)
 
-    async def compare(self, request: CompareRequest) -> ScoreResponse:
+    async def compare(self, request: CompareRequest, caller: Caller = OPERATOR) -> ScoreResponse:
         """Rank the responses of each item (preference rewards only)."""
         ctx = self._prepare(len(request.items), request.options)
-        reward = self.registry.resolve(request.reward)
+        reward = self.resolve(request.reward, caller)
         started = time.perf_counter()
         with self._admit(len(request.items)):
             results = await reward.compare(request.items, ctx)
         for result in results:
             reward.stamp(result)
-        self._count(_label(request.reward, reward), "compare", results, started)
+        self._count(reward.label, "compare", results, started)
         results = apply_on_error(results, self._policy(reward, request.options))
         return ScoreResponse(reward=reward.name, results=results)

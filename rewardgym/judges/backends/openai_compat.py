@@ -136,8 +136,18 @@ class OpenAICompatBackend:
         label = f"openai/{self.model}"
         started = time.perf_counter()
         try:
-            completion = await endpoint.client.chat.completions.create(**kwargs)
+            # The whole call, not each read: a server that trickles bytes is cut at timeout_s.
+            async with asyncio.timeout(self.timeout_s):
+                completion = await endpoint.client.chat.completions.create(**kwargs)
             return _parse(completion, endpoint.base_url)
+        except TimeoutError as exc:
+            BACKEND_ERRORS.labels(label, "timeout").inc()
+            endpoint.resting_until = time.monotonic() + self.rest_s
+            raise BackendError(
+                f"{endpoint.base_url}: no complete answer within {self.timeout_s:g} s",
+                retryable=True,
+                timeout=True,
+            ) from exc
         except BackendError:
             BACKEND_ERRORS.labels(label, "malformed").inc()
             raise

@@ -10,12 +10,13 @@ from importlib import resources
 from typing import Any, ClassVar, TypeVar
 
 import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import Field, model_validator
 
 from rewardgym.errors import ConfigError, RewardError
 from rewardgym.judges.backends.base import BackendError, ChatBackend, ChatRequest, ChatResponse
 from rewardgym.judges.backends.factory import BackendParams, make_backend
-from rewardgym.judges.base import Params, Reward
+from rewardgym.judges.base import Params, Reward, reference_texts
 from rewardgym.judges.llm.parsers import VerdictError, neutralise
 from rewardgym.schema import ErrorType, Result, StepScore
 
@@ -29,7 +30,9 @@ __all__ = [
 
 T = TypeVar("T")
 
-_ENV = jinja2.Environment(
+# Sandboxed even for the config's templates: a template reaches only the values it is given,
+# never Python internals (``cycler.__init__.__globals__``...), and cannot change them.
+_ENV = ImmutableSandboxedEnvironment(
     undefined=jinja2.StrictUndefined, keep_trailing_newline=False, autoescape=False
 )
 
@@ -41,7 +44,7 @@ def compile_template(override: str | None, builtin: str, reward: str) -> jinja2.
         source = (resources.files("rewardgym.judges.llm") / "templates" / builtin).read_text()
     try:
         return _ENV.from_string(source)
-    except jinja2.TemplateError as exc:
+    except (jinja2.TemplateError, RecursionError) as exc:
         raise ConfigError(f"reward {reward!r}: bad template: {exc}") from exc
 
 
@@ -64,7 +67,9 @@ def list_verdict_format(
 class JudgeParams(Params):
     """Params every LLM judge has."""
 
-    backend: BackendParams
+    backend: BackendParams | str = Field(
+        description="the judge's backend, or the name of one the config's backends define"
+    )
     use_reference: bool = Field(default=False, description="reference-guided: judge against it")
     max_tokens: int = Field(default=512, ge=1, le=8192)
     temperature: float = Field(default=0.0, ge=0, le=2)
@@ -74,6 +79,10 @@ class JudgeParams(Params):
     samples: int = Field(
         default=1, ge=1, le=32, description="self-consistency: judgments per item, averaged"
     )
+
+    OPERATOR_ONLY = frozenset({"system_template", "user_template"})
+    AT_MOST_DEFAULT = frozenset({"max_tokens"})
+    NAMED_ONLY = frozenset({"backend"})
 
     @model_validator(mode="after")
     def _sampling_needs_temperature(self) -> JudgeParams:
@@ -128,6 +137,10 @@ class LLMJudge(Reward):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         p: JudgeParams = self.params
+        if isinstance(p.backend, str):
+            self.backend_params: BackendParams = self.registry.backend_params(p.backend)
+        else:
+            self.backend_params = p.backend
         self._system = compile_template(
             p.system_template, f"{self.templates}_system.jinja", self.name
         )
@@ -154,7 +167,7 @@ class LLMJudge(Reward):
             except (OSError, ValueError) as exc:
                 raise ConfigError(
                     f"reward {self.name!r}: cannot load judge model "
-                    f"{self.params.backend.model!r}: {exc}"
+                    f"{self.backend_params.model!r}: {exc}"
                 ) from exc
 
     @property
@@ -163,7 +176,7 @@ class LLMJudge(Reward):
         loop = asyncio.get_running_loop()
         backend = self._backends.get(loop)
         if backend is None:
-            backend = self._backends[loop] = make_backend(self.params.backend)
+            backend = self._backends[loop] = make_backend(self.backend_params)
         return backend
 
     async def ask(
@@ -201,7 +214,8 @@ class LLMJudge(Reward):
             return None
         if item.reference is None:
             raise RewardError(ErrorType.INVALID_INPUT, f"reward {self.name!r} needs a reference")
-        return neutralise(str(item.reference))
+        texts = reference_texts(item.reference, f"reward {self.name!r}")
+        return neutralise(texts[0] if len(texts) == 1 else "\n".join(texts))
 
     def seed(self, sample: int) -> int | None:
         """The sampling seed of self-consistency sample ``sample`` (none for one sample)."""

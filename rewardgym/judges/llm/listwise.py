@@ -102,7 +102,7 @@ class ListwiseJudge(LLMJudge):
             one = "(" + "|".join(str(s) for s in range(p.max_score, p.min_score - 1, -1)) + ")"
             integer = {"type": "integer", "minimum": p.min_score, "maximum": p.max_score}
             response_format, extra = list_verdict_format(
-                p.backend.structured_output, "scores", len(order), one, integer
+                self.backend_params.structured_output, "scores", len(order), one, integer
             )
         namespace = f"{TEMPLATE_VERSION}:{p.verdict}:{p.min_score}-{p.max_score}"
         return ChatRequest(

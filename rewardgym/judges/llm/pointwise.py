@@ -92,7 +92,7 @@ class PointwiseJudge(LLMJudge):
         """The chat request for one item; ``attempt`` > 0 asks again past the cache;
         ``sample`` numbers self-consistency samples (each its own seed)."""
         p: PointwiseParams = self.params
-        how = p.backend.structured_output
+        how = self.backend_params.structured_output
         response_format: dict[str, Any] | None = None
         extra: dict[str, Any] | None = None
         top_logprobs = None

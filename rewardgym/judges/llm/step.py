@@ -74,7 +74,11 @@ class StepJudge(LLMJudge):
         if p.verdict == "json":
             label = {"type": "string", "enum": list(LABELS)}
             response_format, extra = list_verdict_format(
-                p.backend.structured_output, "labels", len(steps), '"(correct|incorrect)"', label
+                self.backend_params.structured_output,
+                "labels",
+                len(steps),
+                '"(correct|incorrect)"',
+                label,
             )
         namespace = f"{TEMPLATE_VERSION}:{p.verdict}"
         return ChatRequest(

@@ -15,8 +15,15 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from rewardgym.errors import ConfigError
-from rewardgym.judges.base import Params, Reward, ScoreContext, error_result, text_of
+from rewardgym.errors import ConfigError, RewardError
+from rewardgym.judges.base import (
+    Params,
+    Reward,
+    ScoreContext,
+    error_result,
+    reference_texts,
+    text_of,
+)
 from rewardgym.judges.models.loading import resolve_device
 from rewardgym.schema import Basis, ErrorType, Item, Result, Taxonomy
 
@@ -52,6 +59,8 @@ def _load(path: str, device: str) -> Any:
 
 
 class EmbeddingParams(Params):
+    OPERATOR_ONLY = frozenset({"model", "device", "batch_size"})
+
     model: str | None = Field(default=None, description="default: the shipped MiniLM")
     device: str = Field(default="auto", description="auto, cpu, cuda, ...")
     reference: str | list[str] | None = Field(
@@ -86,7 +95,7 @@ class EmbeddingSimilarity(Reward):
         refs = p.reference if p.reference is not None else item.reference
         if refs is None or refs == "" or refs == []:
             return []
-        return [text_of(r) if not isinstance(r, str) else r for r in _as_list(refs)]
+        return reference_texts(refs, "embedding_similarity")
 
     def _similarities(self, pairs: list[tuple[str, list[str]]]) -> list[list[float]]:
         """Cosine similarities of each response to each of its references (worker thread)."""
@@ -111,7 +120,11 @@ class EmbeddingSimilarity(Reward):
         results: list[Result | None] = [None] * len(items)
         todo: list[tuple[int, tuple[str, list[str]]]] = []
         for i, item in enumerate(items):
-            refs = self.references(item)
+            try:
+                refs = self.references(item)
+            except RewardError as exc:
+                results[i] = Result(error=exc.error)
+                continue
             if not refs:
                 results[i] = error_result(
                     ErrorType.INVALID_INPUT, "embedding_similarity needs a reference"

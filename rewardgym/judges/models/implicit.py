@@ -37,6 +37,11 @@ Pair = tuple[list[int], list[int]]
 
 
 class ImplicitRewardParams(Params):
+    OPERATOR_ONLY = frozenset(
+        {"policy", "reference", "device", "dtype", "batching", "max_batch_size", "batch_wait_ms"}
+    )
+    AT_MOST_DEFAULT = frozenset({"max_length"})
+
     policy: str = Field(min_length=1, description="the DPO-trained model (directory or id)")
     reference: str = Field(min_length=1, description="the model it was trained against")
     beta: float = Field(default=0.1, gt=0, description="the DPO beta")

@@ -57,6 +57,23 @@ def aggregate_step_probabilities(probabilities: list[float], how: Aggregate) -> 
 
 
 class ProcessRewardParams(Params):
+    OPERATOR_ONLY = frozenset(
+        {
+            "model",
+            "head",
+            "device",
+            "dtype",
+            "batching",
+            "max_batch_size",
+            "batch_wait_ms",
+            "backend",
+            "base_url",
+            "served_model",
+            "max_concurrency",
+        }
+    )
+    AT_MOST_DEFAULT = frozenset({"max_length", "timeout_s", "max_steps"})
+
     model: str = Field(min_length=1, description="a local directory or a cached hub id")
     head: Literal["causal_lm", "token_classification"] = "causal_lm"
     step_tag: str = Field(default=" ки\n", min_length=1, description="text after each step")

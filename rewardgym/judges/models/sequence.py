@@ -32,6 +32,24 @@ __all__ = ["RewardModel", "RewardModelParams", "batched_logits"]
 
 
 class RewardModelParams(Params):
+    OPERATOR_ONLY = frozenset(
+        {
+            "model",
+            "backend",
+            "base_url",
+            "served_model",
+            "endpoint",
+            "max_concurrency",
+            "device",
+            "dtype",
+            "batching",
+            "max_batch_size",
+            "batch_wait_ms",
+            "max_batch_tokens",
+        }
+    )
+    AT_MOST_DEFAULT = frozenset({"max_length", "timeout_s"})
+
     model: str = Field(min_length=1, description="a local directory or a cached hub id")
     backend: Literal["local", "vllm"] = Field(
         default="local", description="local: transformers in process; vllm: POST /classify"

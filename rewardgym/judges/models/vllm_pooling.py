@@ -44,8 +44,9 @@ class _VllmClient:
             self._client = httpx.AsyncClient(timeout=self.timeout_s)
         async with self._limit:
             try:
-                response = await self._client.post(url, json={"model": self.model, **body})
-            except httpx.TimeoutException as exc:
+                async with asyncio.timeout(self.timeout_s):  # the whole call, not each read
+                    response = await self._client.post(url, json={"model": self.model, **body})
+            except (httpx.TimeoutException, TimeoutError) as exc:
                 raise RewardError(
                     ErrorType.TIMEOUT, f"{url}: no answer in {self.timeout_s:g} s", retryable=True
                 ) from exc

@@ -55,6 +55,12 @@ class CodeParams(Params):
     output_bytes: int = Field(default=65536, ge=1024, le=64 * 1024 * 1024)
     excerpt_chars: int = Field(default=2000, ge=0, le=100_000, description="metadata excerpts")
 
+    OPERATOR_ONLY = frozenset({"sandbox", "workers"})
+    AT_MOST_DEFAULT = frozenset(
+        {"timeout_s", "cpu_s", "memory_mb", "processes", "file_size_mb", "output_bytes"}
+        | {"excerpt_chars"}
+    )
+
 
 class CodeReward(Reward):
     """Share of tests a Python completion passes, run in a sandbox."""
@@ -114,7 +120,7 @@ class CodeReward(Reward):
 
     def _gauges(self) -> Iterator[tuple[str, dict[str, str], float]]:
         busy = self.params.workers - self._uids.qsize()
-        pool = {"pool": f"sandbox:{self.name}"}
+        pool = {"pool": f"sandbox:{self.label}"}
         yield "rewardgym_pool_busy", pool, float(busy)
         yield "rewardgym_pool_waiting", pool, float(max(0, self._submitted - busy))
 

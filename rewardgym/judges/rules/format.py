@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import regex
+import re2
 from pydantic import Field, model_validator
 
 from rewardgym.judges.base import Params, SyncRule, text_of
-from rewardgym.judges.rules._text import compile_pattern, search
+from rewardgym.judges.user_regex import compile_pattern, search
 from rewardgym.schema import Basis, Item, Result, Taxonomy
 
 __all__ = ["FormatParams", "FormatReward"]
@@ -29,7 +29,7 @@ class FormatParams(Params):
         if self.pattern is None and not self.tags:
             raise ValueError("format needs a pattern or tags")
         if self.pattern is not None:
-            compile_pattern(self.pattern, regex.DOTALL)
+            compile_pattern(self.pattern, dotall=True)
         return self
 
 
@@ -46,12 +46,12 @@ class FormatReward(SyncRule):
         text = text_of(item.response)
         checks: dict[str, float | None] = {}
         if p.pattern is not None:
-            full = compile_pattern(f"\\A(?:{p.pattern})\\Z", regex.DOTALL)
-            checks["pattern"] = 1.0 if search(full, text) is not None else 0.0
+            full = compile_pattern(p.pattern, dotall=True)
+            checks["pattern"] = 1.0 if full.fullmatch(text) is not None else 0.0
         last_end = -1
         for tag in p.tags:
             found = search(
-                compile_pattern(f"<{regex.escape(tag)}>(.*?)</{regex.escape(tag)}>", regex.DOTALL),
+                compile_pattern(f"<{re2.escape(tag)}>(.*?)</{re2.escape(tag)}>", dotall=True),
                 text,
             )
             once = text.count(f"<{tag}>") == 1 and text.count(f"</{tag}>") == 1

@@ -6,17 +6,18 @@ import json
 from typing import Any
 
 import jsonschema
-import regex
+import referencing
+import referencing.exceptions
 from pydantic import ConfigDict, Field, model_validator
 
-from rewardgym.errors import ConfigError
+from rewardgym.errors import ConfigError, RewardError
 from rewardgym.judges.base import Params, SyncRule, text_of
-from rewardgym.judges.rules._text import compile_pattern, search
-from rewardgym.schema import Basis, Item, Result, Taxonomy
+from rewardgym.judges.user_regex import compile_pattern, search
+from rewardgym.schema import Basis, ErrorType, Item, Result, Taxonomy
 
 __all__ = ["JsonParams", "JsonReward"]
 
-_FENCE = compile_pattern(r"```(?:json)?\s*(.*?)```", regex.DOTALL)
+_FENCE = compile_pattern(r"```(?:json)?\s*(.*?)```", dotall=True)
 
 
 class JsonParams(Params):
@@ -43,7 +44,90 @@ class JsonParams(Params):
                 jsonschema.validators.validator_for(self.json_schema).check_schema(self.json_schema)
             except jsonschema.SchemaError as exc:
                 raise ConfigError(f"invalid JSON Schema: {exc.message}") from exc
+            except RecursionError as exc:
+                raise ConfigError("the JSON Schema nests too deeply") from exc
+            for pattern in _schema_patterns(self.json_schema):
+                compile_pattern(pattern)  # RE2 syntax, checked now: a bad one is a config error
         return self
+
+
+def _schema_patterns(schema: Any) -> list[str]:
+    """Every ``pattern`` and ``patternProperties`` key in a schema (iteratively)."""
+    found: list[str] = []
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get("pattern"), str):
+                found.append(node["pattern"])
+            if isinstance(node.get("patternProperties"), dict):
+                found.extend(node["patternProperties"])
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
+def _re2_pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Any:
+    if validator.is_type(instance, "string") and search(compile_pattern(pattern), instance) is None:
+        yield jsonschema.ValidationError(f"{instance[:100]!r} does not match {pattern!r}")
+
+
+def _re2_pattern_properties(validator: Any, properties: Any, instance: Any, schema: Any) -> Any:
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in properties.items():
+        compiled = compile_pattern(pattern)
+        for key, value in instance.items():
+            if search(compiled, key) is not None:
+                yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+
+def _unique_items(validator: Any, unique: Any, instance: Any, schema: Any) -> Any:
+    # jsonschema compares every pair of unhashable items: 3,000 objects cost ~10 s of CPU.
+    # Canonical JSON texts in a set do the same check in linear time.
+    if not unique or not validator.is_type(instance, "array"):
+        return
+    seen: set[str] = set()
+    for value in instance:
+        key = json.dumps(_normalise_numbers(value), sort_keys=True)
+        if key in seen:
+            yield jsonschema.ValidationError(f"{str(instance)[:100]} has non-unique elements")
+            return
+        seen.add(key)
+
+
+def _normalise_numbers(value: Any) -> Any:
+    """Integral floats as ints (JSON Schema: 1 == 1.0), throughout a parsed value."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_normalise_numbers(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _normalise_numbers(v) for k, v in value.items()}
+    return value
+
+
+def _refuse_retrieval(uri: str) -> Any:
+    raise referencing.exceptions.NoSuchResource(ref=uri)  # type: ignore[call-arg]
+
+
+def schema_validator(schema: dict[str, Any]) -> Any:
+    """A validator for ``schema`` whose patterns run in RE2 (linear time) and whose ``$ref``s
+    never leave the schema (no fetching of remote documents)."""
+    base = jsonschema.validators.validator_for(schema)
+    cls = jsonschema.validators.extend(
+        base,
+        {
+            "pattern": _re2_pattern,
+            "patternProperties": _re2_pattern_properties,
+            "uniqueItems": _unique_items,
+        },
+    )
+    registry: Any = referencing.Registry(retrieve=_refuse_retrieval)  # type: ignore[call-arg]
+    return cls(schema, registry=registry)
 
 
 def _count_checks(schema: Any) -> int:
@@ -63,6 +147,10 @@ class JsonReward(SyncRule):
     Params = JsonParams
     description = "Valid JSON, optionally validated against a JSON Schema"
 
+    def inline_budget(self) -> int:
+        # Some schema keywords (uniqueItems over objects) cost the square of the value's size.
+        return self.inline_chars if self.params.json_schema is None else 1_000
+
     def compute(self, item: Item) -> Result:
         p: JsonParams = self.params
         text = text_of(item.response)
@@ -76,8 +164,18 @@ class JsonReward(SyncRule):
             return Result(score=0.0, scores={"parses": 0.0}, metadata={"parse_error": str(exc)})
         if p.json_schema is None:
             return Result(score=1.0, scores={"parses": 1.0})
-        validator = jsonschema.validators.validator_for(p.json_schema)(p.json_schema)
-        errors = sorted(validator.iter_errors(value), key=lambda e: list(e.path))
+        try:
+            errors = sorted(
+                schema_validator(p.json_schema).iter_errors(value), key=lambda e: list(e.path)
+            )
+        except RecursionError as exc:
+            raise RewardError(
+                ErrorType.INVALID_INPUT, "the JSON value nests too deeply to validate"
+            ) from exc
+        except referencing.exceptions.Unresolvable as exc:
+            raise RewardError(
+                ErrorType.CONFIG_ERROR, f"the schema's $ref cannot be resolved here: {exc}"
+            ) from exc
         messages = [f"{'/'.join(map(str, e.path)) or '<root>'}: {e.message}" for e in errors]
         if not errors:
             score = 1.0

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from rewardgym.errors import RewardError
-from rewardgym.judges.base import Params, Reward, ScoreContext, text_of
+from rewardgym.judges.base import Params, Reward, ScoreContext, reference_texts, text_of
 from rewardgym.pool import KillablePool, WorkerCrashedError, WorkerError, shared_pool
 from rewardgym.schema import Basis, ErrorType, Item, Result, Taxonomy
 
@@ -43,6 +43,9 @@ class MathParams(Params):
     timeout_s: float = Field(default=5.0, gt=0, le=600, description="per item, from dispatch")
     workers: int | None = Field(default=None, gt=0, description="pool size (default: CPUs)")
 
+    OPERATOR_ONLY = frozenset({"workers"})
+    AT_MOST_DEFAULT = frozenset({"timeout_s"})
+
 
 class MathReward(Reward):
     """1.0 when the response's final answer equals the reference (gold first), else 0.0."""
@@ -61,7 +64,7 @@ class MathReward(Reward):
     async def score_one(self, item: Item, ctx: ScoreContext) -> Result:
         if item.reference is None or item.reference == "":
             raise RewardError(ErrorType.INVALID_INPUT, "math needs a reference (the gold answer)")
-        gold = item.reference if isinstance(item.reference, str) else str(item.reference)
+        gold = reference_texts(item.reference, "math", many=False)[0]
         options = self.params.model_dump(exclude={"timeout_s", "workers"})
         timeout = self.params.timeout_s
         remaining = ctx.remaining()

@@ -9,21 +9,29 @@ the last non-empty line (``auto``), or one of those rules alone.
 
 from __future__ import annotations
 
-import re
-from functools import cache
+import asyncio
+import importlib.util
+import json
+import math
+import site
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field
 
-from rewardgym.errors import RewardError
-from rewardgym.judges.base import Params, SyncRule, text_of
+from rewardgym.errors import ConfigError, RewardError
+from rewardgym.judges.base import Params, Reward, ScoreContext, error_result, text_of
+from rewardgym.judges.sandbox import Limits, Sandbox, SandboxUnavailable
+from rewardgym.judges.user_regex import compile_pattern
 from rewardgym.schema import Basis, ErrorType, Item, Result, Taxonomy
 
 __all__ = ["ReasoningGymParams", "ReasoningGymReward", "extract_answer"]
 
 Extract = Literal["auto", "answer_tag", "boxed", "answer_line", "last_line", "none"]
-_TAG = re.compile(r"<answer>\s*(.*?)\s*</answer>", re.DOTALL)
-_ANSWER_LINE = re.compile(r"^\s*(?:final\s+)?answer\s*:\s*(.+?)\s*$", re.IGNORECASE | re.M)
+# RE2 (linear time): responses come from the policy and may be built to stall a backtracker.
+_TAG = compile_pattern(r"<answer>\s*(.*?)\s*</answer>", dotall=True)
+_ANSWER_LINE = compile_pattern(r"(?im)^\s*(?:final\s+)?answer\s*:\s*(.+?)\s*$")
 
 
 def _last_boxed(text: str) -> str | None:
@@ -61,45 +69,131 @@ def extract_answer(text: str, how: Extract = "auto") -> str | None:
     return rest[-1] if rest else None
 
 
-@cache
-def _checker(dataset: str) -> Any:
-    import reasoning_gym
-
-    return reasoning_gym.get_score_answer_fn(dataset)
+def _site_dirs() -> tuple[str, ...]:
+    """The folders reasoning-gym and its dependencies are imported from."""
+    spec = importlib.util.find_spec("reasoning_gym")
+    found = [str(Path(spec.origin).parent.parent)] if spec and spec.origin else []
+    found += [p for p in site.getsitepackages() if Path(p).is_dir()]
+    return tuple(dict.fromkeys(found))
 
 
 class ReasoningGymParams(Params):
     extract: Extract = Field(default="auto", description="how to find the answer")
+    sandbox: Literal["bubblewrap", "none"] = Field(
+        default="bubblewrap",
+        description="where the checkers run (some evaluate the answer as code); none: trusted "
+        "answers only",
+    )
+    timeout_s: float = Field(default=5.0, gt=0, le=60, description="per task")
+
+    OPERATOR_ONLY = frozenset({"sandbox"})
+    AT_MOST_DEFAULT = frozenset({"timeout_s"})
 
 
-class ReasoningGymReward(SyncRule):
-    """The task family's checker score (usually 0 or 1, some give partial credit)."""
+class ReasoningGymReward(Reward):
+    """The task family's checker score (usually 0 or 1, some give partial credit), computed in
+    the sandbox: some checkers evaluate the answer as code (sympy's ``parse_expr``, ``eval``)."""
 
     type_id = "reasoning_gym"
     taxonomy = Taxonomy(basis=Basis.RULE)
     Params = ReasoningGymParams
     description = "reasoning-gym's own answer checker for the task in metadata.reasoning_gym"
 
-    def compute(self, item: Item) -> Result:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sandbox: Sandbox | None = None
+
+    def sandbox(self) -> Sandbox:
+        if self._sandbox is None:
+            try:
+                self._sandbox = Sandbox(
+                    self.params.sandbox,
+                    read_only=_site_dirs() if self.params.sandbox == "bubblewrap" else (),
+                    env=_ONE_THREAD,
+                )
+            except SandboxUnavailable as exc:
+                raise ConfigError(f"reward {self.name!r}: {exc}") from exc
+        return self._sandbox
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self.sandbox)  # no bubblewrap: the server does not start
+
+    def _task(self, item: Item) -> dict[str, Any] | Result:
         task = item.metadata.get("reasoning_gym")
         if not isinstance(task, dict) or "dataset" not in task or "entry" not in task:
             raise RewardError(
                 ErrorType.INVALID_INPUT,
                 "needs metadata.reasoning_gym = {dataset, entry} (ReasoningGymSource adds it)",
             )
-        try:
-            check = _checker(str(task["dataset"]))
-        except Exception as exc:
+        if not isinstance(task["dataset"], str) or not isinstance(task["entry"], dict):
             raise RewardError(
-                ErrorType.INVALID_INPUT, f"unknown reasoning-gym dataset {task['dataset']!r}"
-            ) from exc
+                ErrorType.INVALID_INPUT,
+                "metadata.reasoning_gym.dataset must be a string and .entry an object",
+            )
         answer = extract_answer(text_of(item.response), self.params.extract)
         if answer is None:
             return Result(score=0.0, metadata={"answer": None, "reason": "no answer found"})
-        try:
-            score = float(check(answer=answer, entry=task["entry"]))
-        except Exception as exc:  # a checker that chokes on odd input: an error, not 0
+        return {"dataset": task["dataset"], "entry": task["entry"], "answer": answer}
+
+    async def score_batch(self, items: Sequence[Item], ctx: ScoreContext) -> list[Result]:
+        out: list[Result | None] = [None] * len(items)
+        tasks: list[tuple[int, dict[str, Any]]] = []
+        for i, item in enumerate(items):
+            try:
+                task = self._task(item)
+            except RewardError as exc:
+                out[i] = Result(error=exc.error)
+                continue
+            if isinstance(task, Result):
+                out[i] = task
+            else:
+                tasks.append((i, task))
+        if tasks:
+            remaining = ctx.remaining()
+            wall = remaining if remaining is not None else 30.0 + len(tasks) * self.params.timeout_s
+            try:
+                checked = await asyncio.to_thread(self._check, [t for _, t in tasks], wall)
+            except RewardError as exc:
+                checked = [{"error": exc.error.message, "type": exc.error.type}] * len(tasks)
+            for (i, task), answer in zip(tasks, checked, strict=True):
+                if "score" in answer:
+                    out[i] = Result(score=answer["score"], metadata={"answer": task["answer"]})
+                else:
+                    kind = ErrorType(answer.get("type", ErrorType.INTERNAL))
+                    out[i] = error_result(kind, str(answer["error"]))
+        return [r if r is not None else error_result(ErrorType.INTERNAL, "not scored") for r in out]
+
+    def _check(self, tasks: list[dict[str, Any]], wall_s: float) -> list[dict[str, Any]]:
+        """Run the checker program over ``tasks`` in the sandbox (one fresh run per batch)."""
+        request = {"site": list(_site_dirs()), "timeout_s": self.params.timeout_s, "tasks": tasks}
+        limits = Limits(
+            cpu_s=max(1, math.ceil(wall_s)),
+            wall_s=wall_s,
+            memory_mb=4096,
+            processes=64,
+            output_bytes=1024 * 1024 + 200 * len(tasks),
+        )
+        run = self.sandbox().run(_PROGRAM, stdin=json.dumps(request), limits=limits)
+        if run.timed_out:
             raise RewardError(
-                ErrorType.INTERNAL, f"the {task['dataset']} checker raised {exc!r}"
-            ) from exc
-        return Result(score=score, metadata={"answer": answer})
+                ErrorType.TIMEOUT,
+                f"the checkers ran over the deadline ({wall_s:.1f} s)",
+                retryable=True,
+            )
+        try:
+            results = json.loads(run.stdout)
+        except ValueError:
+            results = None
+        if not isinstance(results, list) or len(results) != len(tasks):
+            raise RewardError(
+                ErrorType.WORKER_CRASHED,
+                f"the checker program failed (exit {run.exit_code}): {run.stderr.strip()[-300:]}",
+                retryable=True,
+            )
+        return [
+            r if isinstance(r, dict) else {"error": "malformed checker result"} for r in results
+        ]
+
+
+_ONE_THREAD = (("OPENBLAS_NUM_THREADS", "1"), ("OMP_NUM_THREADS", "1"), ("MKL_NUM_THREADS", "1"))
+_PROGRAM = (Path(__file__).parent / "reasoning_gym_checker.py").read_text(encoding="utf-8")

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from rewardgym.errors import RewardError
-from rewardgym.judges.base import Params, SyncRule, text_of
+from rewardgym.judges.base import Params, SyncRule, reference_texts, text_of
 from rewardgym.schema import Basis, ErrorType, Item, Result, Taxonomy
 
 __all__ = ["SimilarityParams", "TextSimilarity"]
@@ -44,6 +44,7 @@ class TextSimilarity(SyncRule):
     taxonomy = Taxonomy(basis=Basis.RULE)
     Params = SimilarityParams
     description = "Text similarity to the reference: fuzzy, BLEU, chrF or ROUGE, in [0, 1]"
+    inline_chars = 4_000  # edit distances and ROUGE-L grow with len(response) * len(reference)
 
     async def start(self) -> None:
         """Import the metric's library now, off the event loop (rouge-score takes seconds):
@@ -82,7 +83,7 @@ class TextSimilarity(SyncRule):
         refs = p.reference if p.reference is not None else item.reference
         if refs is None or refs == [] or refs == "":
             raise RewardError(ErrorType.INVALID_INPUT, "text_similarity needs a reference")
-        ref_list = [str(r) for r in (refs if isinstance(refs, list) else [refs])]
+        ref_list = reference_texts(refs, "text_similarity")
         hyp = text_of(item.response)
         if p.lowercase:
             hyp, ref_list = hyp.lower(), [r.lower() for r in ref_list]

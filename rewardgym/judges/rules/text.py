@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-import regex
 from pydantic import Field, model_validator
 
-from rewardgym.errors import RewardError
-from rewardgym.judges.base import SyncRule, text_of
-from rewardgym.judges.rules._text import NormaliseParams, compile_pattern, normalise, search
+from rewardgym.errors import ConfigError, RewardError
+from rewardgym.judges.base import SyncRule, reference_texts, text_of
+from rewardgym.judges.rules._text import NormaliseParams, normalise
+from rewardgym.judges.user_regex import compile_pattern, search
 from rewardgym.schema import Basis, ErrorType, Item, Result, Taxonomy
 
 __all__ = ["StringCheck", "StringCheckParams"]
@@ -27,7 +27,7 @@ class StringCheckParams(NormaliseParams):
     @model_validator(mode="after")
     def _check_patterns(self) -> StringCheckParams:
         if self.extract is not None:
-            compile_pattern(self.extract, regex.DOTALL)
+            compile_pattern(self.extract, dotall=True)
         if self.operation == "regex":
             for ref in self.reference if isinstance(self.reference, list) else [self.reference]:
                 if ref is not None:
@@ -48,12 +48,10 @@ class StringCheck(SyncRule):
         refs = p.reference if p.reference is not None else item.reference
         if refs is None:
             raise RewardError(ErrorType.INVALID_INPUT, "string_check needs a reference")
-        ref_list = [str(r) for r in (refs if isinstance(refs, list) else [refs])]
-        if not ref_list:
-            raise RewardError(ErrorType.INVALID_INPUT, "string_check got an empty reference list")
+        ref_list = reference_texts(refs, "string_check")
         answer = text_of(item.response)
         if p.extract is not None:
-            match = search(compile_pattern(p.extract, regex.DOTALL), answer)
+            match = search(compile_pattern(p.extract, dotall=True), answer)
             if match is None:
                 return Result(score=0.0, metadata={"extracted": None})
             answer = match.group(1) if match.groups() else match.group(0)
@@ -64,7 +62,11 @@ class StringCheck(SyncRule):
     def _check(self, answer: str, ref: str) -> bool:
         p: StringCheckParams = self.params
         if p.operation == "regex":
-            return search(compile_pattern(ref), answer) is not None
+            try:
+                pattern = compile_pattern(ref)
+            except ConfigError as exc:  # the item's own reference: that item's invalid input
+                raise RewardError(ErrorType.INVALID_INPUT, exc.message) from exc
+            return search(pattern, answer) is not None
         ref = normalise(ref, p)
         if p.operation == "eq":
             return answer == ref

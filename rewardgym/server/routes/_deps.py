@@ -5,11 +5,18 @@ from __future__ import annotations
 from fastapi import Request
 
 from rewardgym.server.service import RewardService
+from rewardgym.trust import Caller
 
-__all__ = ["get_service"]
+__all__ = ["get_caller", "get_service"]
 
 
 def get_service(request: Request) -> RewardService:
     """The app's RewardService."""
     service: RewardService = request.app.state.service
     return service
+
+
+def get_caller(request: Request) -> Caller:
+    """Who sent the request: an API caller (trusted only when its key is marked so)."""
+    service: RewardService = request.app.state.service
+    return service.caller(request.scope.get("state", {}).get("api_key_id"))

@@ -16,8 +16,9 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field, model_validator
 
 from rewardgym.schema import Item, ScoreRequest
-from rewardgym.server.routes._deps import get_service
+from rewardgym.server.routes._deps import get_caller, get_service
 from rewardgym.server.service import RewardService
+from rewardgym.trust import Caller
 
 __all__ = ["OpenRLHFRequest", "router"]
 
@@ -46,7 +47,10 @@ def _split(query: str, prompt: str | None) -> tuple[str, str]:
 
 @router.post("/get_reward")
 async def get_reward(
-    body: OpenRLHFRequest, reward: str | None = None, service: RewardService = Depends(get_service)
+    body: OpenRLHFRequest,
+    reward: str | None = None,
+    service: RewardService = Depends(get_service),
+    caller: Caller = Depends(get_caller),
 ) -> dict[str, Any]:
     """Score OpenRLHF's batch with a named reward (``?reward=NAME``, default from settings)."""
     name = reward or service.settings.openrlhf_reward
@@ -55,7 +59,7 @@ async def get_reward(
         prompt, response = _split(query, body.prompts[i] if body.prompts else None)
         label = body.labels[i] if body.labels else None
         items.append(Item(prompt=prompt, response=response, reference=label))
-    scored = await service.score(ScoreRequest(reward=name, items=items))
+    scored = await service.score(ScoreRequest(reward=name, items=items), caller)
     fallback = service.settings.openrlhf_on_error
     rewards = [r.score if r.score is not None else fallback for r in scored.results]
     errors = [float(r.error is not None) for r in scored.results]

@@ -6,8 +6,9 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
 from rewardgym.schema import CompareRequest, ScoreRequest, ScoreResponse
-from rewardgym.server.routes._deps import get_service
+from rewardgym.server.routes._deps import get_caller, get_service
 from rewardgym.server.service import RewardService
+from rewardgym.trust import Caller
 
 __all__ = ["router"]
 
@@ -15,6 +16,10 @@ router = APIRouter(prefix="/v1", tags=["score"])
 
 _ERRORS: dict[int | str, dict[str, str]] = {
     401: {"description": "no API key, or one not accepted (when the server has keys)"},
+    403: {
+        "description": "an inline spec sets a parameter only an operator may set (the body "
+        "names it), or inline specs are off"
+    },
     404: {"description": "unknown reward (the body lists the known ones)"},
     413: {"description": "body or batch over the configured limit"},
     422: {
@@ -33,14 +38,20 @@ def _json(response: ScoreResponse) -> Response:
 
 
 @router.post("/score", responses=_ERRORS, response_model=ScoreResponse)
-async def score(request: ScoreRequest, service: RewardService = Depends(get_service)) -> Response:
+async def score(
+    request: ScoreRequest,
+    service: RewardService = Depends(get_service),
+    caller: Caller = Depends(get_caller),
+) -> Response:
     """Score every item with one reward: one result per item, in order."""
-    return _json(await service.score(request))
+    return _json(await service.score(request, caller))
 
 
 @router.post("/compare", responses=_ERRORS, response_model=ScoreResponse)
 async def compare(
-    request: CompareRequest, service: RewardService = Depends(get_service)
+    request: CompareRequest,
+    service: RewardService = Depends(get_service),
+    caller: Caller = Depends(get_caller),
 ) -> Response:
     """Rank the responses of each item with a preference reward."""
-    return _json(await service.compare(request))
+    return _json(await service.compare(request, caller))

@@ -1,0 +1,44 @@
+"""What runs inside a rule worker process: a rule reward's ``compute`` over a large batch.
+
+Batches too large to score on the event loop run here, in a killable pool: past the request's
+deadline the worker is killed and replaced, so no rule work outlives its request. Rewards are
+built once per worker from their type and params.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, cast
+
+from rewardgym.judges.base import SyncRule
+from rewardgym.registry import load_type
+from rewardgym.schema import Item, Result, RewardSpec
+
+__all__ = ["compute_batch"]
+
+_BUILT: dict[str, SyncRule] = {}
+
+# Rule work is batch work: it yields the CPU to the server's event loop and to judges.
+os.nice(10)
+
+
+def _rule(type_id: str, params: dict[str, Any]) -> SyncRule:
+    key = json.dumps([type_id, params], sort_keys=True)
+    rule = _BUILT.get(key)
+    if rule is None:
+        cls = load_type(type_id)
+        rule = cast(SyncRule, cls(RewardSpec(type=type_id, params=params), None))  # type: ignore[arg-type]
+        if len(_BUILT) > 64:
+            _BUILT.clear()
+        _BUILT[key] = rule
+    return rule
+
+
+def compute_batch(
+    type_id: str, params: dict[str, Any], items: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The results of ``type_id(params)`` on the items, as JSON-ready dicts."""
+    rule = _rule(type_id, params)
+    results: list[Result] = rule.compute_all([Item.model_validate(i) for i in items])
+    return [r.model_dump(mode="json", exclude_defaults=True) for r in results]
