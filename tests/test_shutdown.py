@@ -56,7 +56,7 @@ def test_sigterm_finishes_in_flight_work_and_leaves_no_workers():
         assert time.monotonic() < deadline, "the request never reached the server"
         time.sleep(0.02)
     os.kill(server.process.pid, signal.SIGTERM)
-    # draining: HTTP stops listening, and new gRPC calls are turned away to another replica
+    # draining: new HTTP and gRPC calls are turned away to another replica (503 / UNAVAILABLE)
     time.sleep(0.3)
     with pytest.raises(OverloadedError, match="shutting down"):
         GrpcRewardClient(server.grpc_target, retries=0, timeout=10).score(

@@ -38,7 +38,10 @@ log = logging.getLogger(__name__)
 
 NOBODY = 65534
 SETUP_RETRIES = 4
-SYSTEM_PYTHON = "/usr/bin/python3"
+SYSTEM_PYTHONS = ("/usr/bin/python3", "/usr/local/bin/python3")
+"""Interpreters under /usr (readable by any user, bound read-only): Debian's, or the python
+image's (python:3.x-slim has only /usr/local)."""
+SYSTEM_PYTHON = next((p for p in SYSTEM_PYTHONS if Path(p).exists()), SYSTEM_PYTHONS[0])
 
 
 class SandboxUnavailable(RuntimeError):

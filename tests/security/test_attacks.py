@@ -8,7 +8,6 @@ answers, and one that trickles a byte a second).
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import signal
@@ -24,11 +23,13 @@ import grpc
 import httpx
 import pytest
 import yaml
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from rewardgym.errors import ForbiddenError
 from rewardgym.grpc_client import GrpcRewardClient
 from rewardgym.judges.sandbox import find_bwrap
 from tests.conftest import Server, start_server, stop_server
+from tests.test_judge_faults import _completion as completion
 
 KEY = secrets.token_hex(16)
 TRUSTED_KEY = secrets.token_hex(16)
@@ -44,21 +45,7 @@ class _Judge(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("content-length", 0)))
-        body = json.dumps(
-            {
-                "id": "x",
-                "object": "chat.completion",
-                "created": 0,
-                "model": "m",
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": "Fine.\nScore: 7"},
-                        "finish_reason": "stop",
-                    }
-                ],
-            }
-        ).encode()
+        body = completion("Fine.\nScore: 7")
         self.send_response(200)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(body)))
@@ -136,26 +123,39 @@ def server(tmp_path_factory: pytest.TempPathFactory, judge: str) -> Iterator[Ser
     stop_server(server)
 
 
+class AttackClient(httpx.Client):
+    """Every POST runs while /healthz is probed: each probe must answer within 1 s, and the
+    server must answer /healthz after the attack too."""
+
+    health_url = ""
+
+    def post(self, *args: Any, **kwargs: Any) -> httpx.Response:  # type: ignore[override]
+        return _healthy_during(
+            self.health_url, lambda: super(AttackClient, self).post(*args, **kwargs)
+        )
+
+
 @pytest.fixture
 def http(server: Server) -> Iterator[httpx.Client]:
     headers = {"authorization": f"Bearer {KEY}"}
-    with httpx.Client(base_url=server.url, headers=headers, timeout=60) as client:
+    with AttackClient(base_url=server.url, headers=headers, timeout=60) as client:
+        client.health_url = f"{server.url}/healthz"
         yield client
 
 
-def _healthy_during(server: Server, attack: Callable[[], httpx.Response]) -> httpx.Response:
+def _healthy_during(health_url: str, attack: Callable[[], httpx.Response]) -> httpx.Response:
     """Run ``attack`` while probing /healthz; every probe must answer within 1 s."""
     slowest = 0.0
     with ThreadPoolExecutor(1) as pool:
         future = pool.submit(attack)
         while not future.done():
             started = time.perf_counter()
-            assert httpx.get(f"{server.url}/healthz", timeout=5).status_code == 200
+            assert httpx.get(health_url, timeout=5).status_code == 200
             slowest = max(slowest, time.perf_counter() - started)
             time.sleep(0.05)
         response = future.result()
     assert slowest < 1.0, f"/healthz took {slowest:.2f} s during the attack"
-    assert httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200
+    assert httpx.get(health_url, timeout=1).status_code == 200
     return response
 
 
@@ -212,7 +212,7 @@ FORBIDDEN = [
 def test_host_touching_params_are_refused_with_403(
     http: httpx.Client, server: Server, spec: dict[str, Any], where: str
 ):
-    response = _healthy_during(server, lambda: _score(http, spec, ITEM))
+    response = _score(http, spec, ITEM)
     assert response.status_code == 403, response.text
     error = response.json()["error"]
     assert error["code"] == "forbidden" and error["parameter"] == where
@@ -221,11 +221,12 @@ def test_host_touching_params_are_refused_with_403(
 
 def test_grpc_refuses_the_same_with_permission_denied(server: Server):
     client = GrpcRewardClient(server.grpc_target, api_key=KEY, retries=0, timeout=30)
-    with pytest.raises(ForbiddenError, match="sandbox"):
+    with pytest.raises(ForbiddenError, match=r"reward\.params\.sandbox"):
         client.score({"type": "code", "params": {"sandbox": "none"}}, ITEM)
-    channel = grpc.insecure_channel(server.grpc_target)
-    grpc.channel_ready_future(channel).result(timeout=10)
-    channel.close()
+    with grpc.insecure_channel(server.grpc_target) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        status = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=5).status
+        assert status == health_pb2.HealthCheckResponse.SERVING
 
 
 def test_lowered_limits_and_named_backends_are_allowed(http: httpx.Client):
@@ -304,7 +305,7 @@ def test_unsupported_patterns_are_422_in_params_and_invalid_input_in_items(
     http: httpx.Client, server: Server, pattern: str
 ):
     spec = {"type": "string_check", "params": {"operation": "regex", "reference": pattern}}
-    response = _healthy_during(server, lambda: _score(http, spec, [{"response": "a"}]))
+    response = _score(http, spec, [{"response": "a"}])
     assert response.status_code == 422, response.text
     assert "regular expression" in response.json()["error"]["message"]
     spec = {"type": "string_check", "params": {"operation": "regex"}}
@@ -319,7 +320,7 @@ def test_catastrophic_patterns_run_in_linear_time(http: httpx.Client, server: Se
     items = [{"response": "a" * 30, "reference": pattern}] * 20
     spec = {"type": "string_check", "params": {"operation": "regex"}}
     started = time.perf_counter()
-    response = _healthy_during(server, lambda: _score(http, spec, items))
+    response = _score(http, spec, items)
     assert response.status_code == 200, response.text
     assert [r["score"] for r in response.json()["results"]] == [0.0] * 20
     assert time.perf_counter() - started < 10
@@ -330,7 +331,7 @@ def test_a_large_catastrophic_batch_finishes_and_the_server_stays_free(
 ):
     items = [{"response": "a" * 200, "reference": "(a|aa)+b"}] * 2000
     spec = {"type": "string_check", "params": {"operation": "regex"}}
-    response = _healthy_during(server, lambda: _score(http, spec, items))
+    response = _score(http, spec, items)
     assert response.status_code == 200
     assert {r["score"] for r in response.json()["results"]} == {0.0}
 
@@ -390,7 +391,7 @@ SIZE_ATTACKS = [
 def test_oversized_specs_are_422_naming_the_limit(
     http: httpx.Client, server: Server, spec: dict[str, Any], says: str
 ):
-    response = _healthy_during(server, lambda: _score(http, spec, [{"response": "a"}]))
+    response = _score(http, spec, [{"response": "a"}])
     assert response.status_code == 422, response.text
     assert says in response.text
 
@@ -462,7 +463,7 @@ def test_a_trickling_judge_is_cut_at_its_timeout_fault_injection(
     http: httpx.Client, server: Server
 ):
     started = time.perf_counter()
-    response = _healthy_during(server, lambda: _score(http, "slow_judge", [{"response": "a"}]))
+    response = _score(http, "slow_judge", [{"response": "a"}])
     elapsed = time.perf_counter() - started
     assert response.status_code == 200
     [result] = response.json()["results"]
