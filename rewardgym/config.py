@@ -81,10 +81,16 @@ class Settings(BaseSettings):
     inline_max_nesting: int = Field(default=8, ge=1, le=64, description="specs inside specs")
     inline_max_json_depth: int = Field(default=64, ge=4, le=256, description="params nesting")
     inline_max_json_nodes: int = Field(default=20_000, ge=10, description="values in params")
+    inline_max_params_chars: int = Field(
+        default=256 * 1024, ge=1, description="text in an inline spec's params (all strings)"
+    )
     inline_max_formula_chars: int = Field(default=2_000, ge=1, le=2_000)
+    rule_batch_timeout_s: float = Field(
+        default=60.0, gt=0, description="a rule batch in a worker process is killed after this"
+    )
     regex_max_pattern_chars: int = Field(default=2_000, ge=1, description="user regex length")
     regex_max_mem_bytes: int = Field(
-        default=8 * 1024 * 1024, ge=64 * 1024, description="RE2 memory per compiled pattern"
+        default=2 * 1024 * 1024, ge=64 * 1024, description="RE2 memory per compiled pattern"
     )
     regex_cache_bytes: int = Field(
         default=64 * 1024 * 1024, ge=0, description="compiled user patterns kept, by size"

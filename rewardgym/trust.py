@@ -51,6 +51,7 @@ class InlineLimits:
     max_nesting: int = 8
     max_json_depth: int = 64
     max_json_nodes: int = 20_000
+    max_params_chars: int = 256 * 1024
     max_formula_chars: int = 2_000
 
 
@@ -62,19 +63,23 @@ class InlinePolicy:
     limits: InlineLimits = InlineLimits()
 
 
-def spec_shape(value: Any) -> tuple[int, int]:
-    """(depth, nodes) of a JSON-like value, computed without recursion (values may be deep)."""
-    depth, nodes = 0, 0
+def spec_shape(value: Any) -> tuple[int, int, int]:
+    """(depth, values, characters of text) of a JSON-like value, computed without recursion
+    (values may be deep)."""
+    depth, nodes, chars = 0, 0, 0
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         current, level = stack.pop()
         nodes += 1
         depth = max(depth, level)
-        if isinstance(current, dict):
+        if isinstance(current, str):
+            chars += len(current)
+        elif isinstance(current, dict):
+            chars += sum(len(k) for k in current if isinstance(k, str))
             stack.extend((v, level + 1) for v in current.values())
         elif isinstance(current, list | tuple):
             stack.extend((v, level + 1) for v in current)
-    return depth, nodes
+    return depth, nodes, chars
 
 
 def check_inline(spec: RewardSpec, caller: Caller, policy: InlinePolicy) -> None:
@@ -88,7 +93,14 @@ def check_inline(spec: RewardSpec, caller: Caller, policy: InlinePolicy) -> None
             setting="REWARDGYM_INLINE_SPECS",
         )
     limits = policy.limits
-    depth, nodes = spec_shape(spec.params)
+    depth, nodes, chars = spec_shape(spec.params)
+    if chars > limits.max_params_chars:
+        raise InvalidRequestError(
+            f"the inline spec's params hold {chars} characters of text; at most "
+            f"{limits.max_params_chars} are allowed (REWARDGYM_INLINE_MAX_PARAMS_CHARS); a "
+            "large fixed reference belongs in the items or in the server's config",
+            max_params_chars=limits.max_params_chars,
+        )
     if depth > limits.max_json_depth or nodes > limits.max_json_nodes:
         raise InvalidRequestError(
             f"the inline spec's params nest {depth} deep with {nodes} values; at most "

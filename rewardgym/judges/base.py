@@ -69,6 +69,8 @@ class ScoreContext:
     """
 
     deadline: float | None = None
+    worker_timeout_s: float | None = None
+    """At most this long for one call in a worker process (the server's rule-batch bound)."""
 
     def remaining(self) -> float | None:
         """Seconds left before the deadline, or None."""
@@ -141,6 +143,7 @@ class Reward(ABC):
         self.spec = spec
         self.name = spec.name or spec.type
         self.label = self.name  # in metrics; inline rewards get "inline:TYPE" (bounded)
+        self.warm = False  # start() has run (the service warms each reward once)
         self.registry = registry
         try:
             self.params: Any = self.Params.model_validate(spec.params)
@@ -198,12 +201,13 @@ class Reward(ABC):
 class SyncRule(Reward):
     """A cheap rule computed in process: implement ``compute(item) -> Result | float``.
 
-    A batch whose text (responses and references) is within ``inline_chars`` is computed on the
-    event loop: rules are linear in their input, so that costs at most a few milliseconds.
-    Larger batches run in a killable worker process under the request's deadline (killed and
-    replaced past it), so no rule work blocks the server or outlives its request. Rules whose
-    cost grows faster than their input (edit distances, ROUGE-L, JSON Schema) set a smaller
-    ``inline_chars``.
+    A batch whose cost (the items' response and reference text, plus the params' text once per
+    item: fixed references and tags are checked against every item) is within
+    ``inline_budget()`` is computed on the event loop: rules are linear in that, so it costs at
+    most a few milliseconds. Costlier batches run in a killable worker process under the
+    request's deadline (killed and replaced past it), so no rule work blocks the server or
+    outlives its request. Rules whose cost grows faster than their input (edit distances,
+    ROUGE-L, JSON Schema) set a smaller budget.
     """
 
     inline_chars: ClassVar[int] = 200_000
@@ -215,8 +219,14 @@ class SyncRule(Reward):
         """The reward of one item (raise ``RewardError`` for a bad item)."""
 
     def inline_budget(self) -> int:
-        """Characters of text a batch may have to be computed on the event loop."""
+        """The cost a batch may have to be computed on the event loop (0: never)."""
         return self.inline_chars
+
+    def _cost(self, items: Sequence[Item], budget: int) -> int:
+        params_chars = getattr(self, "_params_chars", None)
+        if params_chars is None:
+            params_chars = self._params_chars = _rough_len(self.spec.params)
+        return _text_size(items, budget) + params_chars * len(items)
 
     def compute_all(self, items: Sequence[Item]) -> list[Result]:
         """``compute`` for every item, each failure on its own item."""
@@ -229,12 +239,15 @@ class SyncRule(Reward):
         return results
 
     async def score_batch(self, items: Sequence[Item], ctx: ScoreContext) -> list[Result]:
-        if _text_size(items, self.inline_budget()) <= self.inline_budget():
+        budget = self.inline_budget()
+        if budget > 0 and self._cost(items, budget) <= budget:
             return self.compute_all(items)
         from rewardgym.pool import WorkerCrashedError, WorkerError, shared_pool
 
         remaining = ctx.remaining()
         timeout = self.default_deadline_s if remaining is None else remaining
+        if ctx.worker_timeout_s is not None:
+            timeout = min(timeout, ctx.worker_timeout_s)
         out: list[Result | None] = [None] * len(items)
         payload, sent = [], []
         for i, item in enumerate(items):

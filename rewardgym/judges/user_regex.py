@@ -34,7 +34,7 @@ class RegexLimits:
     """Bounds for user patterns (the service sets them from its settings)."""
 
     max_pattern_chars: int = 2_000
-    max_mem_bytes: int = 8 * 1024 * 1024
+    max_mem_bytes: int = 2 * 1024 * 1024
     cache_bytes: int = 64 * 1024 * 1024
 
 
@@ -66,9 +66,9 @@ def _options() -> Any:
 
 
 def _cost(pattern: str, compiled: Any) -> int:
-    # Program instructions take tens of bytes each; the lazily built DFA is bounded by max_mem
-    # and usually far smaller. Counting 64 bytes an instruction keeps the estimate honest.
-    return len(pattern) + 64 * int(compiled.programsize)
+    # RE2 builds its DFA lazily as texts are searched, up to max_mem per pattern, and keeps it:
+    # a small program can hold megabytes after one long search. Count the worst case.
+    return len(pattern) + 64 * int(compiled.programsize) + _limits.max_mem_bytes
 
 
 def compile_pattern(pattern: str, *, dotall: bool = False) -> Any:

@@ -66,6 +66,7 @@ class RewardService:
                 max_nesting=s.inline_max_nesting,
                 max_json_depth=s.inline_max_json_depth,
                 max_json_nodes=s.inline_max_json_nodes,
+                max_params_chars=s.inline_max_params_chars,
                 max_formula_chars=s.inline_max_formula_chars,
             ),
         )
@@ -128,7 +129,10 @@ class RewardService:
     async def start(self) -> None:
         """Warm every named reward (worker pools, models); then the service is ready."""
         started = time.perf_counter()
-        await asyncio.gather(*(self.registry.get(n).start() for n in self.registry.names()))
+        named = [self.registry.get(n) for n in self.registry.names()]
+        await asyncio.gather(*(reward.start() for reward in named))
+        for reward in named:
+            reward.warm = True
         self.ready = True
         log.info("rewards warm in %.2f s", time.perf_counter() - started)
 
@@ -159,6 +163,15 @@ class RewardService:
             check_inline(ref, caller, self.inline_policy)
         return self.registry.resolve(ref)
 
+    async def _resolve_warm(self, ref: str | RewardSpec, caller: Caller) -> Reward:
+        """``resolve``, and an inline reward built just now is warmed (imports, sandbox probe)
+        off the event loop before it scores, as named ones are at start."""
+        reward = self.resolve(ref, caller)
+        if not reward.warm:
+            await reward.start()
+            reward.warm = True
+        return reward
+
     def list_rewards(self) -> list[RewardInfo]:
         return [self.registry.info(name) for name in self.registry.names()]
 
@@ -176,7 +189,10 @@ class RewardService:
             )
         # A caller may shorten the server's deadline, never lengthen it.
         deadline_s = min(options.deadline_s or math.inf, self.settings.request_deadline_s)
-        return ScoreContext(deadline=time.monotonic() + deadline_s)
+        return ScoreContext(
+            deadline=time.monotonic() + deadline_s,
+            worker_timeout_s=self.settings.rule_batch_timeout_s,
+        )
 
     def _policy(self, reward: Reward, options: ScoreOptions) -> OnError:
         if options.on_error is not None:
@@ -187,7 +203,7 @@ class RewardService:
         """One Result per item, in order. ``caller``: who sent it (the fronts pass the API
         caller; in-process use is the operator's own)."""
         ctx = self._prepare(len(request.items), request.options)
-        reward = self.resolve(request.reward, caller)
+        reward = await self._resolve_warm(request.reward, caller)
         started = time.perf_counter()
         with self._admit(len(request.items)):
             results = await reward.score(request.items, ctx)
@@ -213,7 +229,7 @@ class RewardService:
     async def compare(self, request: CompareRequest, caller: Caller = OPERATOR) -> ScoreResponse:
         """Rank the responses of each item (preference rewards only)."""
         ctx = self._prepare(len(request.items), request.options)
-        reward = self.resolve(request.reward, caller)
+        reward = await self._resolve_warm(request.reward, caller)
         started = time.perf_counter()
         with self._admit(len(request.items)):
             results = await reward.compare(request.items, ctx)

@@ -196,6 +196,14 @@ FORBIDDEN = [
         "reward.params.backend",
     ),
     ({"type": "reward_model", "params": {"model": "/root"}}, "reward.params.model"),
+    (
+        {"type": "pointwise", "params": {"backend": "judge", "samples": 32, "temperature": 1}},
+        "reward.params.samples",
+    ),
+    (
+        {"type": "listwise", "params": {"backend": "judge", "permutations": 8}},
+        "reward.params.permutations",
+    ),
     ({"type": "embedding_similarity", "params": {"device": "cuda"}}, "reward.params.device"),
     ({"type": "reasoning_gym", "params": {"sandbox": "none"}}, "reward.params.sandbox"),
     (
@@ -547,3 +555,78 @@ def test_http_answers_503_while_draining_and_exits_within_the_grace():
     assert server.process.wait(timeout=30) == 0
     assert time.monotonic() - signalled < 8 + 3
     assert outcome["r"].status_code == 200
+
+
+def _fanned_out_schema(levels: int) -> dict[str, Any]:
+    """Three levels deep, 31 nodes, and 2^levels checks: each $def refers to the next twice."""
+    defs: dict[str, Any] = {
+        f"a{i}": {"allOf": [{"$ref": f"#/$defs/a{i + 1}"}, {"$ref": f"#/$defs/a{i + 1}"}]}
+        for i in range(levels)
+    }
+    defs[f"a{levels}"] = {"type": "integer"}
+    return {"$defs": defs, "$ref": "#/$defs/a0"}
+
+
+def test_a_schema_that_fans_out_is_cut_at_the_deadline(http: httpx.Client):
+    """Found by the red team: it hung the event loop for good."""
+    body = {
+        "reward": {"type": "json", "params": {"schema": _fanned_out_schema(30)}},
+        "items": [{"response": "1"}, {"response": "2"}],
+        "options": {"deadline_s": 3},
+    }
+    started = time.perf_counter()
+    response = http.post("/v1/score", json=body)
+    assert response.status_code == 200, response.text
+    assert [r["error"]["type"] for r in response.json()["results"]] == ["timeout"] * 2
+    assert time.perf_counter() - started < 10
+
+
+def test_a_fence_bomb_in_code_is_linear(http: httpx.Client):
+    """Found by the red team: 200,000 backticks took a backtracking engine 32 s on the loop."""
+    items = [
+        {"response": "`" * 200_000, "reference": {"tests": ["assert True"]}},
+        {
+            "response": "\n" * 150_000,
+            "reference": {"test": "def check(c): pass", "entry_point": "f"},
+        },
+    ]
+    started = time.perf_counter()
+    response = _score(http, {"type": "code"}, items)
+    assert response.status_code == 200, response.text
+    assert time.perf_counter() - started < 20
+
+
+def test_params_text_counts_toward_the_inline_budget(http: httpx.Client):
+    """Found by the red team: a fixed 200 KB reference times every item was computed on the
+    event loop (ROUGE-L is O(n*m) in pure Python). Now it goes to a killable worker."""
+    spec = {"type": "text_similarity", "params": {"metric": "rougeL", "reference": "b " * 100_000}}
+    body = {"reward": spec, "items": [{"response": "a " * 2_000}], "options": {"deadline_s": 4}}
+    started = time.perf_counter()
+    response = http.post("/v1/score", json=body)
+    assert response.status_code == 200, response.text
+    [result] = response.json()["results"]
+    assert result["score"] is not None or result["error"]["type"] == "timeout"
+    assert time.perf_counter() - started < 10
+
+
+def test_params_text_is_bounded(http: httpx.Client):
+    spec = {"type": "string_check", "params": {"operation": "contains", "reference": "x" * 300_000}}
+    response = _score(http, spec, [{"response": "a"}])
+    assert response.status_code == 422
+    assert "REWARDGYM_INLINE_MAX_PARAMS_CHARS" in response.json()["error"]["message"]
+
+
+def test_many_inline_code_specs_share_one_thread_pool(http: httpx.Client, server: Server):
+    """Found by the red team: each inline code spec had a thread pool of its own (189 threads)."""
+    items = [{"response": "x = 1", "reference": {"tests": ["assert True"]}}] * 4
+    for n in range(40):
+        response = _score(http, {"type": "code", "params": {"excerpt_chars": 100 + n}}, items)
+        assert response.status_code == 200, response.text
+    threads = int(
+        next(
+            line.split()[1]
+            for line in Path(f"/proc/{server.process.pid}/status").read_text().splitlines()
+            if line.startswith("Threads:")
+        )
+    )
+    assert threads < 80, f"{threads} threads in the server after 40 inline code specs"

@@ -81,7 +81,7 @@ class JudgeParams(Params):
     )
 
     OPERATOR_ONLY = frozenset({"system_template", "user_template"})
-    AT_MOST_DEFAULT = frozenset({"max_tokens"})
+    AT_MOST_DEFAULT = frozenset({"max_tokens", "samples"})  # each sample is a backend call
     NAMED_ONLY = frozenset({"backend"})
 
     @model_validator(mode="after")

@@ -54,6 +54,8 @@ class ListwiseParams(JudgeParams):
             raise ValueError("max_score must be above min_score")
         return self
 
+    AT_MOST_DEFAULT = JudgeParams.AT_MOST_DEFAULT | {"permutations", "max_responses"}
+
 
 def orders_for(n: int, count: int, seed: int, key: str) -> list[list[int]]:
     """``count`` orders of ``n`` responses: a shuffle seeded by (seed, key), its reverse, then

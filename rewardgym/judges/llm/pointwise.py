@@ -43,6 +43,8 @@ class PointwiseParams(JudgeParams):
     normalize: bool = Field(default=True, description="map the score to [0, 1]")
     critique_max_chars: int = Field(default=2000, ge=1, description="json verdict: cap")
 
+    AT_MOST_DEFAULT = JudgeParams.AT_MOST_DEFAULT | {"critique_max_chars"}
+
 
 class PointwiseJudge(LLMJudge):
     """Rubric score from an LLM judge, with its critique."""

@@ -62,6 +62,35 @@ class CodeParams(Params):
     )
 
 
+class _Slots:
+    """A bounded pool of sandbox runs: threads, one unprivileged uid per slot, and gauges."""
+
+    def __init__(self, workers: int, label: str) -> None:
+        self.workers = workers
+        self.executor = ThreadPoolExecutor(workers, thread_name_prefix=f"rewardgym-{label}")
+        self.uids: queue.Queue[int] = queue.Queue()
+        for slot in range(workers):
+            self.uids.put(NOBODY - slot)
+        self.submitted = 0  # programs handed to the pool and not finished
+        self.label = label
+        self.unregister = register_gauges(self._gauges)
+
+    def _gauges(self) -> Iterator[tuple[str, dict[str, str], float]]:
+        busy = self.workers - self.uids.qsize()
+        pool = {"pool": self.label}
+        yield "rewardgym_pool_busy", pool, float(busy)
+        yield "rewardgym_pool_waiting", pool, float(max(0, self.submitted - busy))
+
+    def close(self) -> None:
+        self.unregister()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+_INLINE_SLOTS: dict[int, _Slots] = {}
+"""Inline code specs share one pool per size (callers cannot set ``workers``, so one pool):
+256 cached inline specs must not mean 256 thread pools."""
+
+
 class CodeReward(Reward):
     """Share of tests a Python completion passes, run in a sandbox."""
 
@@ -74,14 +103,7 @@ class CodeReward(Reward):
         super().__init__(*args, **kwargs)
         p: CodeParams = self.params
         self._sandbox: Sandbox | None = None
-        self._executor = ThreadPoolExecutor(
-            p.workers, thread_name_prefix=f"rewardgym-code-{self.name}"
-        )
-        self._uids: queue.Queue[int] = queue.Queue()
-        for slot in range(p.workers):
-            self._uids.put(NOBODY - slot)
-        self._submitted = 0  # programs handed to the pool and not finished
-        self._unregister = register_gauges(self._gauges)
+        self._own_slots: _Slots | None = None
         self.limits = Limits(
             cpu_s=p.cpu_s,
             wall_s=p.timeout_s,
@@ -100,29 +122,37 @@ class CodeReward(Reward):
         return self._sandbox
 
     async def start(self) -> None:
-        self.sandbox()  # no bubblewrap: the server does not start with this reward
+        # The probe runs a sandbox: off the event loop. No bubblewrap: the server does not
+        # start with this reward (an inline one: a config error for that request).
+        await asyncio.to_thread(self.sandbox)
 
-    def _run(self, source: str, stdin: str) -> RunResult:
-        uid = self._uids.get()
+    def slots(self) -> _Slots:
+        """This reward's pool of sandbox runs (shared by all inline code specs)."""
+        workers = self.params.workers
+        if self.label.startswith("inline:"):
+            if workers not in _INLINE_SLOTS:
+                _INLINE_SLOTS[workers] = _Slots(workers, f"sandbox:{self.label}")
+            return _INLINE_SLOTS[workers]
+        if self._own_slots is None:
+            self._own_slots = _Slots(workers, f"sandbox:{self.label}")
+        return self._own_slots
+
+    def _run(self, slots: _Slots, source: str, stdin: str) -> RunResult:
+        uid = slots.uids.get()
         try:
             return self.sandbox().run(source, stdin, self.limits, uid=uid)
         finally:
-            self._uids.put(uid)
+            slots.uids.put(uid)
 
     async def run(self, source: str, stdin: str) -> RunResult:
         """One program through the bounded pool."""
         loop = asyncio.get_running_loop()
-        self._submitted += 1
+        slots = self.slots()
+        slots.submitted += 1
         try:
-            return await loop.run_in_executor(self._executor, self._run, source, stdin)
+            return await loop.run_in_executor(slots.executor, self._run, slots, source, stdin)
         finally:
-            self._submitted -= 1
-
-    def _gauges(self) -> Iterator[tuple[str, dict[str, str], float]]:
-        busy = self.params.workers - self._uids.qsize()
-        pool = {"pool": f"sandbox:{self.label}"}
-        yield "rewardgym_pool_busy", pool, float(busy)
-        yield "rewardgym_pool_waiting", pool, float(max(0, self._submitted - busy))
+            slots.submitted -= 1
 
     async def score_one(self, item: Item, ctx: ScoreContext) -> Result:
         spec = item.reference if item.reference is not None else item.metadata.get("tests")
@@ -197,8 +227,9 @@ class CodeReward(Reward):
         )
 
     async def aclose(self) -> None:
-        self._unregister()
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        if self._own_slots is not None:
+            self._own_slots.close()
+            self._own_slots = None
 
 
 def _why_ended(run: RunResult) -> str:

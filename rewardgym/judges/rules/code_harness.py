@@ -18,11 +18,13 @@ not make the score tamper-proof.)
 from __future__ import annotations
 
 import json
-import re
 import secrets
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import re2
+
+from rewardgym.judges.user_regex import compile_pattern, search
 from rewardgym.schema import Item
 
 __all__ = [
@@ -36,7 +38,8 @@ __all__ = [
 ]
 
 Kind = Literal["humaneval", "assert", "stdio"]
-_FENCE = re.compile(r"```(?:python|py|python3)?[^\n]*\n(.*?)```", re.DOTALL)
+# RE2 (linear time): a response of 200,000 backticks costs a backtracking engine minutes.
+_FENCE = compile_pattern(r"```(?:python|py|python3)?[^\n]*\n(.*?)```", dotall=True)
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,9 @@ def candidate_source(tests: CodeTests, prompt: str, completion: str) -> str:
     define the entry point themselves."""
     code = extract_code(completion)
     entry = tests.entry_point
-    defines = entry is not None and re.search(rf"^\s*def\s+{re.escape(entry)}\s*\(", code, re.M)
+    defines = entry is not None and search(
+        compile_pattern(rf"(?m)^\s*def\s+{re2.escape(entry)}\s*\("), code
+    )
     if tests.kind == "humaneval" and not defines:
         return prompt + code
     return code

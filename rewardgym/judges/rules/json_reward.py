@@ -148,8 +148,9 @@ class JsonReward(SyncRule):
     description = "Valid JSON, optionally validated against a JSON Schema"
 
     def inline_budget(self) -> int:
-        # Some schema keywords (uniqueItems over objects) cost the square of the value's size.
-        return self.inline_chars if self.params.json_schema is None else 1_000
+        # A schema's cost is not bounded by the text: $refs fanned out through allOf/anyOf
+        # make a three-level schema cost 2^30 checks. With a schema, always a killable worker.
+        return self.inline_chars if self.params.json_schema is None else 0
 
     def compute(self, item: Item) -> Result:
         p: JsonParams = self.params

@@ -14,7 +14,9 @@ import importlib.util
 import json
 import math
 import site
+import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,7 +24,7 @@ from pydantic import Field
 
 from rewardgym.errors import ConfigError, RewardError
 from rewardgym.judges.base import Params, Reward, ScoreContext, error_result, text_of
-from rewardgym.judges.sandbox import Limits, Sandbox, SandboxUnavailable
+from rewardgym.judges.sandbox import NOBODY, Limits, Sandbox, SandboxUnavailable
 from rewardgym.judges.user_regex import compile_pattern
 from rewardgym.schema import Basis, ErrorType, Item, Result, Taxonomy
 
@@ -151,8 +153,12 @@ class ReasoningGymReward(Reward):
         if tasks:
             remaining = ctx.remaining()
             wall = remaining if remaining is not None else 30.0 + len(tasks) * self.params.timeout_s
+            deadline = time.monotonic() + wall
+            loop = asyncio.get_running_loop()
             try:
-                checked = await asyncio.to_thread(self._check, [t for _, t in tasks], wall)
+                checked = await loop.run_in_executor(
+                    _RUNS, self._check, [t for _, t in tasks], deadline
+                )
             except RewardError as exc:
                 checked = [{"error": exc.error.message, "type": exc.error.type}] * len(tasks)
             for (i, task), answer in zip(tasks, checked, strict=True):
@@ -163,8 +169,14 @@ class ReasoningGymReward(Reward):
                     out[i] = error_result(kind, str(answer["error"]))
         return [r if r is not None else error_result(ErrorType.INTERNAL, "not scored") for r in out]
 
-    def _check(self, tasks: list[dict[str, Any]], wall_s: float) -> list[dict[str, Any]]:
-        """Run the checker program over ``tasks`` in the sandbox (one fresh run per batch)."""
+    def _check(self, tasks: list[dict[str, Any]], deadline: float) -> list[dict[str, Any]]:
+        """Run the checker program over ``tasks`` in the sandbox (one fresh run per batch),
+        within what is left of the deadline when a run slot frees up."""
+        wall_s = deadline - time.monotonic()
+        if wall_s <= 0.5:
+            raise RewardError(
+                ErrorType.TIMEOUT, "the deadline passed while waiting to be checked", retryable=True
+            )
         request = {"site": list(_site_dirs()), "timeout_s": self.params.timeout_s, "tasks": tasks}
         limits = Limits(
             cpu_s=max(1, math.ceil(wall_s)),
@@ -173,7 +185,7 @@ class ReasoningGymReward(Reward):
             processes=64,
             output_bytes=1024 * 1024 + 200 * len(tasks),
         )
-        run = self.sandbox().run(_PROGRAM, stdin=json.dumps(request), limits=limits)
+        run = self.sandbox().run(_PROGRAM, stdin=json.dumps(request), limits=limits, uid=_UID)
         if run.timed_out:
             raise RewardError(
                 ErrorType.TIMEOUT,
@@ -195,5 +207,10 @@ class ReasoningGymReward(Reward):
         ]
 
 
+_RUNS = ThreadPoolExecutor(2, thread_name_prefix="rewardgym-reasoning-gym")
+"""Checker runs at once, all reasoning_gym rewards together (each is a sandbox of its own)."""
+_UID = NOBODY - 1000
+"""Checker runs' own unprivileged user (code reward slots use NOBODY - slot), so a busy batch
+cannot spend their process limit."""
 _ONE_THREAD = (("OPENBLAS_NUM_THREADS", "1"), ("OMP_NUM_THREADS", "1"), ("MKL_NUM_THREADS", "1"))
 _PROGRAM = (Path(__file__).parent / "reasoning_gym_checker.py").read_text(encoding="utf-8")
