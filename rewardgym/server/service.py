@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import math
 import time
@@ -16,11 +17,11 @@ from rewardgym.errors import (
     PayloadTooLargeError,
     RewardGymError,
 )
-from rewardgym.judges.base import Reward, ScoreContext
+from rewardgym.judges.base import Reward, ScoreContext, SyncRule
 from rewardgym.judges.user_regex import RegexLimits, configure_regex
 from rewardgym.metrics import ITEMS, REJECTED, REQUEST_SECONDS, REQUESTS, register_gauges
-from rewardgym.pool import close_shared_pools
-from rewardgym.registry import RewardRegistry
+from rewardgym.pool import close_shared_pools, shared_pool
+from rewardgym.registry import RewardRegistry, load_type, reward_types
 from rewardgym.schema import (
     CompareRequest,
     OnError,
@@ -49,6 +50,14 @@ def apply_on_error(results: Sequence[Result], policy: OnError) -> list[Result]:
             raise ItemFailedError(index, result.error)
         result.score = None if policy == "null" else float(policy)
     return out
+
+
+def _import_reward_types() -> None:
+    for type_id in reward_types():
+        try:
+            load_type(type_id)
+        except RewardGymError as exc:  # a plugin that cannot load: said when it is used
+            log.warning("reward type %s cannot be loaded: %s", type_id, exc.message)
 
 
 class RewardService:
@@ -129,10 +138,18 @@ class RewardService:
     async def start(self) -> None:
         """Warm every named reward (worker pools, models); then the service is ready."""
         started = time.perf_counter()
+        # Every reward type's module now, off the loop: a caller's first inline spec of a type
+        # must not stall every other request while its module (and openai's) imports.
+        await asyncio.to_thread(_import_reward_types)
+        # The rule workers too: the first large rule batch must not wait for their start.
+        await shared_pool(SyncRule.worker_target).start()
         named = [self.registry.get(n) for n in self.registry.names()]
         await asyncio.gather(*(reward.start() for reward in named))
         for reward in named:
             reward.warm = True
+        # What start-up built lives as long as the server: out of the collector's way, so a
+        # full collection during a large batch walks only what requests made.
+        gc.freeze()
         self.ready = True
         log.info("rewards warm in %.2f s", time.perf_counter() - started)
 

@@ -11,7 +11,7 @@ import json
 import os
 from typing import Any, cast
 
-from rewardgym.judges.base import SyncRule
+from rewardgym.judges.base import SyncRule, result_to_tuple
 from rewardgym.registry import load_type
 from rewardgym.schema import Item, Result, RewardSpec
 
@@ -36,9 +36,12 @@ def _rule(type_id: str, params: dict[str, Any]) -> SyncRule:
 
 
 def compute_batch(
-    type_id: str, params: dict[str, Any], items: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """The results of ``type_id(params)`` on the items, as JSON-ready dicts."""
+    type_id: str, params: dict[str, Any], items: list[tuple[Any, ...]]
+) -> list[tuple[Any, ...]]:
+    """The results of ``type_id(params)`` on the items (tuples of an Item's fields, validated
+    by the server already), as ``result_to_tuple`` data."""
     rule = _rule(type_id, params)
-    results: list[Result] = rule.compute_all([Item.model_validate(i) for i in items])
-    return [r.model_dump(mode="json", exclude_defaults=True) for r in results]
+    fields = ("prompt", "response", "reference", "steps", "metadata")
+    batch = [Item.model_validate(dict(zip(fields, item, strict=True))) for item in items]
+    results: list[Result] = rule.compute_all(batch)
+    return [result_to_tuple(r) for r in results]
