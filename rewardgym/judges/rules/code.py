@@ -171,9 +171,9 @@ class CodeReward(Reward):
     async def _harnessed(
         self, tests: CodeTests, source: str
     ) -> tuple[list[TestOutcome], list[RunResult]]:
-        program, mark = harness(tests, source)
-        run = await self.run(program, mark + "\n")
-        outcomes, own_output = read_report(run.stdout, mark, tests)
+        program, stdin = harness(tests, source)
+        run = await self.run(program, stdin)
+        outcomes, own_output = read_report(run.stdout, stdin.split("\n", 1)[0], tests)
         run.stdout = own_output
         for outcome in outcomes:
             if not outcome.passed and outcome.detail == "did not finish":

@@ -9,10 +9,9 @@ Three kinds of test (``item.reference``, or ``item.metadata["tests"]``):
 - stdin/stdout: ``{"cases": [{"input": "1 2\\n", "output": "3\\n"}, ...]}``; one run per case,
   outputs compared with trailing whitespace ignored.
 
-The harness reports each test on stdout behind a per-run random marker it reads from stdin
-before the candidate runs, so ordinary output cannot pass for a result. (A program written to
-forge results could still find the marker in memory: the sandbox contains programs, it does
-not make the score tamper-proof.)
+The verdict never comes from the candidate: ``code_runner`` runs the tests in a judge process
+and the candidate in a forked process of its own that answers calls to its functions with
+plain data only, and cannot reach the judge's output or memory.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import re2
@@ -135,34 +135,15 @@ def candidate_source(tests: CodeTests, prompt: str, completion: str) -> str:
     return code
 
 
-_HARNESS = """\
-import json as _json, sys as _sys
-_MARK = _sys.stdin.readline().strip()
-_OUT = _sys.stdout
-def _report(index, passed, detail):
-    _OUT.write("\\n" + _MARK + " " + _json.dumps([index, passed, detail[:500]]) + "\\n")
-    _OUT.flush()
-_G = {{"__name__": "__main__"}}
-try:
-    exec(compile({source!r}, "candidate.py", "exec"), _G)
-except BaseException as _e:
-    _report(-1, False, type(_e).__name__ + ": " + str(_e))
-    raise SystemExit(0)
-for _i, _t in enumerate({tests!r}):
-    try:
-        exec(compile(_t, "test_%d.py" % _i, "exec"), _G)
-        _report(_i, True, "")
-    except BaseException as _e:
-        _report(_i, False, type(_e).__name__ + ": " + str(_e))
-"""
+_RUNNER = (Path(__file__).parent / "code_runner.py").read_text(encoding="utf-8")
 
 
 def harness(tests: CodeTests, source: str) -> tuple[str, str]:
-    """(program, marker): the candidate then each test, results behind the marker. The
-    marker goes to the program's stdin (first line)."""
+    """(program, stdin): the two-process runner (``code_runner``) and what it reads: a
+    per-run marker for its report lines, then the candidate and its tests as JSON."""
     mark = secrets.token_hex(16)
-    body = (tests.setup + "\n" + source) if tests.setup else source
-    return _HARNESS.format(source=body, tests=list(tests.tests)), mark
+    job = {"source": source, "setup": tests.setup, "tests": list(tests.tests)}
+    return _RUNNER, mark + "\n" + json.dumps(job)
 
 
 def read_report(stdout: str, mark: str, tests: CodeTests) -> tuple[list[TestOutcome], str]:

@@ -1,0 +1,128 @@
+"""The code reward attacked by the policy it trains: wrong solutions plus the tricks a policy
+finds to make the harness report a pass, through a real server. Every one must score 0.
+
+(Before the two-process runner, each of these scored 1.0 on every HumanEval problem tried;
+the always-equal object passed 157/164.)
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from typing import Any
+
+import httpx
+import pytest
+
+from rewardgym.judges.rules.code_harness import humaneval_item
+from tests.conftest import Server, shared_path
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("bwrap") is None,
+    reason="bubblewrap is not installed (apt-get install bubblewrap; scripts/test does)",
+)
+
+FORGED_LINE = (
+    "import sys, os, json\n"
+    "mark = sys.stdin.readline().strip() if not sys.stdin.closed else ''\n"
+    "for i in range(8):\n"
+    "    sys.__stdout__.write('\\n' + mark + ' ' + json.dumps([i, True, '']) + '\\n')\n"
+    "sys.__stdout__.flush()\n"
+)
+
+HACKS: dict[str, str] = {
+    "builtins.exec disabled": "import builtins\nbuiltins.exec = lambda *a, **k: None\n",
+    "json.dumps forged": (
+        "import json\n_real = json.dumps\n"
+        "json.dumps = lambda v, *a, **k: _real([v[0], True, ''] if isinstance(v, list) and "
+        "len(v) == 3 else v, *a, **k)\n"
+    ),
+    "report function wrapped": (
+        "import sys\nm = sys.modules['__main__']\n"
+        "for name in dir(m):\n"
+        "    if 'report' in name.lower():\n"
+        "        real = getattr(m, name)\n"
+        "        setattr(m, name, lambda i, p, d, _r=real: _r(i, True, ''))\n"
+    ),
+    "forged pass lines then exit": FORGED_LINE + "os._exit(0)\n",
+    "atexit forged line": "import atexit\natexit.register(lambda: exec("
+    + repr(FORGED_LINE)
+    + "))\n",
+    "kill the judge": "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n",
+    "read the judge's memory": (
+        "import os\n"
+        "try:\n"
+        "    data = open(f'/proc/{os.getppid()}/environ', 'rb').read()\n"
+        "    os.write(1, data)\n"
+        "except OSError:\n"
+        "    pass\n"
+    ),
+}
+
+ALWAYS_EQUAL = (
+    "class _Yes:\n"
+    "    def __eq__(self, other): return True\n"
+    "    def __ne__(self, other): return False\n"
+    "    def __bool__(self): return True\n"
+    "    def __lt__(self, other): return True\n"
+    "    def __gt__(self, other): return True\n"
+    "    def __abs__(self): return 0\n"
+    "    def __sub__(self, other): return 0\n"
+    "    def __rsub__(self, other): return 0\n"
+)
+
+
+def _problems(n: int) -> list[dict[str, Any]]:
+    with gzip.open(shared_path("data/humaneval/HumanEval.jsonl.gz"), "rt") as fh:
+        return [json.loads(line) for line in fh][:n]
+
+
+def _wrong(problem: dict[str, Any], hack: str) -> dict[str, Any]:
+    entry = problem["entry_point"]
+    completion = f"    return None\n\n{hack}"
+    item = humaneval_item(problem, completion).model_dump(mode="json")
+    item["prompt"] = problem["prompt"]
+    assert entry
+    return item
+
+
+@pytest.mark.parametrize("hack", sorted(HACKS))
+def test_a_hack_after_a_wrong_solution_scores_zero(server: Server, hack: str):
+    items = [_wrong(p, HACKS[hack]) for p in _problems(12)]
+    body = {"reward": {"type": "code"}, "items": items}
+    response = httpx.post(f"{server.url}/v1/score", json=body, timeout=120)
+    assert response.status_code == 200, response.text
+    scores = [r["score"] for r in response.json()["results"]]
+    assert scores == [0.0] * len(items), (hack, scores)
+
+
+def test_an_always_equal_return_value_fails(server: Server):
+    problems = _problems(30)
+    items = []
+    for p in problems:
+        entry = p["entry_point"]
+        source = p["prompt"] + "    return _Yes()\n\n" + ALWAYS_EQUAL
+        item = humaneval_item(p, source).model_dump(mode="json")
+        assert f"def {entry}" in source
+        items.append(item)
+    body = {"reward": {"type": "code"}, "items": items}
+    response = httpx.post(f"{server.url}/v1/score", json=body, timeout=120)
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [r["score"] for r in results] == [0.0] * len(items)
+    assert "not plain data" in json.dumps(results[0]["metadata"])
+
+
+def test_assert_tests_hold_too(server: Server):
+    tests = ["assert add(1, 2) == 3", "assert add(2, 2) == 4"]
+    for hack in HACKS.values():
+        item = {"response": "def add(a, b):\n    return 0\n" + hack, "reference": {"tests": tests}}
+        body = {"reward": {"type": "code"}, "items": [item]}
+        response = httpx.post(f"{server.url}/v1/score", json=body, timeout=60)
+        assert response.json()["results"][0]["score"] == 0.0, hack
+    honest = {"response": "def add(a, b):\n    return a + b\n", "reference": {"tests": tests}}
+    response = httpx.post(
+        f"{server.url}/v1/score", json={"reward": {"type": "code"}, "items": [honest]}, timeout=60
+    )
+    assert response.json()["results"][0]["score"] == 1.0
