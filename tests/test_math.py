@@ -132,3 +132,27 @@ async def test_math_errors_are_per_item():
     assert results[0].error is not None and results[0].error.type == ErrorType.INVALID_INPUT
     assert results[2].error is None and results[2].score == 0.0
     assert results[3].score == 1.0
+
+
+BARE_GOLDS = [
+    # (bare LaTeX gold, a correct boxed answer, the fragment a bare parse used to take)
+    (r"\frac{5}{6} + \sqrt{5}", r"\frac{5}{6} + \sqrt{5}", r"\frac{5}{6}"),
+    (r"2\pi r", r"2 \pi r", "2"),
+    (r"[1, 3)", r"[1, 3)", "3"),
+    (r"\{1, 2\}", r"\{1, 2\}", "2"),
+    (r"3\sqrt{2}", r"3\sqrt{2}", "3"),
+    (r"x^2 + 1", r"x^2+1", "1"),
+]
+
+
+async def test_bare_latex_golds_are_read_whole():
+    """A gold without delimiters is read wrapped first: its bare parse finds a fragment."""
+    reward = RewardRegistry([]).resolve(RewardSpec(type="math"))
+    items = []
+    for gold, right, fragment in BARE_GOLDS:
+        items.append(Item(response=f"\\boxed{{{right}}}", reference=gold))
+        items.append(Item(response=f"\\boxed{{{fragment}}}", reference=gold))
+    results = await reward.score(items, ScoreContext())
+    scores = [r.score for r in results]
+    assert scores[0::2] == [1.0] * len(BARE_GOLDS), scores
+    assert scores[1::2] == [0.0] * len(BARE_GOLDS), scores

@@ -17,6 +17,7 @@ __all__ = ["verify_answer"]
 logging.getLogger("math_verify").setLevel(logging.ERROR)
 
 _TARGETS: dict[tuple[Any, ...], list[Any]] = {}
+_DELIMITERS = ("$", "\\(", "\\[", "\\boxed")
 
 
 def _targets(extraction: tuple[str, ...], boxed_priority: int) -> list[Any]:
@@ -37,9 +38,13 @@ def _targets(extraction: tuple[str, ...], boxed_priority: int) -> list[Any]:
 def verify_answer(gold: str, pred: str, options: dict[str, Any]) -> dict[str, Any]:
     """Is ``pred`` equal to ``gold``? Returns the verdict and what was extracted from each."""
     targets = _targets(tuple(options["extraction"]), options["boxed_priority"])
-    gold_parsed = parse(gold, targets, parsing_timeout=None)
-    if not gold_parsed and options.get("wrap_gold", True) and "$" not in gold:
+    gold_parsed = []
+    if options.get("wrap_gold", True) and not any(d in gold for d in _DELIMITERS):
+        # A bare gold is LaTeX without its delimiters: read whole when wrapped. Read bare, a
+        # fragment is taken for the whole (\frac{5}{6} + \sqrt{5} as 5/6, [1, 3) as 3).
         gold_parsed = parse(f"${gold}$", targets, parsing_timeout=None)
+    if not gold_parsed:
+        gold_parsed = parse(gold, targets, parsing_timeout=None)
     pred_parsed = parse(pred, targets, parsing_timeout=None)
     equal = bool(gold_parsed) and verify(
         gold_parsed,
