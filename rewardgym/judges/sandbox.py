@@ -18,6 +18,7 @@ There is no unsandboxed fallback: a missing ``bwrap`` is a ``SandboxUnavailable`
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import resource
@@ -31,6 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+
+from rewardgym.judges.seccomp import filter_program
 
 __all__ = ["Limits", "RunResult", "Sandbox", "SandboxUnavailable", "find_bwrap"]
 
@@ -58,6 +61,7 @@ class Limits:
     processes: int = 32
     file_size_mb: int = 16
     tmp_size_mb: int = 64
+    shm_size_mb: int = 16
     open_files: int = 64
     output_bytes: int = 65536
 
@@ -83,6 +87,23 @@ class RunResult:
 def find_bwrap() -> str | None:
     """The bwrap executable, or None."""
     return shutil.which("bwrap")
+
+
+_NO_USERNS = ("--unshare-user", "--disable-userns")  # no namespaces made inside
+
+
+@functools.cache
+def _bwrap_supports(bwrap: str, option: str) -> bool:
+    """Whether this bubblewrap knows ``option`` (``--disable-userns`` came in 0.8.0)."""
+    try:
+        text = subprocess.run(
+            [bwrap, "--help"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    if option not in text:
+        log.warning("bubblewrap has no %s here; the sandbox runs without it", option)
+    return option in text
 
 
 def _mounts(python: str) -> list[str]:
@@ -161,10 +182,13 @@ class Sandbox:
             self.python = self.python or sys.executable
             log.warning("sandbox: none; untrusted code would run with this server's rights")
 
-    def command(self, limits: Limits) -> list[str]:
+    def command(self, limits: Limits, seccomp_fd: int | None = None) -> list[str]:
         assert self.python is not None
         if self.bwrap is None:
             return [self.python, "-I", "main.py"]
+        hardening = [*_NO_USERNS] if _bwrap_supports(self.bwrap, "--disable-userns") else []
+        if seccomp_fd is not None:
+            hardening += ["--seccomp", str(seccomp_fd)]
         return [
             self.bwrap,
             "--unshare-all",
@@ -179,7 +203,10 @@ class Sandbox:
             *[arg for name, value in self.env for arg in ("--setenv", name, value)],
             "--proc", "/proc",
             "--dev", "/dev",
+            # /dev/shm is host-sized unless bounded: a program could fill the host's memory.
+            "--size", str(limits.shm_size_mb * 1024 * 1024), "--tmpfs", "/dev/shm",
             "--size", str(limits.tmp_size_mb * 1024 * 1024), "--tmpfs", "/tmp",
+            *hardening,
             "--ro-bind", "main.py", "/sandbox/main.py",
             "--chdir", "/tmp",
             self.python, "-I", "/sandbox/main.py",
@@ -209,15 +236,26 @@ class Sandbox:
 
     def _run(self, workdir: str, stdin: str, limits: Limits, uid: int | None) -> RunResult:
         started = time.monotonic()
-        process = subprocess.Popen(
-            self.command(limits),
-            cwd=workdir,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            preexec_fn=_limit_preexec(limits, uid),  # limits and the user are set there
-            env={"PATH": "/usr/bin:/bin", **dict(self.env)} if self.bwrap is None else {},
-        )
+        program = filter_program() if self.bwrap is not None else None
+        seccomp_read = None
+        if program is not None:  # bwrap reads the filter from a pipe it inherits
+            seccomp_read, seccomp_write = os.pipe()
+            os.write(seccomp_write, program)
+            os.close(seccomp_write)
+        try:
+            process = subprocess.Popen(
+                self.command(limits, seccomp_read),
+                cwd=workdir,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                preexec_fn=_limit_preexec(limits, uid),  # limits and the user are set there
+                env={"PATH": "/usr/bin:/bin", **dict(self.env)} if self.bwrap is None else {},
+                pass_fds=() if seccomp_read is None else (seccomp_read,),
+            )
+        finally:
+            if seccomp_read is not None:
+                os.close(seccomp_read)
         out = _Capped(limits.output_bytes)
         err = _Capped(limits.output_bytes)
         readers = [

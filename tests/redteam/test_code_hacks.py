@@ -126,3 +126,44 @@ def test_assert_tests_hold_too(server: Server):
         f"{server.url}/v1/score", json={"reward": {"type": "code"}, "items": [honest]}, timeout=60
     )
     assert response.json()["results"][0]["score"] == 1.0
+
+
+SANDBOX_ESCAPES = {
+    "ptrace the sandbox's init": "ctypes.CDLL(None, use_errno=True).ptrace(16, 1, 0, 0)",
+    "a nested user namespace": "ctypes.CDLL(None, use_errno=True).unshare(0x10000000)",
+    "mount a tmpfs": "ctypes.CDLL(None, use_errno=True).mount(b'n', b'/tmp', b'tmpfs', 0, None)",
+    "the kernel keyring": "ctypes.CDLL(None, use_errno=True).syscall(250, 0, 0, 0, 0)",
+}
+
+
+@pytest.mark.parametrize("call", sorted(SANDBOX_ESCAPES))
+def test_the_sandbox_denies_escape_syscalls(server: Server, call: str):
+    """seccomp (EPERM) and --disable-userns: each call must fail inside the sandbox."""
+    program = f"import ctypes\nassert {SANDBOX_ESCAPES[call]} == 0\n"
+    item = {"response": program, "reference": {"tests": ["assert True"]}}
+    response = httpx.post(
+        f"{server.url}/v1/score", json={"reward": {"type": "code"}, "items": [item]}, timeout=60
+    )
+    result = response.json()["results"][0]
+    assert result["score"] == 0.0, (call, result)
+    assert "AssertionError" in json.dumps(result["metadata"]), result
+
+
+def test_dev_shm_is_bounded(server: Server):
+    program = (
+        "written = 0\n"
+        "try:\n"
+        "    with open('/dev/shm/fill', 'wb') as f:\n"
+        "        for _ in range(256):\n"
+        "            f.write(b'x' * (1 << 20))\n"
+        "            written += 1\n"
+        "except OSError:\n"
+        "    pass\n"
+        "assert written >= 256, written\n"
+    )
+    item = {"response": program, "reference": {"tests": ["assert True"]}}
+    response = httpx.post(
+        f"{server.url}/v1/score", json={"reward": {"type": "code"}, "items": [item]}, timeout=60
+    )
+    result = response.json()["results"][0]
+    assert result["score"] == 0.0, result
