@@ -36,8 +36,35 @@ class VerdictError(ValueError):
     """The judge's answer holds no readable score in range."""
 
 
+# Invisible characters a look-alike can hide behind, and full-width forms of the ASCII that
+# markers and control tokens are made of (NFKC would map them; tokenizers may, too).
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+_FULL_WIDTH = str.maketrans("［］＜＞｜／", "[]<>|/")
+# Chat-template control tokens of the common families: ChatML / Qwen / Phi (<|im_start|>,
+# <|im_end|>, <|endoftext|>, <|user|>...), Llama 3 (<|start_header_id|>, <|eot_id|>...),
+# DeepSeek (<｜User｜>, after the full-width map), Gemma (<start_of_turn>, <end_of_turn>,
+# <bos>, <eos>), Llama 2 / Mistral ([INST], [/INST], <<SYS>>, <s>, </s>, [SYSTEM_PROMPT],
+# [TOOL_CALLS] ...).
+_CONTROL = re.compile(
+    r"<\|[^|<>\n]{1,64}\|>"
+    r"|</?(?:s|bos|eos|pad|unk|start_of_turn|end_of_turn|start_of_image|end_of_image)>"
+    r"|<</?SYS>>"
+    r"|\[/?(?:INST|SYSTEM_PROMPT|AVAILABLE_TOOLS|TOOL_CALLS|TOOL_RESULTS|TOOL_CONTENT|THINK)\]",
+    re.IGNORECASE,
+)
+
+
+def _defuse_control(match: re.Match[str]) -> str:
+    token = match.group(0)
+    return f"{token[0]} {token[1:-1]} {token[-1]}"  # <|im_end|> -> < |im_end| >: plain text
+
+
 def neutralise(text: str) -> str:
-    """Defuse look-alikes of the template's data markers inside judged text."""
+    """Defuse, inside judged text, look-alikes of the template's data markers and the chat
+    templates' control tokens, so that judged text cannot close its turn, open a system or
+    assistant turn, or end its data block (also through invisible or full-width look-alikes)."""
+    text = text.translate(_INVISIBLE).translate(_FULL_WIDTH)
+    text = _CONTROL.sub(_defuse_control, text)
     return _MARKER.sub(lambda m: f"({m.group(2)} {m.group(4)})", text)
 
 
