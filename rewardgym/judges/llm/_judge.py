@@ -29,6 +29,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+_CUT = frozenset({"length", "content_filter"})
 
 # Sandboxed even for the config's templates: a template reaches only the values it is given,
 # never Python internals (``cycler.__init__.__globals__``...), and cannot change them.
@@ -188,11 +189,19 @@ class LLMJudge(Reward):
         last: VerdictError | None = None
         text = ""
         for attempt in range(2):
+            request = build(attempt)
             try:
-                response = await self.backend.chat(build(attempt))
+                response = await self.backend.chat(request)
             except BackendError as exc:
                 kind = ErrorType.TIMEOUT if exc.timeout else ErrorType.BACKEND_ERROR
                 raise RewardError(kind, str(exc), retryable=exc.retryable) from exc
+            cut = response.finish_reason in _CUT
+            if cut and not request.top_logprobs:  # a log-prob verdict stops at its token
+                # A reply cut short may end inside a quote of the judged text ("... Score: 10"):
+                # never read it.
+                last = VerdictError(f"the judge's reply was cut ({response.finish_reason})")
+                text = response.text
+                continue
             try:
                 return read(response)
             except VerdictError as exc:

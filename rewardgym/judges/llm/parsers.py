@@ -39,10 +39,10 @@ class VerdictError(ValueError):
 # Invisible characters a look-alike can hide behind, and full-width forms of the ASCII that
 # markers and control tokens are made of (NFKC would map them; tokenizers may, too).
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
-_FULL_WIDTH = str.maketrans("［］＜＞｜／", "[]<>|/")
+_FULL_WIDTH = str.maketrans("\uff3b\uff3d\uff1c\uff1e\uff5c\uff0f", "[]<>|/")
 # Chat-template control tokens of the common families: ChatML / Qwen / Phi (<|im_start|>,
 # <|im_end|>, <|endoftext|>, <|user|>...), Llama 3 (<|start_header_id|>, <|eot_id|>...),
-# DeepSeek (<｜User｜>, after the full-width map), Gemma (<start_of_turn>, <end_of_turn>,
+# DeepSeek (<\uff5cUser\uff5c>, after the full-width map), Gemma (<start_of_turn>, <end_of_turn>,
 # <bos>, <eos>), Llama 2 / Mistral ([INST], [/INST], <<SYS>>, <s>, </s>, [SYSTEM_PROMPT],
 # [TOOL_CALLS] ...).
 _CONTROL = re.compile(
