@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 
@@ -11,6 +12,9 @@ from rewardgym.judges.llm.parsers import (
     expected_score,
     neutralise,
     parse_json_score,
+    parse_label,
+    parse_score_list,
+    parse_step_labels,
     parse_text_score,
 )
 
@@ -36,10 +40,13 @@ def test_bad_json_verdicts_are_errors(text: str):
         parse_json_score(text, 1, 10)
 
 
-def test_text_verdict_takes_the_last_score_line():
-    text = "The answer quotes 'Score: 2' wrongly.\nOverall good.\nScore: 8"
-    score, critique = parse_text_score(text, 1, 10)
-    assert score == 8.0 and critique is not None and critique.endswith("Overall good.")
+def test_text_verdict_reads_exactly_one_score_line():
+    score, critique = parse_text_score("Overall good.\nScore: 8", 1, 10)
+    assert score == 8.0 and critique == "Overall good."
+    # A second "Score:" (a quote of the judged text, or a judge changing its mind) is no
+    # verdict: the last one used to win, so a forged quote could decide.
+    with pytest.raises(VerdictError, match="exactly one"):
+        parse_text_score("The answer quotes 'Score: 2' wrongly.\nScore: 8", 1, 10)
     assert parse_text_score(" 4 ", 0, 5) == (4.0, None)
     assert parse_text_score("**Score**: **9**", 1, 10)[0] == 9.0
 
@@ -80,7 +87,8 @@ def test_yes_no_verdicts():
 
     assert parse_yes_no("It matches.\nVerdict: Yes") is True
     assert parse_yes_no("**Verdict**: no") is False
-    assert parse_yes_no("Verdict: No ... actually Verdict: yes") is True  # the last one counts
+    with pytest.raises(VerdictError, match="both"):
+        parse_yes_no("Verdict: No ... actually Verdict: yes")
     assert parse_yes_no(" Yes. ") is True
     with pytest.raises(VerdictError):
         parse_yes_no("Probably right.")
@@ -184,3 +192,19 @@ def test_list_verdicts_are_constrained_the_way_each_server_takes_it():
     assert extra is None and (array["minItems"], array["maxItems"]) == (2, 2)
     assert json.dumps(fmt["json_schema"]["schema"]["required"]) == '["labels"]'
     assert list_verdict_format("none", "labels", 2, "x", {}) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("parse", "text"),
+    [
+        (lambda t: parse_json_score(t, 1, 10), '{"critique": "ok", "score": true}'),
+        (lambda t: parse_json_score(t, 1, 10), '{"critique": "ok", "score": "7"}'),
+        (lambda t: parse_label(t, ("A", "B")), "[[A]] or maybe [[B]]"),
+        (lambda t: parse_step_labels(t, 2), "Step 1: correct\nStep 1: incorrect\nStep 2: correct"),
+        (lambda t: parse_score_list(t, 2, 1, 10), "Scores: 1, 2\nScores: 9, 9"),
+    ],
+    ids=["json-true", "json-string", "two-labels", "step-twice", "two-score-lists"],
+)
+def test_malformed_verdicts_are_parse_errors(parse: Any, text: str):
+    with pytest.raises(VerdictError):
+        parse(text)

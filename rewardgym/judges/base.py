@@ -33,6 +33,7 @@ __all__ = [
     "Reward",
     "ScoreContext",
     "SyncRule",
+    "conversation_of",
     "error_result",
     "reference_texts",
     "text_of",
@@ -82,6 +83,16 @@ class ScoreContext:
 def error_result(type: ErrorType | str, message: str, *, retryable: bool = False) -> Result:
     """A Result that carries no reward and says why."""
     return Result(error=Error(type=ErrorType(type), message=message, retryable=retryable))
+
+
+def conversation_of(value: Any) -> str:
+    """A prompt as a judge reads it: a string, or every message of a chat, each under its
+    role (a multi-turn prompt's earlier turns are part of what the response answers)."""
+    if isinstance(value, list) and len(value) > 1:
+        return "\n\n".join(
+            f"{getattr(m, 'role', 'user')}: {getattr(m, 'content', m)}" for m in value
+        )
+    return text_of(value)
 
 
 def text_of(value: Any) -> str:

@@ -120,3 +120,21 @@ def test_a_reply_cut_at_max_tokens_is_never_read(server: Server, recorder: str):
     assert result["score"] is None and result["error"]["type"] == "judge_parse_error", result
     assert "cut (length)" in result["error"]["message"]
     assert len(SENT) == 2  # asked once more, past the cache
+
+
+def test_a_multi_turn_prompt_reaches_the_judge_whole(server: Server, recorder: str):
+    backend = {"base_url": recorder, "model": "m", "cache": False}
+    prompt = [
+        {"role": "user", "content": "My name is Ada. Remember it."},
+        {"role": "assistant", "content": "Noted, Ada."},
+        {"role": "user", "content": "What is my name?"},
+    ]
+    body = {
+        "reward": {"type": "pointwise", "params": {"verdict": "text", "backend": backend}},
+        "items": [{"prompt": prompt, "response": "Ada."}],
+    }
+    SENT.clear()
+    response = httpx.post(f"{server.url}/v1/score", json=body, timeout=60)
+    assert response.status_code == 200, response.text
+    judged = SENT[0]["messages"][-1]["content"]
+    assert "My name is Ada" in judged and "Noted, Ada." in judged and "What is my name?" in judged

@@ -23,7 +23,7 @@ from pydantic import Field, model_validator
 
 from rewardgym.errors import RewardError
 from rewardgym.judges.backends.base import ChatRequest, ChatResponse
-from rewardgym.judges.base import ScoreContext, gather_items, text_of
+from rewardgym.judges.base import ScoreContext, conversation_of, gather_items, text_of
 from rewardgym.judges.llm._judge import (
     JudgeParams,
     LLMJudge,
@@ -95,7 +95,7 @@ class ListwiseJudge(LLMJudge):
         }
         system = self.system_message(self._system, **settings, reference=reference is not None)
         user = self._user.render(
-            prompt=neutralise(text_of(item.prompt)),
+            prompt=neutralise(conversation_of(item.prompt)),
             reference=reference,
             responses=[neutralise(text_of(item.responses[i])) for i in order],
         ).strip()

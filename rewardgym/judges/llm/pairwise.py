@@ -17,9 +17,9 @@ from pydantic import Field
 
 from rewardgym.errors import RewardError
 from rewardgym.judges.backends.base import ChatRequest, ChatResponse
-from rewardgym.judges.base import ScoreContext, gather_items, text_of
+from rewardgym.judges.base import ScoreContext, conversation_of, gather_items, text_of
 from rewardgym.judges.llm._judge import JudgeParams, LLMJudge
-from rewardgym.judges.llm.parsers import choice_probabilities, neutralise, parse_label
+from rewardgym.judges.llm.parsers import VerdictError, choice_probabilities, neutralise, parse_label
 from rewardgym.schema import (
     Basis,
     CompareItem,
@@ -75,7 +75,7 @@ class PairwiseJudge(LLMJudge):
         user = self._user.render(
             **settings,
             reference=reference,
-            prompt=neutralise(text_of(item.prompt)),
+            prompt=neutralise(conversation_of(item.prompt)),
             response_a=neutralise(text_of(item.responses[order[0]])),
             response_b=neutralise(text_of(item.responses[order[1]])),
         ).strip()
@@ -96,7 +96,9 @@ class PairwiseJudge(LLMJudge):
 
     def _read(self, response: ChatResponse) -> dict[str, float]:
         """The verdict as probabilities over the labels (one-hot for a text verdict)."""
-        if self.params.verdict == "logprobs" and response.logprobs:
+        if self.params.verdict == "logprobs":
+            if not response.logprobs:  # as pointwise and verifier: never a silent fallback
+                raise VerdictError("log-probabilities were asked for and the backend sent none")
             return choice_probabilities(response.logprobs[0], self.labels)
         label = parse_label(response.text, self.labels)
         return {x: float(x == label) for x in self.labels}

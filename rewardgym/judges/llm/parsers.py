@@ -79,17 +79,19 @@ def parse_json_score(text: str, lo: int, hi: int) -> tuple[float, str | None]:
     data = _json_object(text)
     if "score" not in data:
         raise VerdictError("verdict JSON has no score")
-    try:
-        score = float(data["score"])  # type: ignore[arg-type]
-    except (TypeError, ValueError) as exc:
-        raise VerdictError(f"score {data['score']!r} is not a number") from exc
+    raw = data["score"]
+    if isinstance(raw, bool) or not isinstance(raw, int | float):  # not "7", not true
+        raise VerdictError(f"score {raw!r} is not a JSON number")
     critique = data.get("critique")
-    return _in_range(score, lo, hi), str(critique) if critique is not None else None
+    return _in_range(float(raw), lo, hi), str(critique) if critique is not None else None
 
 
 def parse_text_score(text: str, lo: int, hi: int) -> tuple[float, str | None]:
-    """The last "Score: N" line, or a verdict that is a bare number; the rest is the critique."""
+    """The one "Score: N" line, or a verdict that is a bare number; the rest is the critique.
+    Two "Score:" lines are no verdict (one may quote the judged text)."""
     matches = list(_SCORE_LINE.finditer(text))
+    if len(matches) > 1:
+        raise VerdictError(f"{len(matches)} 'Score:' lines in the verdict; exactly one is read")
     if matches:
         last = matches[-1]
         critique = text[: last.start()].strip() or None
@@ -124,8 +126,10 @@ def expected_score(
 
 
 def parse_label(text: str, labels: tuple[str, ...]) -> str:
-    """The last ``[[X]]`` verdict, or a verdict that is the bare label."""
+    """The one ``[[X]]`` verdict, or a verdict that is the bare label."""
     found = [m.group(1) for m in _LABEL.finditer(text) if m.group(1) in labels]
+    if len(set(found)) > 1:
+        raise VerdictError(f"verdicts {sorted(set(found))} in one reply; exactly one is read")
     if found:
         return found[-1]
     bare = text.strip().strip(".").upper()
@@ -174,8 +178,10 @@ def _json_object(text: str) -> dict[str, object]:
 
 
 def parse_yes_no(text: str) -> bool:
-    """The last "Verdict: Yes|No" line, or a verdict that is a bare yes or no."""
+    """The one "Verdict: Yes|No" line, or a verdict that is a bare yes or no."""
     matches = list(_VERDICT_LINE.finditer(text))
+    if len({m.group(1).lower() for m in matches}) > 1:
+        raise VerdictError("both 'Verdict: Yes' and 'Verdict: No' in one reply")
     if matches:
         return matches[-1].group(1).lower() == "yes"
     bare = text.strip().strip(".!").lower()
@@ -197,6 +203,8 @@ def parse_score_list(text: str, n: int, lo: int, hi: int) -> list[float]:
         matches = list(_SCORES_LINE.finditer(text))
         if not matches:
             raise VerdictError("no 'Scores: a, b, ...' in the verdict")
+        if len(matches) > 1:
+            raise VerdictError(f"{len(matches)} 'Scores:' lines in the verdict; one is read")
         values = [v for v in re.split(r"[,\s]+", matches[-1].group(1)) if v]
     if len(values) != n:
         raise VerdictError(f"{len(values)} scores for {n} responses")
@@ -221,7 +229,10 @@ def parse_step_labels(text: str, n: int) -> list[bool]:
         return [label == "correct" for label in labels]
     found: dict[int, bool] = {}
     for m in _STEP_LINE.finditer(text):
-        found[int(m.group(1))] = m.group(2).lower() == "correct"
+        step = int(m.group(1))
+        if step in found:
+            raise VerdictError(f"step {step} is labelled twice")
+        found[step] = m.group(2).lower() == "correct"
     missing = [k for k in range(1, n + 1) if k not in found]
     if missing:
         raise VerdictError(f"no verdict for step(s) {missing[:5]}")

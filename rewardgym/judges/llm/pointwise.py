@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from rewardgym.judges.backends.base import ChatRequest, ChatResponse
-from rewardgym.judges.base import Params, ScoreContext, text_of
+from rewardgym.judges.base import Params, ScoreContext, conversation_of, text_of
 from rewardgym.judges.llm._judge import JudgeParams, LLMJudge
 from rewardgym.judges.llm.parsers import (
     VerdictError,
@@ -83,7 +83,7 @@ class PointwiseJudge(LLMJudge):
         }
         user = self._user.render(
             **settings,
-            prompt=neutralise(text_of(item.prompt)),
+            prompt=neutralise(conversation_of(item.prompt)),
             response=neutralise(text_of(item.response)),
             reference=reference,
         )

@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field
 
 from rewardgym.judges.backends.base import ChatRequest, ChatResponse
-from rewardgym.judges.base import ScoreContext, text_of
+from rewardgym.judges.base import ScoreContext, conversation_of
 from rewardgym.judges.llm._judge import (
     JudgeParams,
     LLMJudge,
@@ -66,7 +66,7 @@ class StepJudge(LLMJudge):
             self._system, verdict=p.verdict, reference=reference is not None
         )
         user = self._user.render(
-            prompt=neutralise(text_of(item.prompt)),
+            prompt=neutralise(conversation_of(item.prompt)),
             reference=reference,
             steps=[neutralise(s) for s in steps],
         ).strip()

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from rewardgym.judges.backends.base import ChatRequest, ChatResponse
-from rewardgym.judges.base import ScoreContext, text_of
+from rewardgym.judges.base import ScoreContext, conversation_of, text_of
 from rewardgym.judges.llm._judge import JudgeParams, LLMJudge
 from rewardgym.judges.llm.parsers import (
     VerdictError,
@@ -55,7 +55,7 @@ class VerifierJudge(LLMJudge):
             self._system, criteria=p.criteria, verdict=verdict, reference=reference is not None
         )
         user = self._user.render(
-            prompt=neutralise(text_of(item.prompt)),
+            prompt=neutralise(conversation_of(item.prompt)),
             response=neutralise(text_of(item.response)),
             reference=reference,
         ).strip()
