@@ -199,13 +199,14 @@ class Sandbox:
             "--setenv", "HOME", "/tmp",
             "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
             *_mounts(self.python),
-            *[arg for path in self.read_only for arg in ("--ro-bind", path, path)],
             *[arg for name, value in self.env for arg in ("--setenv", name, value)],
             "--proc", "/proc",
             "--dev", "/dev",
             # /dev/shm is host-sized unless bounded: a program could fill the host's memory.
             "--size", str(limits.shm_size_mb * 1024 * 1024), "--tmpfs", "/dev/shm",
             "--size", str(limits.tmp_size_mb * 1024 * 1024), "--tmpfs", "/tmp",
+            # after the tmpfs mounts, so that a folder under /tmp (a venv there) is not hidden
+            *[arg for path in self.read_only for arg in ("--ro-bind", path, path)],
             *hardening,
             "--ro-bind", "main.py", "/sandbox/main.py",
             "--chdir", "/tmp",
