@@ -4,11 +4,10 @@ out, fails, rate-limits or answers garbage): each is a per-item error or a succe
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from rewardgym.grpc_client import GrpcRewardClient
 from rewardgym.judges.base import ScoreContext
 from rewardgym.registry import RewardRegistry
 from rewardgym.schema import ErrorType, Item, RewardSpec
-from tests.conftest import Server
+from tests.conftest import Server, local_http_server
 
 CALLS: Counter[str] = Counter()
 
@@ -105,11 +104,8 @@ class _Faulty(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def faulty() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Faulty)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with local_http_server(_Faulty) as url:
+        yield url
 
 
 def judge_spec(url: str, mode: str, tmp: Path | None = None) -> dict[str, Any]:

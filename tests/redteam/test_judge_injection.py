@@ -11,16 +11,15 @@ tested).
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import Server
+from tests.conftest import Server, local_http_server
 from tests.test_judge_faults import _completion
 
 SENT: list[dict[str, Any]] = []
@@ -62,11 +61,8 @@ class _Recorder(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def recorder() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    httpd.shutdown()
+    with local_http_server(_Recorder) as url:
+        yield f"{url}/v1"
 
 
 def _special_counts(tokenizer: Any, messages: list[dict[str, str]]) -> dict[str, int]:

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from rewardgym.errors import ForbiddenError
 from rewardgym.grpc_client import GrpcRewardClient
 from rewardgym.judges.sandbox import find_bwrap
-from tests.conftest import Server, start_server, stop_server
+from tests.conftest import Server, local_http_server, start_server, stop_server
 from tests.test_judge_faults import _completion as completion
 
 KEY = secrets.token_hex(16)
@@ -61,12 +61,8 @@ class _Judge(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def judge() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Judge)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with local_http_server(_Judge) as url:
+        yield url
 
 
 def _config(tmp: Path, judge: str) -> Path:
