@@ -168,6 +168,11 @@ class Reward(ABC):
                 allowed=sorted(self.Params.model_fields),
             ) from exc
 
+    @classmethod  # noqa: B027 - optional hook
+    def warm_imports(cls) -> None:
+        """Import what the type imports lazily on first use (cheap ones only: no models). The
+        server calls it for every type before it is ready, off the event loop."""
+
     async def start(self) -> None:  # noqa: B027 - optional hook
         """Warm up (start pools, load models). Called once before serving; optional."""
 

@@ -55,7 +55,7 @@ def apply_on_error(results: Sequence[Result], policy: OnError) -> list[Result]:
 def _import_reward_types() -> None:
     for type_id in reward_types():
         try:
-            load_type(type_id)
+            load_type(type_id).warm_imports()
         except RewardGymError as exc:  # a plugin that cannot load: said when it is used
             log.warning("reward type %s cannot be loaded: %s", type_id, exc.message)
 

@@ -46,6 +46,12 @@ class TextSimilarity(SyncRule):
     description = "Text similarity to the reference: fuzzy, BLEU, chrF or ROUGE, in [0, 1]"
     inline_chars = 4_000  # edit distances and ROUGE-L grow with len(response) * len(reference)
 
+    @classmethod
+    def warm_imports(cls) -> None:
+        from rapidfuzz import fuzz  # noqa: F401
+        from rouge_score import rouge_scorer  # noqa: F401
+        from sacrebleu.metrics import BLEU, CHRF  # noqa: F401
+
     async def start(self) -> None:
         """Import the metric's library now, off the event loop (rouge-score takes seconds):
         the first request must not stall every other one."""
