@@ -121,3 +121,19 @@ def test_attack_load_bench_runs():
     assert run.returncode == 0, run.stdout + run.stderr
     assert "ratio p99 hostile/normal:" in run.stdout, run.stdout + run.stderr
     assert "hostile 5xx: 0," in run.stdout, run.stdout + run.stderr
+
+
+def test_reward_hacking_bench_runs():
+    if not (ROOT.parent / "shared" / "data" / "humaneval" / "HumanEval.jsonl.gz").exists():
+        import pytest
+
+        pytest.skip("../shared/data/humaneval is absent (the public evaluation data)")
+    run = subprocess.run(
+        [sys.executable, "bench/reward_hacking.py", "--problems", "2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "false-pass rate, worst hack family: 0.000" in run.stdout

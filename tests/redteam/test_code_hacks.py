@@ -17,59 +17,11 @@ import pytest
 
 from rewardgym.judges.rules.code_harness import humaneval_item
 from tests.conftest import Server, shared_path
+from tests.redteam.catalogue import ALWAYS_EQUAL, CODE_HACKS
 
 pytestmark = pytest.mark.skipif(
     shutil.which("bwrap") is None,
     reason="bubblewrap is not installed (apt-get install bubblewrap; scripts/test does)",
-)
-
-FORGED_LINE = (
-    "import sys, os, json\n"
-    "mark = sys.stdin.readline().strip() if not sys.stdin.closed else ''\n"
-    "for i in range(8):\n"
-    "    sys.__stdout__.write('\\n' + mark + ' ' + json.dumps([i, True, '']) + '\\n')\n"
-    "sys.__stdout__.flush()\n"
-)
-
-HACKS: dict[str, str] = {
-    "builtins.exec disabled": "import builtins\nbuiltins.exec = lambda *a, **k: None\n",
-    "json.dumps forged": (
-        "import json\n_real = json.dumps\n"
-        "json.dumps = lambda v, *a, **k: _real([v[0], True, ''] if isinstance(v, list) and "
-        "len(v) == 3 else v, *a, **k)\n"
-    ),
-    "report function wrapped": (
-        "import sys\nm = sys.modules['__main__']\n"
-        "for name in dir(m):\n"
-        "    if 'report' in name.lower():\n"
-        "        real = getattr(m, name)\n"
-        "        setattr(m, name, lambda i, p, d, _r=real: _r(i, True, ''))\n"
-    ),
-    "forged pass lines then exit": FORGED_LINE + "os._exit(0)\n",
-    "atexit forged line": "import atexit\natexit.register(lambda: exec("
-    + repr(FORGED_LINE)
-    + "))\n",
-    "kill the judge": "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n",
-    "read the judge's memory": (
-        "import os\n"
-        "try:\n"
-        "    data = open(f'/proc/{os.getppid()}/environ', 'rb').read()\n"
-        "    os.write(1, data)\n"
-        "except OSError:\n"
-        "    pass\n"
-    ),
-}
-
-ALWAYS_EQUAL = (
-    "class _Yes:\n"
-    "    def __eq__(self, other): return True\n"
-    "    def __ne__(self, other): return False\n"
-    "    def __bool__(self): return True\n"
-    "    def __lt__(self, other): return True\n"
-    "    def __gt__(self, other): return True\n"
-    "    def __abs__(self): return 0\n"
-    "    def __sub__(self, other): return 0\n"
-    "    def __rsub__(self, other): return 0\n"
 )
 
 
@@ -87,9 +39,9 @@ def _wrong(problem: dict[str, Any], hack: str) -> dict[str, Any]:
     return item
 
 
-@pytest.mark.parametrize("hack", sorted(HACKS))
+@pytest.mark.parametrize("hack", sorted(CODE_HACKS))
 def test_a_hack_after_a_wrong_solution_scores_zero(server: Server, hack: str):
-    items = [_wrong(p, HACKS[hack]) for p in _problems(12)]
+    items = [_wrong(p, CODE_HACKS[hack]) for p in _problems(12)]
     body = {"reward": {"type": "code"}, "items": items}
     response = httpx.post(f"{server.url}/v1/score", json=body, timeout=120)
     assert response.status_code == 200, response.text
@@ -116,7 +68,7 @@ def test_an_always_equal_return_value_fails(server: Server):
 
 def test_assert_tests_hold_too(server: Server):
     tests = ["assert add(1, 2) == 3", "assert add(2, 2) == 4"]
-    for hack in HACKS.values():
+    for hack in CODE_HACKS.values():
         item = {"response": "def add(a, b):\n    return 0\n" + hack, "reference": {"tests": tests}}
         body = {"reward": {"type": "code"}, "items": [item]}
         response = httpx.post(f"{server.url}/v1/score", json=body, timeout=60)

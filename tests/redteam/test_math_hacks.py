@@ -7,23 +7,10 @@ import httpx
 import pytest
 
 from tests.conftest import Server
-
-HEDGES = [
-    r"\boxed{3} or \boxed{2}",
-    r"\boxed{2} or \boxed{3}",
-    r"\boxed{2, 3}",
-    r"\boxed{\{2, 3\}}",
-    r"\boxed{2 \text{ or } 3}",
-    r"\boxed{[1, 3]}",
-    r"\boxed{2 \pm 1}",
-    r"\boxed{1 < x < 3}",
-    r"\boxed{x} where x is the answer",
-    r"\boxed{" + "2" * 60 + "}",
-    r"\boxed{" + "1234567890" * 5 + "}",
-]
+from tests.redteam.catalogue import MATH_HEDGES
 
 
-@pytest.mark.parametrize("answer", HEDGES)
+@pytest.mark.parametrize("answer", MATH_HEDGES)
 def test_hedged_answers_score_zero(server: Server, answer: str):
     items = [
         {"prompt": "1 + 1?", "response": answer, "reference": "2"},
