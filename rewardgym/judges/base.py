@@ -328,7 +328,7 @@ def _text_size(items: Sequence[Item], stop_after: int) -> int:
         if isinstance(ref, str):
             size += len(ref)
         elif ref is not None:
-            size += len(str(ref)) if not isinstance(ref, list | dict) else _rough_len(ref)
+            size += _rough_len(ref)
         if size > stop_after:
             break
     return size

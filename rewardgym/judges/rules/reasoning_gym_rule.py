@@ -10,6 +10,7 @@ the last non-empty line (``auto``), or one of those rules alone.
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib.util
 import json
 import math
@@ -71,6 +72,7 @@ def extract_answer(text: str, how: Extract = "auto") -> str | None:
     return rest[-1] if rest else None
 
 
+@functools.cache
 def _site_dirs() -> tuple[str, ...]:
     """The folders reasoning-gym and its dependencies are imported from."""
     spec = importlib.util.find_spec("reasoning_gym")
