@@ -20,6 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ValidationError
 
 from rewardgym.errors import ConfigError, ForbiddenError, InvalidRequestError
+from rewardgym.jsonwalk import iter_json
 from rewardgym.schema import RewardSpec
 
 __all__ = ["OPERATOR", "Caller", "InlineLimits", "InlinePolicy", "check_inline", "spec_shape"]
@@ -67,18 +68,13 @@ def spec_shape(value: Any) -> tuple[int, int, int]:
     """(depth, values, characters of text) of a JSON-like value, computed without recursion
     (values may be deep)."""
     depth, nodes, chars = 0, 0, 0
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        current, level = stack.pop()
+    for current, level in iter_json(value):
         nodes += 1
         depth = max(depth, level)
         if isinstance(current, str):
             chars += len(current)
         elif isinstance(current, dict):
             chars += sum(len(k) for k in current if isinstance(k, str))
-            stack.extend((v, level + 1) for v in current.values())
-        elif isinstance(current, list | tuple):
-            stack.extend((v, level + 1) for v in current)
     return depth, nodes, chars
 
 

@@ -9,11 +9,13 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from rewardgym.errors import ConfigError, RewardError, UnsupportedOperationError
+from rewardgym.jsonwalk import iter_json
 from rewardgym.schema import (
     CompareItem,
     Error,
@@ -247,11 +249,12 @@ class SyncRule(Reward):
         """The cost a batch may have to be computed on the event loop (0: never)."""
         return self.inline_chars
 
+    @cached_property
+    def _params_chars(self) -> int:
+        return _rough_len(self.spec.params)
+
     def _cost(self, items: Sequence[Item], budget: int) -> int:
-        params_chars = getattr(self, "_params_chars", None)
-        if params_chars is None:
-            params_chars = self._params_chars = _rough_len(self.spec.params)
-        return _text_size(items, budget) + params_chars * len(items)
+        return _text_size(items, budget) + self._params_chars * len(items)
 
     def compute_all(self, items: Sequence[Item]) -> list[Result]:
         """``compute`` for every item, each failure on its own item."""
@@ -336,16 +339,9 @@ def _text_size(items: Sequence[Item], stop_after: int) -> int:
 
 def _rough_len(value: Any) -> int:
     """The length of the strings in a JSON-like value (iteratively: values may nest deeply)."""
-    total, stack = 0, [value]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, str):
-            total += len(current)
-        elif isinstance(current, dict):
-            stack.extend(current.values())
-            total += len(current)
-        elif isinstance(current, list):
-            stack.extend(current)
+    total = 0
+    for current, _ in iter_json(value):
+        if isinstance(current, str | dict | list | tuple):
             total += len(current)
         else:
             total += 8
