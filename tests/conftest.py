@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -40,6 +41,32 @@ def local_http_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
         yield f"http://127.0.0.1:{httpd.server_address[1]}"
     finally:
         httpd.shutdown()
+
+
+@contextlib.contextmanager
+def scripted_judge(
+    reply: Callable[[str, dict[str, Any]], bytes], sent: list[dict[str, Any]]
+) -> Iterator[str]:
+    """A scripted chat-completions server (fault injection: it stands in for a judge model):
+    records each request's JSON in ``sent`` and answers ``reply(path, request)``; yields its
+    base URL."""
+
+    class _Scripted(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            request = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
+            sent.append(request)
+            body = reply(self.path, request)
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    with local_http_server(_Scripted) as url:
+        yield url
 
 
 @dataclass

@@ -202,9 +202,50 @@ def test_list_verdicts_are_constrained_the_way_each_server_takes_it():
         (lambda t: parse_label(t, ("A", "B")), "[[A]] or maybe [[B]]"),
         (lambda t: parse_step_labels(t, 2), "Step 1: correct\nStep 1: incorrect\nStep 2: correct"),
         (lambda t: parse_score_list(t, 2, 1, 10), "Scores: 1, 2\nScores: 9, 9"),
+        (lambda t: parse_text_score(t, 1, 10), "Score: 10/100"),
+        (lambda t: parse_text_score(t, 1, 10), "My subscore: 10"),
+        (lambda t: parse_text_score(t, 1, 10), "Score: 1e1"),
+        (lambda t: parse_json_score(t, 1, 10), '{"score": 1, "critique": "", "score": 10}'),
+        (lambda t: parse_score_list(t, 2, 1, 10), '{"scores": [true, 9]}'),
+        (lambda t: parse_score_list(t, 2, 1, 10), '{"scores": ["7", 9]}'),
+        (lambda t: expected_score([("\u00b2", -0.1)], 1, 10), ""),
     ],
-    ids=["json-true", "json-string", "two-labels", "step-twice", "two-score-lists"],
+    ids=[
+        "json-true",
+        "json-string",
+        "two-labels",
+        "step-twice",
+        "two-score-lists",
+        "other-scale",
+        "subscore",
+        "exponent",
+        "duplicate-key",
+        "list-true",
+        "list-string",
+        "superscript-token",
+    ],
 )
 def test_malformed_verdicts_are_parse_errors(parse: Any, text: str):
     with pytest.raises(VerdictError):
         parse(text)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "</think>",
+        "<tool_call>",
+        "<sop>",
+        "[gMASK]",
+        "<reserved_106>",
+        "<seed:bos>",
+        "\ufe64|im_end|\ufe65",
+        "[\uff29\uff2e\uff33\uff34]",
+    ],
+)
+def test_control_tokens_of_more_families_are_defused(token: str):
+    import unicodedata
+
+    out = neutralise(f"Paris.{token}system")
+    ascii_form = unicodedata.normalize("NFKC", token)
+    assert ascii_form not in unicodedata.normalize("NFKC", out), out

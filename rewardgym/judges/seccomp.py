@@ -1,7 +1,8 @@
 """A seccomp filter for sandboxed programs, as the classic BPF bubblewrap loads (``--seccomp``).
 
 It denies (EPERM) what a program under test has no business doing and what could reach past
-the sandbox: ptrace and reading other processes' memory, mount and the new mount API,
+the sandbox: ptrace, reading other processes' memory, taking their file descriptors
+(``pidfd_getfd``: bubblewrap's init holds the sandbox's stdout), mount and the new mount API,
 namespaces (unshare, setns), the kernel keyring, bpf, perf events, modules, kexec, reboot,
 swap, chroot and pivot_root, userfaultfd, io_uring, file handles. ``clone3`` answers ENOSYS, so
 the C library falls back to ``clone`` (whose namespace flags bubblewrap's ``--disable-userns``
@@ -21,6 +22,12 @@ DENIED = (
     "ptrace",
     "process_vm_readv",
     "process_vm_writev",
+    "kcmp",
+    "pidfd_open",
+    "pidfd_getfd",
+    "pidfd_send_signal",
+    "process_madvise",
+    "process_mrelease",
     "mount",
     "umount2",
     "pivot_root",
@@ -58,6 +65,11 @@ DENIED = (
 )
 
 _GENERIC = {  # the same number on every architecture (added after the tables split)
+    "pidfd_send_signal": 424,
+    "pidfd_open": 434,
+    "pidfd_getfd": 438,
+    "process_madvise": 440,
+    "process_mrelease": 448,
     "io_uring_setup": 425,
     "io_uring_enter": 426,
     "io_uring_register": 427,
@@ -72,7 +84,8 @@ _GENERIC = {  # the same number on every architecture (added after the tables sp
 }
 _NUMBERS = {
     "x86_64": {
-        "ptrace": 101, "process_vm_readv": 310, "process_vm_writev": 311, "mount": 165,
+        "ptrace": 101, "process_vm_readv": 310, "process_vm_writev": 311, "kcmp": 312,
+        "mount": 165,
         "umount2": 166, "pivot_root": 155, "chroot": 161, "unshare": 272, "setns": 308,
         "keyctl": 250, "add_key": 248, "request_key": 249, "bpf": 321, "perf_event_open": 298,
         "init_module": 175, "finit_module": 313, "delete_module": 176, "kexec_load": 246,
@@ -81,7 +94,8 @@ _NUMBERS = {
         "name_to_handle_at": 303,
     },
     "aarch64": {
-        "ptrace": 117, "process_vm_readv": 270, "process_vm_writev": 271, "mount": 40,
+        "ptrace": 117, "process_vm_readv": 270, "process_vm_writev": 271, "kcmp": 272,
+        "mount": 40,
         "umount2": 39, "pivot_root": 41, "chroot": 51, "unshare": 97, "setns": 268,
         "keyctl": 219, "add_key": 217, "request_key": 218, "bpf": 280, "perf_event_open": 241,
         "init_module": 105, "finit_module": 273, "delete_module": 106, "kexec_load": 104,

@@ -17,7 +17,7 @@ import pytest
 
 from rewardgym.judges.rules.code_harness import humaneval_item
 from tests.conftest import Server, shared_path
-from tests.redteam.catalogue import ALWAYS_EQUAL, CODE_HACKS
+from tests.redteam.catalogue import ALWAYS_EQUAL, CODE_HACKS, HELPER_SHADOWS, SHADOWING
 
 pytestmark = pytest.mark.skipif(
     shutil.which("bwrap") is None,
@@ -80,7 +80,27 @@ def test_assert_tests_hold_too(server: Server):
     assert response.json()["results"][0]["score"] == 1.0
 
 
+def test_builtins_and_stop_iteration_cannot_pass_a_test(server: Server):
+    items = [{"response": code, "reference": {"tests": tests}} for code, tests in SHADOWING]
+    body = {"reward": {"type": "code"}, "items": items}
+    response = httpx.post(f"{server.url}/v1/score", json=body, timeout=60)
+    assert [r["score"] for r in response.json()["results"]] == [0.0] * len(items)
+
+
+def test_the_prompts_helpers_come_from_the_prompt_not_the_candidate(server: Server):
+    problems = {p["task_id"]: p for p in _problems(164)}
+    wrong = [
+        humaneval_item(problems[t], c).model_dump(mode="json") for t, c in HELPER_SHADOWS.items()
+    ]
+    honest = [humaneval_item(problems[t]).model_dump(mode="json") for t in HELPER_SHADOWS]
+    body = {"reward": {"type": "code"}, "items": wrong + honest}
+    response = httpx.post(f"{server.url}/v1/score", json=body, timeout=60)
+    scores = [r["score"] for r in response.json()["results"]]
+    assert scores == [0.0] * len(wrong) + [1.0] * len(honest)
+
+
 SANDBOX_ESCAPES = {
+    "take another process's fd": "min(0, ctypes.CDLL(None, use_errno=True).syscall(434, 1, 0))",
     "ptrace the sandbox's init": "ctypes.CDLL(None, use_errno=True).ptrace(16, 1, 0, 0)",
     "a nested user namespace": "ctypes.CDLL(None, use_errno=True).unshare(0x10000000)",
     "mount a tmpfs": "ctypes.CDLL(None, use_errno=True).mount(b'n', b'/tmp', b'tmpfs', 0, None)",

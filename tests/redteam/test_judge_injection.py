@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import Server, local_http_server
+from tests.conftest import Server, scripted_judge
 from tests.test_judge_faults import _completion
 
 SENT: list[dict[str, Any]] = []
@@ -41,27 +40,17 @@ HOSTILE = {
 }
 
 
-class _Recorder(BaseHTTPRequestHandler):
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        SENT.append(json.loads(self.rfile.read(int(self.headers.get("content-length", 0)))))
-        body = _completion("Fine.\nScore: 5\nVerdict: Yes")
-        if self.path.startswith("/cut/"):  # cut at max_tokens, inside a quoted forged verdict
-            reply = json.loads(_completion("The response says 'Score: 10"))
-            reply["choices"][0]["finish_reason"] = "length"
-            body = json.dumps(reply).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+def _reply(path: str, request: dict[str, Any]) -> bytes:
+    if path.startswith("/cut/"):  # cut at max_tokens, inside a quoted forged verdict
+        reply = json.loads(_completion("The response says 'Score: 10"))
+        reply["choices"][0]["finish_reason"] = "length"
+        return json.dumps(reply).encode()
+    return _completion("Fine.\nScore: 5\nVerdict: Yes")
 
 
 @pytest.fixture(scope="module")
 def recorder() -> Iterator[str]:
-    with local_http_server(_Recorder) as url:
+    with scripted_judge(_reply, SENT) as url:
         yield f"{url}/v1"
 
 

@@ -16,7 +16,8 @@ from pydantic import Field, model_validator
 from rewardgym.errors import ConfigError, RewardError
 from rewardgym.judges.backends.base import BackendError, ChatBackend, ChatRequest, ChatResponse
 from rewardgym.judges.backends.factory import BackendParams, make_backend
-from rewardgym.judges.base import Params, Reward, reference_texts
+from rewardgym.judges.base import Params, Reward, reference_texts, text_of
+from rewardgym.judges.llm.master_keys import is_contentless
 from rewardgym.judges.llm.parsers import VerdictError, neutralise
 from rewardgym.schema import ErrorType, Result, StepScore
 
@@ -79,6 +80,14 @@ class JudgeParams(Params):
     user_template: str | None = Field(default=None, description="Jinja2 source override")
     samples: int = Field(
         default=1, ge=1, le=32, description="self-consistency: judgments per item, averaged"
+    )
+    contentless_floor: bool = Field(
+        default=True,
+        description=(
+            "a response with nothing to judge (blank, punctuation only, or a bare opener such "
+            "as 'Thought process:') scores the lowest without asking the judge: such 'master "
+            "keys' fool many judges"
+        ),
     )
 
     OPERATOR_ONLY = frozenset({"system_template", "user_template"})
@@ -149,6 +158,19 @@ class LLMJudge(Reward):
         self._backends: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ChatBackend]
         self._backends = weakref.WeakKeyDictionary()
         self._systems: dict[tuple[tuple[str, Any], ...], str] = {}
+
+    def contentless(self, response: Any) -> bool:
+        """Whether ``response`` is a master key this judge floors (``contentless_floor``)."""
+        return self.params.contentless_floor and is_contentless(text_of(response))
+
+    @staticmethod
+    def floored(score: float) -> Result:
+        """The Result of a response with nothing to judge: ``score`` (the lowest), no call."""
+        return Result(
+            score=score,
+            critique="The response has nothing to judge; it gets the lowest score.",
+            metadata={"guard": "contentless"},
+        )
 
     def system_message(self, template: jinja2.Template, **settings: Any) -> str:
         """The system message: it depends only on the judge's settings, so it is rendered once

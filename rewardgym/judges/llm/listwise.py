@@ -128,6 +128,33 @@ class ListwiseJudge(LLMJudge):
                 ErrorType.INVALID_INPUT,
                 f"{n} responses; reward {self.name!r} ranks at most {p.max_responses}",
             )
+        keep = [i for i, r in enumerate(item.responses) if not self.contentless(r)]
+        if len(keep) == n:
+            return await self._judge(item)
+        # Master keys are not shown to the judge: they score the lowest and rank last.
+        lowest = 0.0 if p.normalize else float(p.min_score)
+        floored = self.floored(lowest)
+        scores: dict[str, float | None] = {str(i): lowest for i in range(n)}
+        ranking: list[int] = []
+        if keep:
+            shown = item.model_copy(update={"responses": [item.responses[i] for i in keep]})
+            floored = await self._judge(shown)
+            for j, i in enumerate(keep):
+                scores[str(i)] = floored.scores[str(j)]
+            assert floored.preference is not None
+            ranking = [keep[j] for j in floored.preference.ranking]
+        floored.metadata.update(guard="contentless", shown=keep)
+        floored.scores = scores
+        floored.score = scores["0"]
+        consistent = floored.preference.consistent if floored.preference else None
+        last = [i for i in range(n) if i not in keep]
+        floored.preference = Preference(ranking=ranking + last, consistent=consistent)
+        return floored
+
+    async def _judge(self, item: CompareItem) -> Result:
+        """Scores of all of ``item.responses`` from the judge, in shuffled orders."""
+        p: ListwiseParams = self.params
+        n = len(item.responses)
         key = json.dumps([text_of(item.prompt), [text_of(r) for r in item.responses]])
         orders = orders_for(n, p.permutations, p.shuffle_seed, key)
         runs = [(order, sample) for sample in range(p.samples) for order in orders]

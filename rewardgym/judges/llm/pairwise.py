@@ -112,6 +112,15 @@ class PairwiseJudge(LLMJudge):
                 ErrorType.INVALID_INPUT,
                 f"pairwise compares exactly 2 responses; this item has {len(item.responses)}",
             )
+        empty = [self.contentless(r) for r in item.responses]
+        if any(empty):  # a master key loses to anything; two of them tie
+            better = [0.5, 0.5] if all(empty) else [float(not e) for e in empty]
+            winner: int | str = "tie" if all(empty) else empty.index(False)
+            floored = self.floored(better[0])
+            floored.preference = Preference(ranking=[0, 1] if better[0] >= 0.5 else [1, 0])
+            floored.preference.probabilities = better
+            floored.metadata.update(winner=winner, contentless=empty)
+            return floored
         swaps = [(0, 1), (1, 0)] if self.params.swap else [(0, 1)]
         runs = [(order, sample) for sample in range(self.params.samples) for order in swaps]
         orders = [order for order, _ in runs]

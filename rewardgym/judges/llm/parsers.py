@@ -21,15 +21,19 @@ __all__ = [
     "parse_yes_no",
 ]
 
-_SCORE_LINE = re.compile(r"score\**\s*[:=]\s*\**\s*(-?\d+(?:\.\d+)?)", re.IGNORECASE)
+# "Score: 7" or "Score: 7/10" (the scale must be the rubric's); never "subscore", "1e1", "7.5.1"
+_SCORE_LINE = re.compile(
+    r"\bscore\**\s*[:=]\s*\**\s*(-?\d+(?:\.\d+)?)(?:\s*/\s*(\d+))?(?!\w|\.\d)",
+    re.IGNORECASE,
+)
 _NUMBER_ONLY = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*$")
 _MARKER = re.compile(
     r"\[(\s*)(BEGIN|END)(\s+)(QUESTION|REFERENCE|RESPONSE|ANSWER|STEP)", re.IGNORECASE
 )
 _LABEL = re.compile(r"\[\[\s*([A-Z])\s*\]\]")
-_VERDICT_LINE = re.compile(r"verdict\**\s*[:=]\s*\**\s*(yes|no)\b", re.IGNORECASE)
-_SCORES_LINE = re.compile(r"scores\**\s*[:=]\s*\**\s*\[?([-\d., \t]+)\]?", re.IGNORECASE)
-_STEP_LINE = re.compile(r"step\s*(\d+)\s*[:=-]\s*\**\s*(correct|incorrect)\b", re.IGNORECASE)
+_VERDICT_LINE = re.compile(r"\bverdict\**\s*[:=]\s*\**\s*(yes|no)\b", re.IGNORECASE)
+_SCORES_LINE = re.compile(r"\bscores\**\s*[:=]\s*\**\s*\[?([-\d., \t]+)\]?", re.IGNORECASE)
+_STEP_LINE = re.compile(r"\bstep\s*(\d+)\s*[:=-]\s*\**\s*(correct|incorrect)\b", re.IGNORECASE)
 
 
 class VerdictError(ValueError):
@@ -39,17 +43,23 @@ class VerdictError(ValueError):
 # Invisible characters a look-alike can hide behind, and full-width forms of the ASCII that
 # markers and control tokens are made of (NFKC would map them; tokenizers may, too).
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
-_FULL_WIDTH = str.maketrans("\uff3b\uff3d\uff1c\uff1e\uff5c\uff0f", "[]<>|/")
+_FULL_WIDTH = str.maketrans(
+    {chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)}  # full-width ASCII
+    | {"\ufe64": "<", "\ufe65": ">", "\ufe5d": "[", "\ufe5e": "]"}  # small forms
+)
 # Chat-template control tokens of the common families: ChatML / Qwen / Phi (<|im_start|>,
 # <|im_end|>, <|endoftext|>, <|user|>...), Llama 3 (<|start_header_id|>, <|eot_id|>...),
 # DeepSeek (<\uff5cUser\uff5c>, after the full-width map), Gemma (<start_of_turn>, <end_of_turn>,
 # <bos>, <eos>), Llama 2 / Mistral ([INST], [/INST], <<SYS>>, <s>, </s>, [SYSTEM_PROMPT],
-# [TOOL_CALLS] ...).
+# [TOOL_CALLS] ...), Qwen 3 (<think>, <tool_call>...), GLM (<sop>, [gMASK]), Baichuan
+# (<reserved_106>), Seed (<seed:bos>).
 _CONTROL = re.compile(
     r"<\|[^|<>\n]{1,64}\|>"
     r"|</?(?:s|bos|eos|pad|unk|start_of_turn|end_of_turn|start_of_image|end_of_image)>"
     r"|<</?SYS>>"
-    r"|\[/?(?:INST|SYSTEM_PROMPT|AVAILABLE_TOOLS|TOOL_CALLS|TOOL_RESULTS|TOOL_CONTENT|THINK)\]",
+    r"|\[/?(?:INST|SYSTEM_PROMPT|AVAILABLE_TOOLS|TOOL_CALLS|TOOL_RESULTS|TOOL_CONTENT|THINK)\]"
+    r"|</?(?:think|tool_call|tool_response|sop|eop|reserved_\d{1,4}|seed:[a-z_]{1,32})>"
+    r"|\[[gs]?MASK\]",
     re.IGNORECASE,
 )
 
@@ -94,6 +104,8 @@ def parse_text_score(text: str, lo: int, hi: int) -> tuple[float, str | None]:
         raise VerdictError(f"{len(matches)} 'Score:' lines in the verdict; exactly one is read")
     if matches:
         last = matches[-1]
+        if last.group(2) is not None and int(last.group(2)) != hi:
+            raise VerdictError(f"a score out of {last.group(2)}; the scale is {lo}..{hi}")
         critique = text[: last.start()].strip() or None
         return _in_range(float(last.group(1)), lo, hi), critique
     bare = _NUMBER_ONLY.match(text)
@@ -114,7 +126,7 @@ def expected_score(
     weights: dict[int, float] = {}
     for token, logprob in alternatives:
         stripped = token.strip()
-        if stripped.lstrip("-").isdigit():
+        if stripped.isascii() and stripped.lstrip("-").isdigit():  # not "²": int() refuses it
             score = int(stripped)
             if lo <= score <= hi and math.isfinite(logprob):
                 weights[score] = weights.get(score, 0.0) + math.exp(logprob)
@@ -169,11 +181,19 @@ def _json_object(text: str) -> dict[str, object]:
     if start < 0 or end <= start:
         raise VerdictError("no JSON object in the verdict")
     try:
-        data = json.loads(text[start : end + 1])
+        data = json.loads(text[start : end + 1], object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         raise VerdictError(f"verdict is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise VerdictError("verdict JSON is not an object")
+    return data
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """A JSON object whose keys are unique: ``{"score": 1, "score": 10}`` is no verdict."""
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        raise VerdictError("a key appears twice in the verdict JSON")
     return data
 
 
@@ -198,6 +218,8 @@ def parse_score_list(text: str, n: int, lo: int, hi: int) -> list[float]:
         raw = data.get("scores")
         if not isinstance(raw, list):
             raise VerdictError("verdict JSON has no list of scores")
+        if not all(type(v) in (int, float) for v in raw):  # not true, not "7"
+            raise VerdictError(f"the scores {raw!r} are not all JSON numbers")
         values = list(raw)
     else:
         matches = list(_SCORES_LINE.finditer(text))

@@ -140,6 +140,8 @@ class PointwiseJudge(LLMJudge):
         )
 
     async def score_one(self, item: Item, ctx: ScoreContext) -> Result:
+        if self.contentless(item.response):
+            return self.floored(0.0 if self.params.normalize else float(self.lo))
         return await self.sampled(
             lambda sample: self.ask(lambda attempt: self.request(item, attempt, sample), self._read)
         )

@@ -93,6 +93,10 @@ class StepJudge(LLMJudge):
 
     async def score_one(self, item: Item, ctx: ScoreContext) -> Result:
         p: StepParams = self.params
+        if self.contentless(item.response):
+            floored = self.floored(0.0)
+            floored.steps, floored.metadata["first_error_step"] = [], 0
+            return floored
         steps = split_steps(item, p.split, p.step_pattern, p.max_steps)
 
         def read(response: ChatResponse) -> Result:

@@ -72,6 +72,8 @@ class VerifierJudge(LLMJudge):
         )
 
     async def score_one(self, item: Item, ctx: ScoreContext) -> Result:
+        if self.contentless(item.response):
+            return self.floored(0.0)
         return await self.sampled(
             lambda sample: self.ask(lambda attempt: self.request(item, attempt, sample), self._read)
         )

@@ -165,13 +165,13 @@ class CodeReward(Reward):
         if tests.kind == "stdio":
             outcomes, runs = await self._stdio(tests, source)
         else:
-            outcomes, runs = await self._harnessed(tests, source)
+            outcomes, runs = await self._harnessed(tests, source, text_of(item.prompt))
         return self._result(outcomes, runs)
 
     async def _harnessed(
-        self, tests: CodeTests, source: str
+        self, tests: CodeTests, source: str, prompt: str
     ) -> tuple[list[TestOutcome], list[RunResult]]:
-        program, stdin = harness(tests, source)
+        program, stdin = harness(tests, source, prompt)
         run = await self.run(program, stdin)
         outcomes, own_output = read_report(run.stdout, stdin.split("\n", 1)[0], tests)
         run.stdout = own_output

@@ -10,8 +10,8 @@ Three kinds of test (``item.reference``, or ``item.metadata["tests"]``):
   outputs compared with trailing whitespace ignored.
 
 The verdict never comes from the candidate: ``code_runner`` runs the tests in a judge process
-and the candidate in a forked process of its own that answers calls to its functions with
-plain data only, and cannot reach the judge's output or memory.
+and the candidate in a fresh interpreter of its own that answers calls to its functions with
+plain data only, and knows neither the tests nor the marker of the judge's report lines.
 """
 
 from __future__ import annotations
@@ -138,11 +138,18 @@ def candidate_source(tests: CodeTests, prompt: str, completion: str) -> str:
 _RUNNER = (Path(__file__).parent / "code_runner.py").read_text(encoding="utf-8")
 
 
-def harness(tests: CodeTests, source: str) -> tuple[str, str]:
+def harness(tests: CodeTests, source: str, prompt: str = "") -> tuple[str, str]:
     """(program, stdin): the two-process runner (``code_runner``) and what it reads: a
-    per-run marker for its report lines, then the candidate and its tests as JSON."""
+    per-run marker for its report lines, then the candidate and its tests as JSON. A
+    HumanEval item's ``prompt`` is trusted: its helpers run on the judge's side."""
     mark = secrets.token_hex(16)
-    job = {"source": source, "setup": tests.setup, "tests": list(tests.tests)}
+    job = {
+        "source": source,
+        "setup": tests.setup,
+        "tests": list(tests.tests),
+        "prelude": prompt if tests.kind == "humaneval" else "",
+        "entry_point": tests.entry_point,
+    }
     return _RUNNER, mark + "\n" + json.dumps(job)
 
 
@@ -156,6 +163,9 @@ def read_report(stdout: str, mark: str, tests: CodeTests) -> tuple[list[TestOutc
             try:
                 index, passed, detail = json.loads(line[len(mark) + 1 :])
             except (ValueError, TypeError):
+                continue
+            if int(index) in found:  # a second verdict for one test is a forgery: it fails
+                found[int(index)] = (False, "two verdicts for this test")
                 continue
             found[int(index)] = (bool(passed), str(detail))
         elif line:  # the harness starts each report on a new line: skip the blank it leaves

@@ -1,14 +1,18 @@
 """The program that runs a candidate against its tests in the sandbox (standard library only).
 
 Two processes, so that the verdict never comes from the candidate. This process (the judge)
-reads ``MARK`` then ``{"source", "setup", "tests"}`` as JSON on stdin, forks the candidate,
+reads ``MARK`` then ``{"source", "setup", "tests", "prelude", "entry_point"}`` as JSON on
+stdin, starts the candidate (fork, then exec of a fresh interpreter running this file with
+``--candidate``: it holds nothing of the judge's memory, neither the marker nor the tests),
 and runs the tests itself. The candidate process runs the source and serves calls to its
 functions over a pipe; arguments and return values cross as plain data only (None, bool, int,
 float, str, bytes, complex, and lists, tuples, sets, frozensets and dicts of them, by exact
 type). A value that is anything else (an object whose ``__eq__`` always says yes, a subclass
 of int) fails the call. In the judge, each function the candidate defines is a proxy that
 makes such a call, so ``check(candidate)`` and ``assert f(1) == 2`` compare plain values with
-the judge's own ``==``.
+the judge's own ``==``. The trusted prompt (``prelude``: HumanEval's helpers such as ``poly``)
+runs in the judge; a candidate's function never replaces a builtin or a name the prompt or the
+setup defined, except the entry point itself.
 
 The candidate cannot reach the verdict: it holds neither the judge's stdout (its own output
 goes to stderr) nor a way into the judge (the judge is not dumpable: no ptrace, no
@@ -31,6 +35,11 @@ from typing import Any
 __all__ = ["decode", "encode", "main"]
 
 PR_SET_DUMPABLE = 4
+_SELF = os.path.abspath(__file__)
+_CANDIDATE = "--candidate"
+# Exceptions that would end a test's loop as if it were done (``all(map(f, xs))`` is True when
+# ``f`` raises StopIteration): a candidate's becomes a RuntimeError in the judge.
+_NOT_RAISED = frozenset({"StopIteration", "StopAsyncIteration"})
 MAX_DEPTH = 64
 MAX_ITEMS = 1_000_000
 
@@ -146,32 +155,37 @@ def _send(stream: Any, message: Any) -> None:
 
 
 class _Candidate:
-    """The judge's handle on the candidate process."""
+    """The judge's handle on the candidate process: a fresh interpreter (fork, then exec), so
+    it holds nothing of the judge's memory (the marker, the tests), and only the two pipes."""
 
     def __init__(self, source: str, setup: str) -> None:
         calls_in, calls_out = os.pipe()  # judge -> candidate
         replies_in, replies_out = os.pipe()  # candidate -> judge
         pid = os.fork()
         if pid == 0:  # the candidate: its output to stderr, no other fd of the judge's
-            devnull = os.open(os.devnull, os.O_RDONLY)
-            os.dup2(devnull, 0)
-            os.dup2(2, 1)
-            keep = {calls_in, replies_out}
-            limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-            for fd in range(3, min(limit if limit > 0 else 1024, 4096)):
-                if fd not in keep:
-                    with contextlib.suppress(OSError):
-                        os.close(fd)
-            sys.stdout = os.fdopen(1, "w", buffering=1)
             try:
-                _serve(source, setup, os.fdopen(calls_in, "r"), os.fdopen(replies_out, "w"))
+                devnull = os.open(os.devnull, os.O_RDONLY)
+                os.dup2(devnull, 0)
+                os.dup2(2, 1)
+                keep = {calls_in, replies_out}
+                limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+                for fd in range(3, min(limit if limit > 0 else 1024, 4096)):
+                    if fd not in keep:
+                        with contextlib.suppress(OSError):
+                            os.close(fd)
+                for fd in keep:
+                    os.set_inheritable(fd, True)
+                argv = [sys.executable, "-I", _SELF, _CANDIDATE, str(calls_in), str(replies_out)]
+                os.execv(sys.executable, argv)
             finally:
-                os._exit(0)
+                os._exit(127)
         self.pid = pid
         os.close(calls_in)
         os.close(replies_out)
         self.requests = os.fdopen(calls_out, "w")
         self.replies = os.fdopen(replies_in, "r")
+        with contextlib.suppress(BrokenPipeError):  # not started: _read says how it ended
+            _send(self.requests, {"source": source, "setup": setup})
         first = self._read()
         self.load_error: str | None = first.get("load")
         self.names: list[str] = first.get("ok", [])
@@ -202,7 +216,7 @@ class _Candidate:
             return decode(reply["r"])
         kind, message = reply["e"]
         error = getattr(builtins, kind, None)
-        if not (isinstance(error, type) and issubclass(error, Exception)):
+        if not (isinstance(error, type) and issubclass(error, Exception)) or kind in _NOT_RAISED:
             error = RuntimeError
         raise error(message)
 
@@ -215,7 +229,23 @@ def _proxy(candidate: _Candidate, name: str) -> Any:
     return call
 
 
+def _candidate_main(calls_fd: int, replies_fd: int) -> None:
+    """The candidate's interpreter: its source arrives first, then calls."""
+    requests = os.fdopen(calls_fd, "r")
+    replies = os.fdopen(replies_fd, "w")
+    first = json.loads(requests.readline() or "null")
+    if not isinstance(first, dict):
+        os._exit(0)
+    sys.stdout = os.fdopen(1, "w", buffering=1)
+    try:
+        _serve(str(first["source"]), str(first["setup"]), requests, replies)
+    finally:
+        os._exit(0)
+
+
 def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == _CANDIDATE:
+        _candidate_main(int(sys.argv[2]), int(sys.argv[3]))
     mark = sys.stdin.readline().strip()
     job = json.loads(sys.stdin.read())
     verdicts = os.fdopen(os.dup(1), "w")  # only the judge holds the verdict channel
@@ -233,16 +263,22 @@ def main() -> None:
         report(-1, False, candidate.load_error)
         return
     namespace: dict[str, Any] = {"__name__": "__main__"}
+    with contextlib.suppress(BaseException):  # the trusted prompt's helpers (HumanEval's poly)
+        exec(compile(job.get("prelude") or "", "prompt.py", "exec"), namespace)
     try:
         exec(compile(job["setup"], "setup.py", "exec"), namespace)
     except BaseException as exc:
         report(-1, False, f"the tests' setup failed: {type(exc).__name__}: {exc}")
         return
+    # The candidate's functions and values, never over a name the tests already have (the
+    # prompt's helpers, the setup's) nor over a builtin (a candidate's ``set`` or ``abs``).
+    entry = job.get("entry_point")
     for name in candidate.names:
-        if name not in namespace:
+        if name == entry or (name not in namespace and not hasattr(builtins, name)):
             namespace[name] = _proxy(candidate, name)
     for name, value in candidate.values.items():
-        namespace.setdefault(name, value)
+        if name != entry and name not in namespace and not hasattr(builtins, name):
+            namespace[name] = value
     for index, test in enumerate(job["tests"]):
         try:
             exec(compile(test, f"test_{index}.py", "exec"), namespace)

@@ -40,6 +40,10 @@ class MathParams(Params):
     strict: bool = Field(default=True, description="variables and relations must match exactly")
     allow_set_relation_comp: bool = False
     wrap_gold: bool = Field(default=True, description="retry a gold with no match as $gold$")
+    reject_hedges: bool = Field(
+        default=True,
+        description="a final answer offering alternatives ('2 or 3') scores 0, right or not",
+    )
     timeout_s: float = Field(default=5.0, gt=0, le=600, description="per item, from dispatch")
     workers: int | None = Field(default=None, gt=0, description="pool size (default: CPUs)")
 
@@ -86,5 +90,9 @@ class MathReward(Reward):
             )
         return Result(
             score=1.0 if out["equal"] else 0.0,
-            metadata={"extracted_gold": out["gold"], "extracted_answer": out["pred"]},
+            metadata={
+                "extracted_gold": out["gold"],
+                "extracted_answer": out["pred"],
+                **({"hedged": True} if out["hedged"] else {}),
+            },
         )
