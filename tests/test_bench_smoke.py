@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -129,11 +130,15 @@ def test_reward_hacking_bench_runs():
 
         pytest.skip("../shared/data/humaneval is absent (the public evaluation data)")
     run = subprocess.run(
-        [sys.executable, "bench/reward_hacking.py", "--problems", "2"],
+        [sys.executable, "bench/reward_hacking.py", "--problems", "2", "--questions", "2"],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,
+        env={**os.environ, "COLUMNS": "200"},
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "false-pass rate, worst hack family: 0.000" in run.stdout
+    if (ROOT / ".vllm-venv" / "bin" / "python").exists():  # the tiny judge was attacked too
+        assert "judges on 'tiny-judge'" in run.stdout, run.stdout
+        assert "master keys (floor off)" in run.stdout, run.stdout
