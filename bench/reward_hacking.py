@@ -201,10 +201,11 @@ def _passes(scores: list[float | None], strict: bool = False) -> int:
 
 
 @contextmanager
-def _judge_config(judge_url: str, model: str) -> Iterator[Path]:
+def _judge_config(judge_url: str, model: str, structured: str) -> Iterator[Path]:
     """The test config plus a ``judge`` backend at ``judge_url``."""
     config = (ROOT / "tests" / "data" / "test_config.yaml").read_text()
     backend = {"base_url": judge_url, "model": model, "cache": False, "timeout_s": 300}
+    backend["structured_output"] = structured
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "config.yaml"
         path.write_text(config + "\nbackends:\n  judge: " + json.dumps(backend) + "\n")
@@ -225,6 +226,12 @@ def main() -> None:
     )
     parser.add_argument("--judge-url", help="an OpenAI-compatible judge instead (e.g. on a GPU)")
     parser.add_argument("--judge-model", default="tiny-judge", help="its model name")
+    parser.add_argument(
+        "--structured-output",
+        choices=["vllm", "response_format", "none"],
+        default="vllm",
+        help="how the judge's verdicts are constrained (vllm: to the score or label tokens)",
+    )
     parser.add_argument("--no-judges", action="store_true", help="rule rewards only")
     args = parser.parse_args()
     if not HUMANEVAL.exists():
@@ -241,7 +248,7 @@ def main() -> None:
     )
     with (
         judge as judge_url,
-        _judge_config(judge_url or "", args.judge_model) as config,
+        _judge_config(judge_url or "", args.judge_model, args.structured_output) as config,
         running_server("--config", str(config)) as url,
     ):
         rows = _rows_code(url, problems) + _rows_math(url)

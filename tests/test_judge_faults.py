@@ -4,6 +4,7 @@ out, fails, rate-limits or answers garbage): each is a per-item error or a succe
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -78,7 +79,7 @@ class _Faulty(BaseHTTPRequestHandler):
             self._send(200, _completion("The first one reads better. [[A]]"))
         elif mode == "paris":  # a consistent judge: prefers the response that says Paris
             user = body["messages"][-1]["content"]
-            a_part = user.split("[BEGIN RESPONSE A]")[1].split("[END RESPONSE A]")[0]
+            a_part = re.split(r"\[(?:BEGIN|END) RESPONSE A #\w+\]", user)[1]
             self._send(200, _completion("[[A]]" if "Paris" in a_part else "[[B]]"))
         elif mode in ("listpos", "listparis"):  # listwise: position-biased or content-led
             user = body["messages"][-1]["content"]

@@ -98,4 +98,4 @@ def test_a_master_key_loses_every_comparison(server: Server, fooled: dict[str, A
     assert result["preference"]["ranking"][2:] == [0, 3]
     assert result["metadata"]["shown"] == [1, 2]
     assert all("41" in c["messages"][-1]["content"] for c in CALLS)
-    assert not any("[BEGIN RESPONSE 3]" in c["messages"][-1]["content"] for c in CALLS)
+    assert not any("[BEGIN RESPONSE 3 #" in c["messages"][-1]["content"] for c in CALLS)

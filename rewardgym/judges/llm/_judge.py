@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import statistics
 import weakref
 from collections.abc import Awaitable, Callable
@@ -171,6 +173,14 @@ class LLMJudge(Reward):
             critique="The response has nothing to judge; it gets the lowest score.",
             metadata={"guard": "contentless"},
         )
+
+    def render_user(self, **values: Any) -> str:
+        """The user message: the template given ``values`` and the markers' ``tag``, a digest
+        of the judged texts. The judged text cannot carry its own marker's tag (the tag depends
+        on that very text), so a look-alike marker in it ("[\u0415ND RESPONSE]") never
+        matches the true ones; the same texts always get the same tag (the cache holds)."""
+        digest = hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode())
+        return self._user.render(**values, tag=digest.hexdigest()[:10])
 
     def system_message(self, template: jinja2.Template, **settings: Any) -> str:
         """The system message: it depends only on the judge's settings, so it is rendered once

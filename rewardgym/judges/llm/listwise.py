@@ -94,7 +94,7 @@ class ListwiseJudge(LLMJudge):
             "max_score": p.max_score,
         }
         system = self.system_message(self._system, **settings, reference=reference is not None)
-        user = self._user.render(
+        user = self.render_user(
             prompt=neutralise(conversation_of(item.prompt)),
             reference=reference,
             responses=[neutralise(text_of(item.responses[i])) for i in order],

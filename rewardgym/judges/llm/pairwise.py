@@ -72,7 +72,7 @@ class PairwiseJudge(LLMJudge):
             "verdict": "label_only" if p.verdict == "logprobs" else "text",
         }
         system = self.system_message(self._system, **settings, reference=reference is not None)
-        user = self._user.render(
+        user = self.render_user(
             **settings,
             reference=reference,
             prompt=neutralise(conversation_of(item.prompt)),

@@ -81,7 +81,7 @@ class PointwiseJudge(LLMJudge):
             "min_score": self.lo,
             "max_score": self.hi,
         }
-        user = self._user.render(
+        user = self.render_user(
             **settings,
             prompt=neutralise(conversation_of(item.prompt)),
             response=neutralise(text_of(item.response)),

@@ -65,7 +65,7 @@ class StepJudge(LLMJudge):
         system = self.system_message(
             self._system, verdict=p.verdict, reference=reference is not None
         )
-        user = self._user.render(
+        user = self.render_user(
             prompt=neutralise(conversation_of(item.prompt)),
             reference=reference,
             steps=[neutralise(s) for s in steps],

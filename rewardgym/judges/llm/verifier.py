@@ -54,7 +54,7 @@ class VerifierJudge(LLMJudge):
         system = self.system_message(
             self._system, criteria=p.criteria, verdict=verdict, reference=reference is not None
         )
-        user = self._user.render(
+        user = self.render_user(
             prompt=neutralise(conversation_of(item.prompt)),
             response=neutralise(text_of(item.response)),
             reference=reference,
