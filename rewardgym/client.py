@@ -1,7 +1,9 @@
 """HTTP clients for the reward server: ``RewardClient`` (sync) and ``AsyncRewardClient``.
 
 Both split large batches into chunks, time out every call, and retry only what may succeed
-on a second try (connection errors, 429/502/503/504), with exponential backoff.
+on a second try (connection errors, 429/502/503/504) with jittered exponential backoff:
+``retries`` more tries, or, given ``retry_budget_s``, as many as fit in that many seconds (long
+enough to ride out a server restart). The API key is ``api_key``, else ``$REWARDGYM_API_KEY``.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import random
 import time
 from collections.abc import Iterable, Sequence
@@ -44,9 +47,17 @@ from rewardgym.schema import (
     ScoreResponse,
 )
 
-__all__ = ["AsyncRewardClient", "RewardClient", "ServerError", "as_items", "as_reward"]
+__all__ = [
+    "AsyncRewardClient",
+    "RewardClient",
+    "ServerError",
+    "as_items",
+    "as_reward",
+    "shared_client",
+]
 
 RETRY_STATUS = frozenset({429, 502, 503, 504})
+_MAX_BACKOFF_S = 10.0
 _JSON = {"content-type": "application/json"}
 _TRANSPORT_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 _REWARD_LIST: TypeAdapter[list[RewardInfo]] = TypeAdapter(list[RewardInfo])
@@ -102,7 +113,7 @@ def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
 
 
 def _backoff(attempt: int, base: float) -> float:
-    return float(base * (2**attempt) * (0.5 + random.random() / 2))
+    return float(min(base * (2 ** min(attempt, 16)), _MAX_BACKOFF_S) * (0.5 + random.random() / 2))
 
 
 def _delay(attempt: int, base: float, response: httpx.Response | httpx.TransportError) -> float:
@@ -124,13 +135,25 @@ class _Base:
         backoff_s: float = 0.25,
         chunk_size: int = 1024,
         api_key: str | None = None,
+        retry_budget_s: float | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.retries = retries
+        self.retry_budget_s = retry_budget_s
         self.backoff_s = backoff_s
         self.chunk_size = chunk_size
+        api_key = api_key or os.environ.get("REWARDGYM_API_KEY") or None
         self.headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
+
+    def _next_delay(
+        self, attempt: int, started: float, response: httpx.Response | httpx.TransportError
+    ) -> float | None:
+        """Seconds to wait before the next try, or None when there is no next try."""
+        delay = _delay(attempt, self.backoff_s, response)
+        if self.retry_budget_s is None:
+            return delay if attempt < self.retries else None
+        return delay if time.monotonic() - started + delay <= self.retry_budget_s else None
 
     def _score_bodies(
         self,
@@ -156,24 +179,40 @@ class _Base:
         ]
 
     def _outcome(
-        self, attempt: int, path: str, response: httpx.Response | httpx.TransportError
+        self, attempt: int, path: str, response: httpx.Response | httpx.TransportError, last: bool
     ) -> bytes | None:
         """The body to return, or None to try again; raises when there is no point."""
-        last = attempt == self.retries
+        tries = f" ({attempt + 1} tries)" if attempt else ""
         if isinstance(response, httpx.TimeoutException):
             if last:
                 raise OverloadedError(
-                    f"{self.base_url}{path} did not answer within {self.timeout} s"
+                    f"{self.base_url}{path} did not answer within {self.timeout} s{tries}"
                 ) from response
             return None
         if isinstance(response, httpx.TransportError):
             if last:
-                raise OverloadedError(f"cannot reach {self.base_url}: {response}") from response
+                raise OverloadedError(
+                    f"cannot reach {self.base_url}{tries}: {response}"
+                ) from response
             return None
         if response.status_code in RETRY_STATUS and not last:
             return None
         _raise_for(response)
         return response.content
+
+
+_SHARED: dict[tuple[Any, ...], RewardClient] = {}
+
+
+def shared_client(base_url: str, **kwargs: Any) -> RewardClient:
+    """One ``RewardClient`` per (URL, settings) in this process, made on first use. A reward
+    function that calls this (rather than holding a client) pickles: trainers that ship reward
+    functions to other processes (verl's remote reward workers, TRL's async trainer) can."""
+    key = (base_url, *sorted(kwargs.items()))
+    client = _SHARED.get(key)
+    if client is None:
+        client = _SHARED[key] = RewardClient(base_url, **kwargs)
+    return client
 
 
 class RewardClient(_Base):
@@ -183,7 +222,9 @@ class RewardClient(_Base):
         base_url: the server, e.g. ``http://127.0.0.1:8000``.
         timeout: seconds for each HTTP call (connect, read, write).
         retries: extra tries for retryable failures only.
+        retry_budget_s: instead of a count, retry for up to this many seconds in all.
         chunk_size: items per request; larger batches are split and joined back in order.
+        api_key: sent as a bearer token; default ``$REWARDGYM_API_KEY``.
     """
 
     def __init__(self, base_url: str = "http://127.0.0.1:8000", **kwargs: Any) -> None:
@@ -193,17 +234,21 @@ class RewardClient(_Base):
         )
 
     def _request(self, method: str, path: str, body: bytes | None = None) -> bytes:
-        for attempt in range(self.retries + 1):
+        started = time.monotonic()
+        attempt = 0
+        while True:
             response: httpx.Response | httpx.TransportError
             try:
                 response = self._http.request(method, path, content=body, headers=_JSON)
             except _TRANSPORT_ERRORS as exc:
                 response = exc
-            content = self._outcome(attempt, path, response)
+            delay = self._next_delay(attempt, started, response)
+            content = self._outcome(attempt, path, response, last=delay is None)
             if content is not None:
                 return content
-            time.sleep(_delay(attempt, self.backoff_s, response))
-        raise AssertionError("unreachable")
+            assert delay is not None
+            time.sleep(delay)
+            attempt += 1
 
     def score(
         self,
@@ -275,17 +320,21 @@ class AsyncRewardClient(_Base):
         )
 
     async def _request(self, method: str, path: str, body: bytes | None = None) -> bytes:
-        for attempt in range(self.retries + 1):
+        started = time.monotonic()
+        attempt = 0
+        while True:
             response: httpx.Response | httpx.TransportError
             try:
                 response = await self._http.request(method, path, content=body, headers=_JSON)
             except _TRANSPORT_ERRORS as exc:
                 response = exc
-            content = self._outcome(attempt, path, response)
+            delay = self._next_delay(attempt, started, response)
+            content = self._outcome(attempt, path, response, last=delay is None)
             if content is not None:
                 return content
-            await asyncio.sleep(_delay(attempt, self.backoff_s, response))
-        raise AssertionError("unreachable")
+            assert delay is not None
+            await asyncio.sleep(delay)
+            attempt += 1
 
     async def score(
         self,

@@ -51,6 +51,20 @@ class Settings(BaseSettings):
     openrlhf_on_error: float = Field(
         default=0.0, description="/get_reward's value for a failed item (flagged in extra_logs)"
     )
+    slime_reward: str = Field(
+        default="math", description="the reward POST /slime/reward uses (?reward=NAME overrides)"
+    )
+    nemo_gym_reward: str = Field(
+        default="math", description="the reward POST /verify (NeMo Gym) uses by default"
+    )
+    nemo_gym_on_error: float = Field(
+        default=0.0, description="/verify's reward for a failed item (flagged in reward_error)"
+    )
+    end_texts: str | None = Field(
+        default=None,
+        description="comma-separated end-of-sequence/padding texts the compatibility routes "
+        "strip from a response's end (default: the common chat templates' own)",
+    )
     workers: int | None = Field(default=None, gt=0, description="worker processes per pool")
     cache_dir: Path | None = Field(
         default=None, description="the SQLite judgment cache's folder (default ~/.cache/rewardgym)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
     "Basis",
@@ -78,10 +78,37 @@ class Taxonomy(_Model):
 
 
 class Message(_Model):
-    """One chat message."""
+    """One chat message, as trainers send them (OpenAI / TRL shape): ``content`` may be null
+    (an assistant turn that only calls tools) or a list of parts (their text is joined);
+    ``tool_calls`` and ``reasoning_content`` are kept for rewards that read them. Rewards score
+    the text content. Other keys a chat template carries (``thinking``, ``channel``...) are
+    accepted and dropped."""
+
+    model_config = ConfigDict(extra="ignore")
 
     role: str = Field(min_length=1, max_length=64)
-    content: str
+    content: str = ""
+    reasoning_content: str | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+    tool_call_id: str | None = None
+    name: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _content_or_tool_calls(cls, value: Any) -> Any:
+        if isinstance(value, dict) and "content" not in value and not value.get("tool_calls"):
+            raise ValueError("a message needs content (null is allowed) or tool_calls")
+        return value
+
+    @field_validator("content", mode="before")
+    @classmethod
+    def _text_content(cls, value: Any) -> Any:
+        if value is None:
+            return ""
+        if isinstance(value, list):  # [{"type": "text", "text": ...}, {"type": "image_url"...}]
+            parts = [p.get("text") for p in value if isinstance(p, dict)]
+            return "".join(p for p in parts if isinstance(p, str))
+        return value
 
 
 Text = str | list[Message]

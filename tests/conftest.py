@@ -82,9 +82,11 @@ def start_server(
     *,
     log_level: str = "warning",
     stderr: Any = None,
+    port: int | None = None,
 ) -> Server:
-    """Start ``python -m rewardgym serve`` and wait until /readyz says ready."""
-    port, grpc_port = free_port(), free_port()
+    """Start ``python -m rewardgym serve`` (on ``port``, else a free one) and wait until
+    /readyz says ready."""
+    port, grpc_port = port or free_port(), free_port()
     env = {**os.environ, **(env_extra or {})}
     process = subprocess.Popen(
         [

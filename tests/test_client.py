@@ -139,3 +139,39 @@ def test_grpc_client_on_a_closed_port_fails_after_retries():
     client = GrpcRewardClient(f"127.0.0.1:{port}", timeout=1, retries=1, backoff_s=0.01)
     with client, pytest.raises(OverloadedError, match="UNAVAILABLE"):
         client.score("math", ITEMS[:1])
+
+
+def test_a_retry_budget_rides_out_a_server_that_starts_late():
+    """A trainer's reward call made while the server restarts: with a retry budget the client
+    keeps trying (jittered backoff) until the server answers, then scores normally."""
+    from tests.conftest import free_port, start_server, stop_server
+
+    port = free_port()
+    started = threading.Event()
+    holder: list[Server] = []
+
+    def start_later() -> None:
+        time.sleep(1.5)
+        holder.append(start_server(port=port))
+        started.set()
+
+    threading.Thread(target=start_later, daemon=True).start()
+    client = RewardClient(f"http://127.0.0.1:{port}", retry_budget_s=120, backoff_s=0.2)
+    try:
+        results = client.score("exact_match", [{"response": "Paris", "reference": "Paris"}])
+        assert [r.score for r in results] == [1.0]
+        assert started.is_set()
+    finally:
+        client.close()
+        started.wait(120)
+        for srv in holder:
+            stop_server(srv)
+
+
+def test_without_budget_left_the_client_says_how_many_tries_it_made():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = RewardClient(f"http://127.0.0.1:{port}", retry_budget_s=0.5, backoff_s=0.05)
+    with pytest.raises(OverloadedError, match=r"cannot reach .* \(\d+ tries\)"):
+        client.score("exact_match", [{"response": "x"}])

@@ -223,7 +223,8 @@ def test_a_down_or_silent_server_is_a_clear_error_not_a_hang_fault_injection():
     with socket.socket() as probe:  # a port with nothing listening
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = SingleTurnEnv(tasks=ARITHMETIC, scorer=RemoteScorer(f"http://127.0.0.1:{port}", 1.0))
+    scorer = RemoteScorer(f"http://127.0.0.1:{port}", 1.0, retry_budget_s=1.0)
+    env = SingleTurnEnv(tasks=ARITHMETIC, scorer=scorer)
     env.reset(seed=0)
     with pytest.raises(OverloadedError, match="cannot reach"):
         env.step("42")
@@ -243,7 +244,7 @@ def test_a_down_or_silent_server_is_a_clear_error_not_a_hang_fault_injection():
 
     threading.Thread(target=accept, daemon=True).start()
     url = f"http://127.0.0.1:{silent.getsockname()[1]}"
-    env = SingleTurnEnv(tasks=ARITHMETIC, scorer=RemoteScorer(url, timeout_s=1.0, retries=0))
+    env = SingleTurnEnv(tasks=ARITHMETIC, scorer=RemoteScorer(url, 1.0, retry_budget_s=0))
     env.reset(seed=0)
     started = time.monotonic()
     try:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import math
 from typing import Any
 
@@ -178,26 +179,66 @@ def create_openenv_app(
         env_name=env_id.replace("/", "_"),
         max_concurrent_envs=max_sessions,
     )
-    app.add_middleware(_QuietClose)
+    app.add_middleware(_SessionFront)
     return app
 
 
-class _QuietClose:
-    """openenv-core closes a session's WebSocket again after the client closed it, which
-    raises WebSocketDisconnect into uvicorn's error log for every session; a client that
-    went away first is the normal end of a session, not an error."""
+class _SessionFront:
+    """What openenv-core's app leaves rough for a stateful environment, fixed at the ASGI edge:
+
+    - a session refused at capacity gets OpenEnv's error message, then a close with code 1013
+      (try again later) whose reason says ``CAPACITY_REACHED`` and the counts, so any client
+      (OpenEnv's generic one too, which often sees only the close) reads why;
+    - HTTP ``POST /step`` and ``GET|POST /state`` are stateless in OpenEnv (a fresh
+      environment per request, never reset), so they answer 409 saying to use a WebSocket
+      session, not 500; ``POST /reset`` works (a first observation);
+    - openenv-core closes a session's WebSocket again after the client closed it, which raises
+      WebSocketDisconnect into uvicorn's error log for every session: that is swallowed.
+    """
 
     def __init__(self, app: Any) -> None:
         self.app = app
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope.get("path") in ("/step", "/state"):
+            await _stateless_refusal(send, scope["path"])
+            return
         if scope["type"] != "websocket":
             await self.app(scope, receive, send)
             return
         from starlette.websockets import WebSocketDisconnect
 
+        refusal: str | None = None
+
+        async def watch(message: dict[str, Any]) -> None:
+            nonlocal refusal
+            if message["type"] == "websocket.send" and "CAPACITY_REACHED" in (
+                message.get("text") or ""
+            ):
+                data = json.loads(message["text"]).get("data", {})
+                refusal = (
+                    f"CAPACITY_REACHED: {data.get('active_sessions')}/"
+                    f"{data.get('max_sessions')} sessions in use"
+                )
+            if message["type"] == "websocket.close" and refusal is not None:
+                message = {**message, "code": 1013, "reason": refusal[:120]}
+            await send(message)
+
         with contextlib.suppress(WebSocketDisconnect):
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, watch)
+
+
+async def _stateless_refusal(send: Any, path: str) -> None:
+    body = json.dumps(
+        {
+            "detail": f"HTTP {path} is stateless in OpenEnv (a fresh environment per request, "
+            "never reset); play an episode over a WebSocket session (/ws), e.g. with OpenEnv's "
+            "EnvClient or rewardgym's RewardgymEnvClient"
+        }
+    ).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 409, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 class RewardgymEnvClient(EnvClient[TextAction, TextObservation, RewardgymState]):

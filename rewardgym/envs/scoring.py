@@ -167,15 +167,26 @@ class RemoteScorer:
     Args:
         url: the server, e.g. ``http://127.0.0.1:8000``.
         timeout_s: seconds for each HTTP call; a server that does not answer in time is an
-            ``OverloadedError`` saying so (after ``retries`` more tries).
+            ``OverloadedError`` saying so (after the retries).
+        retry_budget_s: connection errors and 429/502/503/504 are retried, with jittered
+            backoff, for up to this many seconds in all (long enough to ride out a restart).
+        api_key: the server's API key; default ``$REWARDGYM_API_KEY``.
     """
 
-    def __init__(self, url: str, timeout_s: float = 60.0, retries: int = 1) -> None:
+    def __init__(
+        self,
+        url: str,
+        timeout_s: float = 60.0,
+        retry_budget_s: float = 300.0,
+        api_key: str | None = None,
+    ) -> None:
         from rewardgym.client import RewardClient
 
         self.url = url
         self.calls = 0
-        self._client = RewardClient(url, timeout=timeout_s, retries=retries)
+        self._client = RewardClient(
+            url, timeout=timeout_s, retry_budget_s=retry_budget_s, api_key=api_key
+        )
 
     def score(self, reward: RewardRef, items: Sequence[Item]) -> list[Result]:
         if not items:

@@ -15,10 +15,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from rewardgym import __version__
 from rewardgym.config import Settings
 from rewardgym.errors import RewardGymError
-from rewardgym.server.auth import ApiKeyAuth
+from rewardgym.server.auth import ApiKeyAuth, KeyInPath
 from rewardgym.server.limits import BodySizeLimit
 from rewardgym.server.logs import RequestContext
-from rewardgym.server.routes import health, metrics, openrlhf, rewards, score
+from rewardgym.server.routes import health, metrics, nemo_gym, openrlhf, rewards, score, slime
 from rewardgym.server.service import RewardService
 
 __all__ = ["create_app"]
@@ -51,7 +51,8 @@ def create_app(service: RewardService | None = None, settings: Settings | None =
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if service.guard.keys:
         app.add_middleware(ApiKeyAuth, guard=service.guard)
-    app.add_middleware(RequestContext)  # outermost: every answer gets an id and an access line
+    app.add_middleware(RequestContext)  # every answer gets an id and an access line
+    app.add_middleware(KeyInPath)  # outermost: a key in the path is gone before any log
 
     @app.exception_handler(RewardGymError)
     async def _rewardgym_error(_request: Request, exc: RewardGymError) -> JSONResponse:
@@ -100,4 +101,6 @@ def create_app(service: RewardService | None = None, settings: Settings | None =
     app.include_router(rewards.router)
     app.include_router(score.router)
     app.include_router(openrlhf.router)
+    app.include_router(slime.router)
+    app.include_router(nemo_gym.router)
     return app

@@ -23,7 +23,16 @@ from typing import Any
 
 from rewardgym.metrics import REJECTED
 
-__all__ = ["API_KEY_ID", "ApiKeyAuth", "ApiKeys", "Guard", "Refusal", "TokenBuckets", "load_keys"]
+__all__ = [
+    "API_KEY_ID",
+    "ApiKeyAuth",
+    "ApiKeys",
+    "Guard",
+    "KeyInPath",
+    "Refusal",
+    "TokenBuckets",
+    "load_keys",
+]
 
 API_KEY_ID: ContextVar[str | None] = ContextVar("rewardgym_api_key_id", default=None)
 """The key id of the gRPC call being served (set by the interceptor)."""
@@ -163,6 +172,35 @@ class ApiKeyAuth:
             await _answer(send, status, refusal.reason, refusal.message, extra)
             return
         scope.setdefault("state", {})["api_key_id"] = key_id
+        await self.app(scope, receive, send)
+
+
+class KeyInPath:
+    """For trainers that cannot send a header (OpenRLHF's ``--remote_rm_url``, slime's
+    ``--rm-url``): ``/k/KEY/get_reward`` is ``/get_reward`` with ``Authorization: Bearer KEY``.
+    Only the compatibility routes take a key this way; the key is cut from the path before
+    anything logs it. Its risk: a URL travels further than a header (a trainer's config and
+    its logs, a proxy's access log), so give such a trainer a key of its own."""
+
+    ROUTES = frozenset({"/get_reward", "/slime/reward", "/verify"})
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if path.startswith("/k/"):
+            key, _, rest = path[3:].partition("/")
+            route = "/" + rest
+            if route in self.ROUTES and key:
+                headers = [(k, v) for k, v in scope.get("headers") or [] if k != b"authorization"]
+                headers.append((b"authorization", b"Bearer " + key.encode("latin-1")))
+                scope["path"] = route
+                scope["raw_path"] = route.encode()
+                scope["headers"] = headers
+            else:  # never log or echo a key sent to a route that does not take one
+                scope["path"] = "/k/redacted"
+                scope["raw_path"] = b"/k/redacted"
         await self.app(scope, receive, send)
 
 

@@ -2,7 +2,8 @@
 
 ``RewardFunction("math", url="http://127.0.0.1:8000")`` is what ``GRPOTrainer(reward_funcs=...)``
 takes: called with ``prompts``, ``completions`` and the dataset's columns, it scores the batch
-with one call, reads the reference from a column (``reference`` by default), returns one float
+with one call, reads the reference from a column (``answer``, ``solution``, ``ground_truth`` or
+``reference``, or the one named), returns one float
 per completion, and ``None`` for a failed item (TRL's "not applicable": it becomes NaN and is
 left out of the mean) unless ``on_error`` gives a number. Components, the error rate and the
 error types go to TRL's ``log_metric``/``log_extra`` hooks when the trainer passes them. It
@@ -18,7 +19,10 @@ from typing import Any
 from rewardgym.envs.scoring import LocalScorer, RemoteScorer, Scorer
 from rewardgym.schema import Item, Message, Result, RewardSpec
 
-__all__ = ["RewardFunction"]
+__all__ = ["REFERENCE_COLUMNS", "RewardFunction"]
+
+REFERENCE_COLUMNS = ("answer", "solution", "ground_truth", "reference")
+"""Where the trainers' datasets keep the gold answer, in the order they are looked for."""
 
 
 def _text_or_messages(value: Any) -> str | list[Message]:
@@ -33,10 +37,15 @@ class RewardFunction:
     Args:
         reward: a reward name on the server / in the config, or an inline spec.
         url: the reward server; None scores in process.
-        reference_column: the dataset column holding the reference.
+        reference_column: the dataset column holding the reference; by default the first
+            of ``answer``, ``solution``, ``ground_truth``, ``reference`` the batch has. A
+            named column the batch lacks is an error (never silently no reference).
         metadata_columns: dataset columns passed on as item metadata.
         on_error: None (a failed item is None) or a number to use instead.
         timeout_s: the most one scoring call may take.
+        retry_budget_s: connection errors and 429/5xx are retried, with jittered backoff, for
+            up to this many seconds (a server restart does not end the run).
+        api_key: the server's key; default ``$REWARDGYM_API_KEY``.
     """
 
     def __init__(
@@ -44,15 +53,19 @@ class RewardFunction:
         reward: str | RewardSpec | dict[str, Any],
         url: str | None = None,
         *,
-        reference_column: str = "reference",
+        reference_column: str | None = None,
         metadata_columns: Sequence[str] = (),
         on_error: float | None = None,
         timeout_s: float = 300.0,
         config: str | None = None,
+        retry_budget_s: float = 300.0,
+        api_key: str | None = None,
     ) -> None:
         self.reward = reward
         self.url = url
         self.reference_column = reference_column
+        self.retry_budget_s = retry_budget_s
+        self.api_key = api_key
         self.metadata_columns = tuple(metadata_columns)
         self.on_error = on_error
         self.timeout_s = timeout_s
@@ -68,7 +81,7 @@ class RewardFunction:
     def scorer(self) -> Scorer:
         if self._scorer is None:
             self._scorer = (
-                RemoteScorer(self.url, self.timeout_s)
+                RemoteScorer(self.url, self.timeout_s, self.retry_budget_s, self.api_key)
                 if self.url
                 else LocalScorer(self.config, self.timeout_s)
             )
@@ -78,7 +91,7 @@ class RewardFunction:
         self, prompts: Sequence[Any], completions: Sequence[Any], **columns: Any
     ) -> list[Item]:
         """The items a batch becomes."""
-        references = columns.get(self.reference_column) or [None] * len(completions)
+        references = self.references(columns, len(completions))
         items = []
         for i, (prompt, completion) in enumerate(zip(prompts, completions, strict=True)):
             metadata = {c: columns[c][i] for c in self.metadata_columns if c in columns}
@@ -91,6 +104,22 @@ class RewardFunction:
                 )
             )
         return items
+
+    def references(self, columns: dict[str, Any], n: int) -> list[Any]:
+        """The batch's references: the named column, else the first of ``REFERENCE_COLUMNS``
+        present, else none."""
+        if self.reference_column is not None:
+            if self.reference_column not in columns:
+                present = sorted(k for k in columns if not k.startswith("log_"))
+                raise KeyError(
+                    f"reference_column {self.reference_column!r} is not a column of this "
+                    f"batch; it has {present}"
+                )
+            return list(columns[self.reference_column])
+        for name in REFERENCE_COLUMNS:
+            if columns.get(name) is not None:
+                return list(columns[name])
+        return [None] * n
 
     def __call__(
         self, prompts: Sequence[Any], completions: Sequence[Any], **kwargs: Any

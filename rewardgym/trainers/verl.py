@@ -1,50 +1,110 @@
-"""verl's ``custom_reward_function``: ``compute_score`` calls a rewardgym server.
+"""verl's custom reward function: ``compute_score`` (one sample, verl's naive and reward-loop
+managers) and ``compute_score_batch`` (verl's ``batch`` reward manager), both calling a
+rewardgym server. Matched to verl 0.9.1 (``verl/trainer/ppo/reward.py:get_custom_reward_fn``,
+``verl/experimental/reward_loop/reward_manager/naive.py``, ``verl/workers/reward_manager/
+batch.py``). In verl's config (the key is ``reward.custom_reward_function``; a top-level
+``custom_reward_function`` is not read by verl's PPO entry point)::
 
-In verl's config::
+    reward:
+      custom_reward_function:
+        path: <site-packages>/rewardgym/trainers/verl.py
+        name: compute_score          # or compute_score_batch with reward_manager.name=batch
+        reward_kwargs: {reward: math_with_format, url: "http://127.0.0.1:8000"}
 
-    custom_reward_function:
-      path: /path/to/site-packages/rewardgym/trainers/verl.py
-      name: compute_score
-
-The server is ``$REWARDGYM_URL`` (default ``http://127.0.0.1:8000``) and the reward
-``extra_info["rewardgym_reward"]``, else ``$REWARDGYM_REWARD``, else ``math``. It returns a
-dict, which verl logs column by column: ``score`` (``$REWARDGYM_ON_ERROR``, default 0.0, for a
-failed item) and ``reward_error`` (1.0 when the item failed), plus the reward's components.
+The reward is ``reward_kwargs.reward``, else ``extra_info["rewardgym_reward"]``, else
+``$REWARDGYM_REWARD``, else ``math``; the server ``reward_kwargs.url``, else ``$REWARDGYM_URL``
+(default ``http://127.0.0.1:8000``); the key ``$REWARDGYM_API_KEY``. Connection errors and
+429/5xx are retried for up to ``$REWARDGYM_RETRY_BUDGET_S`` (300) seconds, so a server restart
+does not end the run. Each sample gives a dict with the same keys every time (verl takes its
+columns from the first sample): ``score`` (``$REWARDGYM_ON_ERROR``, default 0.0, for a failed
+item), ``reward_error`` (1.0 when it failed) and the reward's components (NaN when failed).
+It holds no client (they are made per process on first use), so verl can pickle it.
 """
 
 from __future__ import annotations
 
+import math
 import os
-from functools import cache
+from collections.abc import Sequence
 from typing import Any
 
-from rewardgym.client import RewardClient
+from rewardgym.client import RewardClient, shared_client
+from rewardgym.schema import Result
 
-__all__ = ["compute_score"]
+__all__ = ["compute_score", "compute_score_batch"]
 
 
-@cache
-def _client(url: str) -> RewardClient:
-    return RewardClient(url, timeout=float(os.environ.get("REWARDGYM_TIMEOUT_S", "120")))
+def _client(url: str | None) -> RewardClient:
+    return shared_client(
+        url or os.environ.get("REWARDGYM_URL", "http://127.0.0.1:8000"),
+        timeout=float(os.environ.get("REWARDGYM_TIMEOUT_S", "120")),
+        retry_budget_s=float(os.environ.get("REWARDGYM_RETRY_BUDGET_S", "300")),
+    )
+
+
+def _item(data_source: Any, solution: str, ground_truth: Any, extra: dict[str, Any]) -> Any:
+    return {
+        "prompt": str(extra.get("question", "") or ""),
+        "response": solution,
+        "reference": ground_truth,
+        "metadata": {"data_source": str(data_source)},
+    }
+
+
+def _row(result: Result) -> dict[str, float]:
+    failed = result.error is not None or result.score is None
+    fallback = float(os.environ.get("REWARDGYM_ON_ERROR", "0.0"))
+    score = fallback if failed else float(result.score or 0.0)
+    out = {"score": score, "reward_error": float(failed)}
+    for key, value in result.scores.items():  # every component, NaN when it failed
+        out[key] = math.nan if value is None else float(value)
+    return out
+
+
+def _reward(reward: str | None, extra: dict[str, Any]) -> str:
+    return reward or extra.get("rewardgym_reward") or os.environ.get("REWARDGYM_REWARD", "math")
 
 
 def compute_score(
-    data_source: str, solution_str: str, ground_truth: Any, extra_info: dict[str, Any] | None = None
+    data_source: Any,
+    solution_str: str,
+    ground_truth: Any,
+    extra_info: dict[str, Any] | None = None,
+    *,
+    reward: str | None = None,
+    url: str | None = None,
+    **_verl_kwargs: Any,
 ) -> dict[str, float]:
-    """One verl sample's reward from the rewardgym server."""
+    """One verl sample's reward. ``reward``/``url`` come from ``reward_kwargs``; verl's other
+    keyword arguments (``reward_router_address``, ...) are accepted and not used."""
     extra = extra_info or {}
-    url = os.environ.get("REWARDGYM_URL", "http://127.0.0.1:8000")
-    reward = extra.get("rewardgym_reward") or os.environ.get("REWARDGYM_REWARD", "math")
-    item = {
-        "prompt": str(extra.get("question", "")),
-        "response": solution_str,
-        "reference": ground_truth,
-        "metadata": {"data_source": data_source},
-    }
-    [result] = _client(url).score(reward, [item])
-    score = result.score if result.error is None else None
-    failed = score is None
-    fallback = float(os.environ.get("REWARDGYM_ON_ERROR", "0.0"))
-    out = {"score": fallback if score is None else float(score), "reward_error": float(failed)}
-    out.update({k: float(v) for k, v in result.scores.items() if v is not None})
+    item = _item(data_source, solution_str, ground_truth, extra)
+    [result] = _client(url).score(_reward(reward, extra), [item], on_error="null")
+    return _row(result)
+
+
+def compute_score_batch(
+    data_sources: Sequence[Any],
+    solution_strs: Sequence[str],
+    ground_truths: Sequence[Any],
+    extra_infos: Sequence[dict[str, Any] | None] | None = None,
+    *,
+    reward: str | None = None,
+    url: str | None = None,
+    **_verl_kwargs: Any,
+) -> list[dict[str, float]]:
+    """A verl batch's rewards in one call per reward name (verl's ``batch`` manager)."""
+    given = [None] * len(solution_strs) if extra_infos is None else list(extra_infos)
+    extras = [e or {} for e in given]  # verl passes numpy object arrays, not lists
+    by_reward: dict[str, list[int]] = {}
+    for i, extra in enumerate(extras):
+        by_reward.setdefault(_reward(reward, extra), []).append(i)
+    out: list[dict[str, float]] = [{} for _ in solution_strs]
+    for name, indices in by_reward.items():
+        items = [
+            _item(data_sources[i], solution_strs[i], ground_truths[i], extras[i]) for i in indices
+        ]
+        results = _client(url).score(name, items, on_error="null")
+        for i, result in zip(indices, results, strict=True):
+            out[i] = _row(result)
     return out

@@ -6,6 +6,10 @@ text, so the response is ``query`` minus its ``prompts`` prefix. Answer ``{rewar
 extra_logs}``. OpenRLHF needs a number for every item: a failed item gets
 ``REWARDGYM_OPENRLHF_ON_ERROR`` (0.0 by default) and is flagged in ``extra_logs.reward_error``
 (1.0 = failed), which OpenRLHF logs, so a failure is visible, never a silent 0.
+
+OpenRLHF's agent executor decodes with ``skip_special_tokens=False``, so a response ends in the
+tokenizer's end-of-sequence text; it is stripped (``REWARDGYM_END_TEXTS``). OpenRLHF sends no
+headers: with API keys on, give it ``--remote_rm_url http://HOST:8000/k/KEY/get_reward``.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field, model_validator
 
+from rewardgym.end_texts import compat_end_texts, strip_end_texts
 from rewardgym.schema import Item, ScoreRequest
 from rewardgym.server.routes._deps import get_caller, get_service
 from rewardgym.server.service import RewardService
@@ -55,8 +60,10 @@ async def get_reward(
     """Score OpenRLHF's batch with a named reward (``?reward=NAME``, default from settings)."""
     name = reward or service.settings.openrlhf_reward
     items = []
+    end_texts = compat_end_texts(service.settings)
     for i, query in enumerate(body.query):
         prompt, response = _split(query, body.prompts[i] if body.prompts else None)
+        response = strip_end_texts(response, end_texts)
         label = body.labels[i] if body.labels else None
         items.append(Item(prompt=prompt, response=response, reference=label))
     scored = await service.score(ScoreRequest(reward=name, items=items), caller)
