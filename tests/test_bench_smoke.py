@@ -142,3 +142,17 @@ def test_reward_hacking_bench_runs():
     if (ROOT / ".vllm-venv" / "bin" / "python").exists():  # the tiny judge was attacked too
         assert "judges on 'tiny-judge'" in run.stdout, run.stdout
         assert "master keys (floor off)" in run.stdout, run.stdout
+
+
+def test_trainer_clients_bench_runs():
+    run = subprocess.run(
+        [sys.executable, "bench/trainer_clients.py", "--samples", "8", "--rounds", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "every client's scores were equal to rewardgym's batched call" in run.stdout
+    assert "slime remote_rm" in run.stdout and "NeMo Gym /verify" in run.stdout
