@@ -108,6 +108,14 @@ def as_reward(reward: str | RewardSpec | dict[str, Any]) -> str | RewardSpec:
     return RewardSpec.model_validate(reward) if isinstance(reward, dict) else reward
 
 
+def _item_failed(response: httpx.Response) -> bool:
+    """A 504 for an item that timed out under ``on_error: raise``: asking again would only
+    time out again, so it is not retried."""
+    with contextlib.suppress(ValueError, AttributeError, KeyError, TypeError):
+        return bool(response.json()["error"]["code"] == "item_failed")
+    return False
+
+
 def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)] or [items]
 
@@ -195,7 +203,7 @@ class _Base:
                     f"cannot reach {self.base_url}{tries}: {response}"
                 ) from response
             return None
-        if response.status_code in RETRY_STATUS and not last:
+        if response.status_code in RETRY_STATUS and not last and not _item_failed(response):
             return None
         _raise_for(response)
         return response.content

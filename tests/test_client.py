@@ -175,3 +175,18 @@ def test_without_budget_left_the_client_says_how_many_tries_it_made():
     client = RewardClient(f"http://127.0.0.1:{port}", retry_budget_s=0.5, backoff_s=0.05)
     with pytest.raises(OverloadedError, match=r"cannot reach .* \(\d+ tries\)"):
         client.score("exact_match", [{"response": "x"}])
+
+
+def test_an_item_that_timed_out_is_not_asked_again(server: Server):
+    """Under on_error: raise, an item's timeout is a 504 for the request; asking again would
+    only time out again, so even a client with a retry budget sends it once."""
+    from rewardgym.errors import ItemFailedError
+
+    sent: list[httpx.Request] = []
+    client = RewardClient(server.url, retry_budget_s=60, backoff_s=0.05)
+    client._http.event_hooks["request"].append(sent.append)
+    slow = {"type": "math", "params": {"timeout_s": 0.001}}
+    item = {"response": "\\boxed{" + "+".join(["x^2"] * 400) + "}", "reference": "1"}
+    with client, pytest.raises(ItemFailedError, match="timeout"):
+        client.score(slow, [item], on_error="raise")
+    assert len(sent) == 1

@@ -26,14 +26,24 @@ class PairwiseJudge:
         reward: a ``pairwise`` (or ``listwise``) reward name on the server, or an inline spec.
         url: the reward server (HTTP).
         timeout_s: the most one compare call may take.
+        retry_budget_s: connection errors and 429/5xx are retried for up to this many seconds.
+        api_key: the server's key; default ``$REWARDGYM_API_KEY``.
     """
 
     def __init__(
-        self, reward: str | RewardSpec | dict[str, Any], url: str, *, timeout_s: float = 300.0
+        self,
+        reward: str | RewardSpec | dict[str, Any],
+        url: str,
+        *,
+        timeout_s: float = 300.0,
+        retry_budget_s: float = 300.0,
+        api_key: str | None = None,
     ) -> None:
         self.reward = reward
         self.url = url
         self.timeout_s = timeout_s
+        self.retry_budget_s = retry_budget_s
+        self.api_key = api_key
         self._client: Any = None
 
     def __getstate__(self) -> dict[str, Any]:
@@ -49,7 +59,12 @@ class PairwiseJudge:
         if self._client is None:
             from rewardgym.client import RewardClient
 
-            self._client = RewardClient(self.url, timeout=self.timeout_s)
+            self._client = RewardClient(
+                self.url,
+                timeout=self.timeout_s,
+                retry_budget_s=self.retry_budget_s,
+                api_key=self.api_key,
+            )
         items = [
             CompareItem(prompt=p, responses=list(pair))
             for p, pair in zip(prompts, completions, strict=True)
