@@ -73,7 +73,7 @@ def test_openrlhf_agent_executor_scores_like_v1_score(peers: Path, server: Serve
 def test_openrlhf_reaches_a_server_with_keys_through_the_key_in_the_path(
     peers: Path, tokenizer: Any, capfd: pytest.CaptureFixture[str]
 ):
-    keyed = start_server({"REWARDGYM_API_KEYS": "k-openrlhf-1", "REWARDGYM_LOG_LEVEL": "info"})
+    keyed = start_server({"REWARDGYM_API_KEYS": "k-openrlhf-1"}, log_level="info")
     try:
         refused = _execute(f"{keyed.url}/get_reward", tokenizer)  # no header: 401, reward lost
         assert [o["reward"] for o in refused] == [None, None]
@@ -86,4 +86,6 @@ def test_openrlhf_reaches_a_server_with_keys_through_the_key_in_the_path(
     finally:
         stop_server(keyed)
     logged = capfd.readouterr()
-    assert "k-openrlhf-1" not in logged.out + logged.err
+    server_log = logged.out + logged.err
+    assert "POST /get_reward 200" in server_log  # the access lines were written
+    assert "k-openrlhf-1" not in server_log and "/k/redacted" in server_log
