@@ -88,3 +88,35 @@ def test_grpo_with_tools_scores_through_the_server(
     roles = {m["role"] for item in items for m in item["response"]}
     assert calls >= 1, roles  # assistant turns with tool_calls reached the reward
     print(f"\nTRL completions: {len(items)} items, {calls} tool calls, roles {sorted(roles)}")
+
+
+def test_trl_parsed_reasoning_and_tool_call_messages_score_on_their_text(
+    server: Server,
+    tool_model: Path,  # noqa: F811
+):
+    """The message shapes TRL's own ``parse_response`` makes of a reasoning model's turn
+    (``reasoning_content``, ``tool_calls`` with dict arguments, empty content), then a tool
+    turn and the final answer: scored on the last turn's text, like /v1/score."""
+    from transformers import AutoTokenizer
+    from trl.chat_template_utils import parse_response, qwen3_template
+
+    tokenizer = AutoTokenizer.from_pretrained(tool_model)
+    tokenizer.response_template = qwen3_template  # TRL's Qwen3 parser: <think>, <tool_call>
+    call = '{"name": "submit", "arguments": {"answer": "5"}}'
+    text = f"<think>\nTwo plus three.\n</think>\n\n<tool_call>\n{call}\n</tool_call><|im_end|>"
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    prefix = tokenizer("<|im_start|>assistant\n", add_special_tokens=False)["input_ids"]
+    turn = parse_response(tokenizer, ids, prefix=prefix)
+    assert turn.get("tool_calls") and turn.get("reasoning_content"), turn
+    completion = [
+        turn,
+        {"role": "tool", "name": "submit", "content": "submitted 5"},
+        {"role": "assistant", "content": "The answer is \\boxed{5}."},
+    ]
+    fn = RewardFunction("math", server.url)
+    [value] = fn([[{"role": "user", "content": "2 + 3?"}]], [completion], solution=["5"])
+    item = fn.items([[{"role": "user", "content": "2 + 3?"}]], [completion], solution=["5"])[0]
+    body = {"reward": "math", "items": [item.model_dump(mode="json")]}
+    [plain] = httpx.post(f"{server.url}/v1/score", json=body, timeout=60).json()["results"]
+    assert value == plain["score"] == 1.0
+    print(f"\nTRL parsed turn keys: {sorted(turn)}")
