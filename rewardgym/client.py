@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import os
 import random
 import time
@@ -145,6 +146,9 @@ class _Base:
         api_key: str | None = None,
         retry_budget_s: float | None = None,
     ) -> None:
+        for name, value in (("backoff_s", backoff_s), ("retry_budget_s", retry_budget_s)):
+            if value is not None and not (math.isfinite(value) and value >= 0):
+                raise ConfigError(f"{name} must be a finite number >= 0; got {value!r}")
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.retries = retries
@@ -209,14 +213,14 @@ class _Base:
         return response.content
 
 
-_SHARED: dict[tuple[Any, ...], RewardClient] = {}
+_SHARED: dict[tuple[int, str, str], RewardClient] = {}
 
 
 def shared_client(base_url: str, **kwargs: Any) -> RewardClient:
     """One ``RewardClient`` per (URL, settings) in this process, made on first use. A reward
     function that calls this (rather than holding a client) pickles: trainers that ship reward
     functions to other processes (verl's remote reward workers, TRL's async trainer) can."""
-    key = (base_url, *sorted(kwargs.items()))
+    key = (os.getpid(), base_url, repr(sorted(kwargs.items())))  # a forked child gets its own
     client = _SHARED.get(key)
     if client is None:
         client = _SHARED[key] = RewardClient(base_url, **kwargs)
@@ -230,7 +234,8 @@ class RewardClient(_Base):
         base_url: the server, e.g. ``http://127.0.0.1:8000``.
         timeout: seconds for each HTTP call (connect, read, write).
         retries: extra tries for retryable failures only.
-        retry_budget_s: instead of a count, retry for up to this many seconds in all.
+        retry_budget_s: instead of a count, retry for up to this many seconds in all (the
+            last try may end up to ``timeout`` later).
         chunk_size: items per request; larger batches are split and joined back in order.
         api_key: sent as a bearer token; default ``$REWARDGYM_API_KEY``.
     """

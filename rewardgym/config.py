@@ -49,7 +49,9 @@ class Settings(BaseSettings):
         default="math", description="the reward POST /get_reward uses (?reward=NAME overrides)"
     )
     openrlhf_on_error: float = Field(
-        default=0.0, description="/get_reward's value for a failed item (flagged in extra_logs)"
+        default=0.0,
+        allow_inf_nan=False,
+        description="/get_reward's value for a failed item (flagged in extra_logs)",
     )
     slime_reward: str = Field(
         default="math", description="the reward POST /slime/reward uses (?reward=NAME overrides)"
@@ -58,7 +60,9 @@ class Settings(BaseSettings):
         default="math", description="the reward POST /verify (NeMo Gym) uses by default"
     )
     nemo_gym_on_error: float = Field(
-        default=0.0, description="/verify's reward for a failed item (flagged in reward_error)"
+        default=0.0,
+        allow_inf_nan=False,
+        description="/verify's reward for a failed item (flagged in reward_error)",
     )
     end_texts: str | None = Field(
         default=None,

@@ -9,6 +9,8 @@ only (the same text inside a response is the response's own).
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -30,18 +32,24 @@ END_TEXTS: tuple[str, ...] = (
 )
 
 
+_MAX_RUN_CHARS = 256 * 1024
+
+
 def strip_end_texts(text: str, end_texts: Iterable[str] = END_TEXTS) -> str:
-    """``text`` without any run of ``end_texts`` (and whitespace between them) at its end."""
-    ends = tuple(t for t in end_texts if t)
-    changed = True
-    while changed:
-        changed = False
-        trimmed = text.rstrip()
-        for end in ends:
-            if trimmed.endswith(end):
-                text, changed = trimmed[: -len(end)], True
-                break
-    return text
+    """``text`` without any run of ``end_texts`` (and whitespace between them) at its end.
+    Linear time, bounded: one anchored match on the reversed last ``_MAX_RUN_CHARS``
+    characters (more padding than that is not a trainer's)."""
+    tail = text[-_MAX_RUN_CHARS:]
+    match = _reversed_run(tuple(t for t in end_texts if t)).match(tail[::-1])
+    return text[: len(text) - match.end()] if match else text
+
+
+@functools.lru_cache(maxsize=16)
+def _reversed_run(ends: tuple[str, ...]) -> re.Pattern[str]:
+    if not ends:
+        return re.compile(r"(?!)")
+    alternatives = "|".join(re.escape(t[::-1]) for t in sorted(ends, key=len, reverse=True))
+    return re.compile(rf"(?:\s*(?:{alternatives}))+")
 
 
 def compat_end_texts(settings: Any) -> tuple[str, ...]:

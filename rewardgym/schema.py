@@ -89,7 +89,7 @@ class Message(_Model):
     role: str = Field(min_length=1, max_length=64)
     content: str = ""
     reasoning_content: str | None = None
-    tool_calls: list[dict[str, Any]] | None = None
+    tool_calls: list[dict[str, Any]] | None = Field(default=None, max_length=1024)
     tool_call_id: str | None = None
     name: str | None = None
 

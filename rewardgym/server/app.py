@@ -46,6 +46,9 @@ def create_app(service: RewardService | None = None, settings: Settings | None =
         version=__version__,
         description="Rule, model and LLM-judge rewards for LLM training behind one schema.",
         lifespan=lifespan,
+        # FastAPI's native tracing runs before any middleware, so it would record a key sent
+        # in the path (KeyInPath) before it is cut; request ids and /metrics stand in.
+        telemetry={"tracing": False},
     )
     app.state.service = service
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

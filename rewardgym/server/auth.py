@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import math
+import re
 import time
 from collections.abc import Iterable
 from contextvars import ContextVar
@@ -179,8 +180,10 @@ class KeyInPath:
     """For trainers that cannot send a header (OpenRLHF's ``--remote_rm_url``, slime's
     ``--rm-url``): ``/k/KEY/get_reward`` is ``/get_reward`` with ``Authorization: Bearer KEY``.
     Only the compatibility routes take a key this way; the key is cut from the path before
-    anything logs it. Its risk: a URL travels further than a header (a trainer's config and
-    its logs, a proxy's access log), so give such a trainer a key of its own."""
+    anything logs it, and any path with a ``k`` segment (any case, doubled slashes, under the
+    app's ``root_path``) has the segment after it redacted. Its risk: a URL travels further
+    than a header (a trainer's config and its logs, a proxy's access log), so give such a
+    trainer a key of its own."""
 
     ROUTES = frozenset({"/get_reward", "/slime/reward", "/verify"})
 
@@ -188,20 +191,30 @@ class KeyInPath:
         self.app = app
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        path = scope.get("path", "") if scope["type"] == "http" else ""
-        if path.startswith("/k/"):
-            key, _, rest = path[3:].partition("/")
-            route = "/" + rest
-            if route in self.ROUTES and key:
-                headers = [(k, v) for k, v in scope.get("headers") or [] if k != b"authorization"]
-                headers.append((b"authorization", b"Bearer " + key.encode("latin-1")))
-                scope["path"] = route
-                scope["raw_path"] = route.encode()
-                scope["headers"] = headers
-            else:  # never log or echo a key sent to a route that does not take one
-                scope["path"] = "/k/redacted"
-                scope["raw_path"] = b"/k/redacted"
+        if scope["type"] == "http" and _KEY_SEGMENT.search(scope.get("path", "")):
+            self._rewrite(scope)
         await self.app(scope, receive, send)
+
+    def _rewrite(self, scope: Any) -> None:
+        path: str = scope["path"]
+        root = scope.get("root_path", "") or ""
+        local = path[len(root) :] if root and path.startswith(root) else path
+        match = _KEY_PATH.fullmatch(local)
+        route = match.group(2) if match else None
+        key = match.group(1) if match else ""
+        if match is not None and route in self.ROUTES and key:
+            header = b"Bearer " + (key.encode() if _PRINTABLE.fullmatch(key) else b"\x00")
+            headers = [(k, v) for k, v in scope.get("headers") or [] if k != b"authorization"]
+            scope["headers"] = [*headers, (b"authorization", header)]
+            scope["path"] = (root if local is not path else "") + route
+        else:  # never log or echo a key sent to a route that does not take one
+            scope["path"] = _KEY_SEGMENT.sub(r"\1/redacted", path)
+        scope["raw_path"] = scope["path"].encode()
+
+
+_KEY_SEGMENT = re.compile(r"(/[kK])/+[^/]*")  # linear: starts only where "/k" is
+_KEY_PATH = re.compile(r"/+[kK]/+([^/]*)(/.*)?")
+_PRINTABLE = re.compile(r"[\x21-\x7e]{1,4096}")  # what a key may hold; else it matches none
 
 
 async def _answer(

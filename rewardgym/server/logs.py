@@ -26,6 +26,11 @@ __all__ = [
 REQUEST_ID: ContextVar[str | None] = ContextVar("rewardgym_request_id", default=None)
 _SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 access_log = logging.getLogger("rewardgym.access")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return f"\\x{ord(match.group()):02x}"
 
 
 def new_request_id(offered: str | None = None) -> str:
@@ -120,14 +125,15 @@ class RequestContext:
             await self.app(scope, receive, send_with_id)
         finally:
             if scope.get("path") not in ("/healthz", "/livez", "/metrics"):
+                path = _CONTROL.sub(_escape, str(scope.get("path", "")))  # no forged lines
                 access_log.info(
                     "%s %s %d",
                     scope.get("method"),
-                    scope.get("path"),
+                    path,
                     status,
                     extra={
                         "method": scope.get("method"),
-                        "path": scope.get("path"),
+                        "path": path,
                         "status": status,
                         "ms": round((time.perf_counter() - started) * 1000, 1),
                         "key_id": (scope.get("state") or {}).get("api_key_id"),

@@ -22,6 +22,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from rewardgym.errors import InvalidRequestError
+from rewardgym.jsonwalk import iter_json
 from rewardgym.schema import Item, Message, ScoreRequest
 from rewardgym.server.routes._deps import get_caller, get_service
 from rewardgym.server.service import RewardService
@@ -31,6 +32,7 @@ __all__ = ["REFERENCE_FIELDS", "VerifyRequest", "router"]
 
 router = APIRouter(tags=["compat"])
 REFERENCE_FIELDS = ("expected_answer", "answer", "solution", "ground_truth", "reference")
+_MAX_ROW_DEPTH = 64
 
 
 class VerifyRequest(BaseModel):
@@ -56,19 +58,34 @@ def _prompt(params: dict[str, Any]) -> str | list[Message]:
 
 def _output_text(response: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     """(the ``output_text`` of the message outputs, joined; the function calls)."""
+    outputs = response.get("output") or []
+    if not isinstance(outputs, list):
+        raise InvalidRequestError("response.output must be a list of output items")
     texts: list[str] = []
     calls: list[dict[str, Any]] = []
-    for output in response.get("output") or []:
+    for output in outputs:
         if not isinstance(output, dict):
             continue
         if output.get("type") == "function_call":
             calls.append(output)
         if output.get("type") != "message":
             continue
-        for part in output.get("content") or []:
+        parts = output.get("content") or []
+        if not isinstance(parts, list):
+            raise InvalidRequestError("a message output's content must be a list of parts")
+        for part in parts:
             if isinstance(part, dict) and part.get("type") == "output_text":
-                texts.append(str(part.get("text", "")))
+                text = part.get("text", "")
+                if not isinstance(text, str):
+                    raise InvalidRequestError("an output_text part's text must be a string")
+                texts.append(text)
     return "".join(texts), calls
+
+
+def _check_depth(row: dict[str, Any]) -> None:
+    """The row comes back in the answer: one nested too deep could not be written."""
+    if any(level > _MAX_ROW_DEPTH for _, level in iter_json(row)):
+        raise InvalidRequestError(f"the verify request nests deeper than {_MAX_ROW_DEPTH} levels")
 
 
 @router.post("/verify")
@@ -80,6 +97,7 @@ async def verify(
 ) -> dict[str, Any]:
     """NeMo Gym's verify: the row back with ``reward`` (and ``reward_components``)."""
     row = body.model_dump()
+    _check_depth(row)
     name = row.get("rewardgym_reward") or reward or service.settings.nemo_gym_reward
     reference = next((row[f] for f in REFERENCE_FIELDS if row.get(f) is not None), None)
     text, calls = _output_text(body.response)
@@ -96,6 +114,8 @@ async def verify(
     failed = result.error is not None or result.score is None
     row["reward"] = service.settings.nemo_gym_on_error if failed else float(result.score or 0.0)
     row["reward_error"] = float(failed)
+    for own in ("reward_error_type", "reward_error_message", "reward_components"):
+        row.pop(own, None)  # the verdict's fields are the server's, never the caller's
     if result.error is not None:
         row["reward_error_type"] = str(result.error.type)
         row["reward_error_message"] = result.error.message

@@ -14,10 +14,9 @@ slime retries it with backoff, then stops the rollout saying why; never a silent
 
 from __future__ import annotations
 
-import math
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from rewardgym.end_texts import compat_end_texts, strip_end_texts
@@ -47,13 +46,11 @@ async def slime_reward(
     body: SlimeRequest,
     reward: str | None = None,
     format: Literal["number", "dict"] = "number",
-    on_error: float | None = None,
+    on_error: Annotated[float | None, Query(allow_inf_nan=False)] = None,
     service: RewardService = Depends(get_service),
     caller: Caller = Depends(get_caller),
 ) -> Any:
     """The reward of one slime sample (``?reward=NAME``, default ``REWARDGYM_SLIME_REWARD``)."""
-    if on_error is not None and not math.isfinite(on_error):
-        on_error = None
     item = Item(
         prompt=body.prompt,
         response=strip_end_texts(body.response, compat_end_texts(service.settings)),
