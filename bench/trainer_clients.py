@@ -150,8 +150,8 @@ def _nemo_gym(url: str, samples: list[tuple[str, str, str]]) -> list[float | Non
 ROWS: dict[str, Callable[[str, list[tuple[str, str, str]]], list[float | None]]] = {
     "rewardgym RewardClient (batched)": _rewardgym,
     "TRL RewardFunction (per batch)": _trl,
-    "verl batch manager (per batch)": _verl_batch,
-    "verl naive manager (per sample)": _verl_naive,
+    "verl compute_score_batch (per batch)": _verl_batch,
+    "verl compute_score (per sample)": _verl_naive,
     "OpenRLHF agent executor (per sample)": _openrlhf,
     "slime remote_rm (per sample)": _slime,
     "NeMo Gym /verify (per sample)": _nemo_gym,
