@@ -25,7 +25,6 @@ from rewardgym.errors import (
     ConfigError,
     ForbiddenError,
     InvalidRequestError,
-    ItemFailedError,
     NotImplementedYetError,
     OverloadedError,
     PayloadTooLargeError,
@@ -33,12 +32,11 @@ from rewardgym.errors import (
     RewardGymError,
     UnauthorizedError,
     UnknownRewardError,
-    UnsupportedOperationError,
+    error_from_body,
 )
 from rewardgym.schema import (
     CompareItem,
     CompareRequest,
-    Error,
     Item,
     OnError,
     Result,
@@ -85,18 +83,11 @@ def _raise_for(response: httpx.Response) -> None:
         return
     try:
         body = response.json().get("error", {})
-    except ValueError:
+    except (ValueError, AttributeError):
         body = {"message": response.text[:500]}
-    message = body.get("message") or f"HTTP {response.status_code}"
-    detail = {k: v for k, v in body.items() if k not in ("message",)}
-    if body.get("code") == "item_failed":
-        raise ItemFailedError(body.get("index", -1), Error.model_validate(body["item_error"]))
-    if body.get("code") == "unsupported_operation":
-        raise UnsupportedOperationError(message, **detail)
-    if body.get("code") == "config_error":
-        raise ConfigError(message, **detail)
-    cls = _BY_STATUS.get(response.status_code, ServerError)
-    raise cls(f"{message} (HTTP {response.status_code})", status=response.status_code, **detail)
+    fallback = _BY_STATUS.get(response.status_code, ServerError)
+    where = f"HTTP {response.status_code}"
+    raise error_from_body(body, fallback, where, status=response.status_code)
 
 
 def as_items(items: Iterable[Item | dict[str, Any]]) -> list[Item]:

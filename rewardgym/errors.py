@@ -20,6 +20,7 @@ __all__ = [
     "UnauthorizedError",
     "UnknownRewardError",
     "UnsupportedOperationError",
+    "error_from_body",
 ]
 
 
@@ -144,3 +145,37 @@ class RewardError(Exception):
     def __init__(self, type: ErrorType | str, message: str, *, retryable: bool = False) -> None:
         super().__init__(message)
         self.error = Error(type=ErrorType(type), message=message, retryable=retryable)
+
+
+def error_from_body(
+    body: Any, fallback: type[RewardGymError], where: str, **extra: Any
+) -> RewardGymError:
+    """The error a client raises for the server's error object ``{"code", "message", ...}``
+    (HTTP's body, gRPC's ``rewardgym-error-bin`` trailer): one decoder for both clients, so an
+    item's error keeps its type, index and retryable flag whichever front sent it."""
+    if not isinstance(body, dict):
+        body = {}
+    code = body.get("code")
+    message = str(body.get("message") or where)
+    if code == ItemFailedError.code and isinstance(body.get("item_error"), dict):
+        return ItemFailedError(int(body.get("index", -1)), Error.model_validate(body["item_error"]))
+    detail = {k: v for k, v in body.items() if k not in ("code", "message")}
+    cls = _BY_CODE.get(str(code), fallback)
+    return cls(f"{message} ({where})", **extra, **detail)
+
+
+_BY_CODE: dict[str, type[RewardGymError]] = {
+    c.code: c
+    for c in (
+        UnknownRewardError,
+        InvalidRequestError,
+        UnauthorizedError,
+        ForbiddenError,
+        RateLimitedError,
+        PayloadTooLargeError,
+        OverloadedError,
+        NotImplementedYetError,
+        UnsupportedOperationError,
+        ConfigError,
+    )
+}

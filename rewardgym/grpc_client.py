@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -21,6 +22,7 @@ from rewardgym.errors import (
     RewardGymError,
     UnauthorizedError,
     UnknownRewardError,
+    error_from_body,
 )
 from rewardgym.schema import (
     CompareItem,
@@ -63,8 +65,24 @@ def _retry_after(exc: grpc.RpcError) -> float | None:
     return None
 
 
+def _error_body(exc: grpc.RpcError) -> dict[str, Any] | None:
+    """The server's error object from the ``rewardgym-error-bin`` trailer, if any."""
+    for key, value in getattr(exc, "trailing_metadata", lambda: None)() or ():
+        if key == "rewardgym-error-bin":
+            try:
+                body = json.loads(value)
+            except (ValueError, TypeError):
+                return None
+            return body if isinstance(body, dict) else None
+    return None
+
+
 def _error_from(exc: grpc.RpcError) -> RewardGymError:
     code, details = exc.code(), exc.details() or ""
+    body = _error_body(exc)
+    if body is not None:
+        fallback = _BY_CODE.get(code, RewardGymError)
+        return error_from_body(body, fallback, f"gRPC {code.name}", grpc_status=code.name)
     if code == grpc.StatusCode.RESOURCE_EXHAUSTED and _retry_after(exc) is not None:
         return RateLimitedError(f"{details} (gRPC {code.name})", grpc_status=code.name)
     if code == grpc.StatusCode.DEADLINE_EXCEEDED and details.startswith("item "):

@@ -119,3 +119,24 @@ def test_grpc_message_over_the_body_limit_is_resource_exhausted(server: Server):
         rpc.score("exact_match", big)
     with GrpcRewardClient(server.grpc_target) as rpc:
         assert rpc.score("exact_match", [{"response": "x", "reference": "x"}])[0].score == 1.0
+
+
+def test_grpc_and_http_clients_decode_an_item_failure_alike(server: Server):
+    """The error object travels in a trailer: the gRPC client gets the item's index, its type
+    and whether it may be retried, as the HTTP client does (it used to parse the message)."""
+    from rewardgym.client import RewardClient
+
+    items = [
+        {"response": "\\boxed{2}", "reference": "2"},
+        {"response": "\\boxed{2}"},  # math needs a reference: invalid_input on item 1
+    ]
+    seen = []
+    with GrpcRewardClient(server.grpc_target) as g, RewardClient(server.url) as h:
+        for client in (g, h):
+            with pytest.raises(ItemFailedError) as info:
+                client.score("math", items, on_error="raise")
+            seen.append((info.value.detail["index"], info.value.detail["item_error"]["type"]))
+        with pytest.raises(UnknownRewardError) as unknown:
+            g.score("nope", items[:1])
+        assert "math" in unknown.value.detail["known"]  # the details, not a dict's repr
+    assert seen == [(1, "invalid_input"), (1, "invalid_input")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -24,12 +25,25 @@ from rewardgym.server.auth import API_KEY_ID
 from rewardgym.server.grpc_auth import GrpcContextInterceptor
 from rewardgym.server.service import RewardService
 
-__all__ = ["SERVICE_NAME", "RewardServicer", "start_grpc_server"]
+__all__ = ["ERROR_TRAILER", "SERVICE_NAME", "RewardServicer", "start_grpc_server"]
 
 log = logging.getLogger(__name__)
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RewardService"].full_name
 MAX_MESSAGE = 64 * 1024 * 1024
+ERROR_TRAILER = "rewardgym-error-bin"
+"""Trailing metadata key of a failed call's error object (JSON, as HTTP's body has it)."""
+
+
+def _error_object(exc: RewardGymError) -> bytes:
+    """The error as JSON, within gRPC's metadata budget (8 KiB by default): past 4 KiB only
+    the code, message and item fields are kept."""
+    body = exc.to_dict()["error"]
+    data = json.dumps(body, default=str).encode()
+    if len(data) > 4096:
+        keep = ("code", "message", "index", "item_error", "retry_after_s")
+        data = json.dumps({k: body[k] for k in keep if k in body}, default=str)[:4096].encode()
+    return data
 
 
 class RewardServicer(pb_grpc.RewardServiceServicer):
@@ -40,13 +54,14 @@ class RewardServicer(pb_grpc.RewardServiceServicer):
 
     async def _fail(self, context: grpc.aio.ServicerContext, exc: Exception) -> None:
         if isinstance(exc, RewardGymError):
+            # The message in words; the whole error object (type, item index, retryable...) in
+            # a binary trailer the clients decode as they decode an HTTP error body.
             code, message = getattr(grpc.StatusCode, exc.grpc_code), exc.message
-            extra = {k: v for k, v in exc.detail.items() if k != "item_error"}
-            if extra:
-                message = f"{message} {extra}"
+            trailer: list[tuple[str, str | bytes]] = [(ERROR_TRAILER, _error_object(exc))]
             if "retry_after_s" in exc.detail:
-                trailer = (("retry-after", str(max(1, math.ceil(exc.detail["retry_after_s"])))),)
-                await context.abort(code, message, trailing_metadata=trailer)
+                wait = str(max(1, math.ceil(exc.detail["retry_after_s"])))
+                trailer.append(("retry-after", wait))
+            await context.abort(code, message, trailing_metadata=tuple(trailer))
         elif isinstance(exc, ValidationError):
             fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors()[:5])
             code, message = grpc.StatusCode.INVALID_ARGUMENT, f"invalid fields: {fields}: {exc}"
