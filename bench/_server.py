@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 import httpx
 
-from rewardgym._ports import free_loopback_port
+from rewardgym.judges.runtime.ports import free_loopback_port
 
 __all__ = ["running_server", "start_server_process"]
 

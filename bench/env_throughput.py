@@ -17,8 +17,8 @@ import gymnasium as gym
 from rich.console import Console
 
 import rewardgym.envs  # noqa: F401  (registers the ids)
-from rewardgym.envs.scoring import RemoteScorer
 from rewardgym.envs.vector import BatchedTextEnv
+from rewardgym.scoring import RemoteScorer
 
 try:
     from bench._server import running_server

@@ -30,7 +30,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from rewardgym.grpc_client import GrpcRewardClient
+from rewardgym.client.grpc import GrpcRewardClient
 
 try:
     from bench._server import start_server_process

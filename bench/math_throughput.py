@@ -22,7 +22,7 @@ from rewardgym.judges.rules.math import MathParams
 from rewardgym.judges.rules.math_worker import verify_answer
 from rewardgym.registry import RewardRegistry
 from rewardgym.schema import Item, RewardSpec, ScoreRequest
-from rewardgym.server.service import RewardService
+from rewardgym.service import RewardService
 
 console = Console()
 

@@ -17,7 +17,7 @@ from rich.progress import track
 
 from rewardgym.client import RewardClient
 from rewardgym.schema import ScoreRequest
-from rewardgym.server.service import RewardService
+from rewardgym.service import RewardService
 
 try:
     from bench._server import running_server

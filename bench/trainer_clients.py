@@ -40,7 +40,7 @@ sys.path.append(str(ROOT / ".peers"))
 
 from bench._server import running_server  # noqa: E402
 from rewardgym.client import RewardClient  # noqa: E402
-from rewardgym.trainers.trl_reward import RewardFunction  # noqa: E402
+from rewardgym.integrations.trl_reward import RewardFunction  # noqa: E402
 
 console = Console()
 
@@ -65,7 +65,7 @@ def _trl(url: str, samples: list[tuple[str, str, str]]) -> list[float | None]:
 
 
 def _verl_batch(url: str, samples: list[tuple[str, str, str]]) -> list[float | None]:
-    from rewardgym.trainers.verl import compute_score_batch
+    from rewardgym.integrations.verl import compute_score_batch
 
     out = compute_score_batch(
         ["bench"] * len(samples),
@@ -79,7 +79,7 @@ def _verl_batch(url: str, samples: list[tuple[str, str, str]]) -> list[float | N
 
 
 def _verl_naive(url: str, samples: list[tuple[str, str, str]]) -> list[float | None]:
-    from rewardgym.trainers.verl import compute_score
+    from rewardgym.integrations.verl import compute_score
 
     async def run() -> list[float | None]:
         loop = asyncio.get_running_loop()

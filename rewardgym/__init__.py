@@ -8,7 +8,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-__version__ = "0.1.0"
+from rewardgym.version import __version__
 
 __all__ = [
     "AsyncRewardClient",
@@ -24,7 +24,7 @@ __all__ = [
 _LAZY = {
     "AsyncRewardClient": "rewardgym.client",
     "RewardClient": "rewardgym.client",
-    "RewardService": "rewardgym.server.service",
+    "RewardService": "rewardgym.service",
     "Item": "rewardgym.schema",
     "Result": "rewardgym.schema",
     "RewardSpec": "rewardgym.schema",

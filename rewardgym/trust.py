@@ -13,6 +13,7 @@ inline specs off (``off``). The size of an inline spec is bounded before anythin
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -23,7 +24,17 @@ from rewardgym.errors import ConfigError, ForbiddenError, InvalidRequestError
 from rewardgym.jsonwalk import iter_json
 from rewardgym.schema import RewardSpec
 
-__all__ = ["OPERATOR", "Caller", "InlineLimits", "InlinePolicy", "check_inline", "spec_shape"]
+__all__ = [
+    "OPERATOR",
+    "Caller",
+    "InlineLimits",
+    "InlinePolicy",
+    "check_inline",
+    "key_digest",
+    "key_id",
+    "spec_shape",
+    "split_keys",
+]
 
 InlineMode = Literal["off", "safe", "any"]
 
@@ -43,6 +54,21 @@ class Caller:
 
 OPERATOR = Caller(trusted=True)
 """In-process use (Python API, CLI, trainers): the operator's own code."""
+
+
+def key_digest(key: str) -> bytes:
+    """The SHA-256 of an API key: what a server keeps and compares, never the key."""
+    return hashlib.sha256(key.encode()).digest()
+
+
+def key_id(key: str) -> str:
+    """A key's public id (in logs, metrics and ``Caller.key_id``): 8 hex digits of its digest."""
+    return key_digest(key).hex()[:8]
+
+
+def split_keys(keys: str | None) -> list[str]:
+    """The keys of a comma-separated setting."""
+    return [k.strip() for k in (keys or "").split(",") if k.strip()]
 
 
 @dataclass(frozen=True)
@@ -156,7 +182,7 @@ def _specs(spec: RewardSpec, path: str, level: int) -> Iterator[tuple[str, Rewar
 
 
 def _validated(spec: RewardSpec, path: str) -> BaseModel:
-    from rewardgym.registry import load_type
+    from rewardgym.judges.catalog import load_type
 
     cls = load_type(spec.type)
     try:

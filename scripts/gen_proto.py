@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate rewardgym/server/_proto from proto/ with grpcio-tools (``--check``: fail if stale)."""
+"""Generate rewardgym/proto/_gen from proto/ with grpcio-tools (``--check``: fail if stale)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_ROOT = ROOT / "proto"
-OUT = ROOT / "rewardgym" / "server" / "_proto"
+OUT = ROOT / "rewardgym" / "proto" / "_gen"
 PROTO = "rewardgym/v1/reward.proto"
 
 

@@ -26,7 +26,7 @@ def tool_schemas(env_id: str) -> list[dict[str, Any]]:
 
     from transformers.utils import get_json_schema
 
-    from rewardgym.trainers.trl_env import environment_factory
+    from rewardgym.integrations.trl_env import environment_factory
 
     cls = environment_factory(env_id).tool_class
     methods = [
@@ -57,7 +57,7 @@ def examples(n_tasks: int, seed: int) -> list[dict[str, Any]]:
     import gymnasium as gym
 
     import rewardgym.envs  # noqa: F401  (registers the ids)
-    from rewardgym.trainers.env_reward import env_rows
+    from rewardgym.integrations.trl_env_reward import env_rows
 
     rng = random.Random(seed)
     rows: list[dict[str, Any]] = []

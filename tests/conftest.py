@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from rewardgym._ports import free_loopback_port
 from rewardgym.judges.backends.vllm_launcher import running_vllm
+from rewardgym.judges.runtime.ports import free_loopback_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

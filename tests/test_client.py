@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from rewardgym.client import AsyncRewardClient, RewardClient
+from rewardgym.client.grpc import GrpcRewardClient
 from rewardgym.errors import InvalidRequestError, OverloadedError, UnknownRewardError
-from rewardgym.grpc_client import GrpcRewardClient
 from tests.conftest import Server
 
 ITEMS = [{"response": str(i), "reference": str(i if i % 3 else -1)} for i in range(10)]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rewardgym import registry as registry_module
+from rewardgym.judges import catalog as registry_module
 from rewardgym.config import Settings, default_config_path, load_reward_config
 from rewardgym.errors import ConfigError, UnknownRewardError
 from rewardgym.registry import BUILTIN_TYPES, RewardRegistry, load_type, reward_types

@@ -22,12 +22,12 @@ import rewardgym.envs
 from rewardgym.envs.multi_step import MultiStepEnv
 from rewardgym.envs.multi_turn import MultiTurnEnv
 from rewardgym.envs.rollout import collect, to_dpo_pairs, to_grpo_groups
-from rewardgym.envs.scoring import RemoteScorer, RewardFailedError
 from rewardgym.envs.single_turn import SingleTurnEnv
 from rewardgym.envs.spaces import text_space
 from rewardgym.envs.tasks import MTBenchSource, ReasoningGymSource
 from rewardgym.envs.vector import BatchedTextEnv
 from rewardgym.errors import OverloadedError
+from rewardgym.scoring import RemoteScorer, RewardFailedError
 from tests.conftest import Server, shared_path
 from tests.test_judge_faults import faulty  # noqa: F401  (the scripted judge server fixture)
 

@@ -8,13 +8,13 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from rewardgym.client import RewardClient
+from rewardgym.client.grpc import GrpcRewardClient
 from rewardgym.errors import (
     InvalidRequestError,
     ItemFailedError,
     NotImplementedYetError,
     UnknownRewardError,
 )
-from rewardgym.grpc_client import GrpcRewardClient
 from rewardgym.schema import Message, Result
 from tests.conftest import Server
 
@@ -77,7 +77,7 @@ def test_grpc_errors_map_to_status_codes(server: Server):
 
 
 def test_grpc_empty_batch_is_invalid_argument(server: Server):
-    from rewardgym.server._proto import reward_pb2, reward_pb2_grpc
+    from rewardgym.proto._gen import reward_pb2, reward_pb2_grpc
 
     with grpc.insecure_channel(server.grpc_target) as channel:
         stub = reward_pb2_grpc.RewardServiceStub(channel)

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from rewardgym.client import RewardClient
-from rewardgym.grpc_client import GrpcRewardClient
+from rewardgym.client.grpc import GrpcRewardClient
 from rewardgym.judges.base import ScoreContext
 from rewardgym.registry import RewardRegistry
 from rewardgym.schema import ErrorType, Item, RewardSpec

@@ -285,7 +285,7 @@ def test_model_rewards_served_by_name_over_http_and_grpc(
 ):
     import httpx
 
-    from rewardgym.grpc_client import GrpcRewardClient
+    from rewardgym.client.grpc import GrpcRewardClient
 
     config = tmp_path / "models.yaml"
     config.write_text(
@@ -416,7 +416,7 @@ def test_reward_model_through_vllm_classify_equals_the_local_model(
 
 
 def test_reward_model_vllm_backend_down_is_a_per_item_error():
-    from rewardgym._ports import free_loopback_port
+    from rewardgym.judges.runtime.ports import free_loopback_port
 
     reward = _reward(
         {

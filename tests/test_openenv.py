@@ -16,12 +16,12 @@ import gymnasium as gym
 import httpx
 import pytest
 
-from rewardgym._ports import free_loopback_port
-from rewardgym.trainers.env_reward import env_rows
+from rewardgym.integrations.trl_env_reward import env_rows
+from rewardgym.judges.runtime.ports import free_loopback_port
 
 pytest.importorskip("openenv.core", reason="the openenv extra is not installed")
 
-from rewardgym.envs.openenv_app import RewardgymEnvClient, TextAction
+from rewardgym.integrations.openenv import RewardgymEnvClient, TextAction
 
 SESSIONS = 16
 ARITHMETIC = {"task": "basic_arithmetic", "size": 64}

@@ -19,10 +19,10 @@ import pytest
 import yaml
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from rewardgym._ports import free_loopback_port
 from rewardgym.client import RewardClient
+from rewardgym.client.grpc import GrpcRewardClient
 from rewardgym.errors import OverloadedError, RateLimitedError, UnauthorizedError
-from rewardgym.grpc_client import GrpcRewardClient
+from rewardgym.judges.runtime.ports import free_loopback_port
 from tests.conftest import Server, start_server, stop_server
 
 SLOW = {
@@ -149,8 +149,8 @@ def test_request_ids_reach_the_response_and_every_json_log_line(tmp_path: Path):
             assert hostile.headers["x-request-id"] != "a b\tc"  # not echoed into logs as is
             assert httpx.post(f"{server.url}/v1/score", json=SMALL).status_code == 401
             with grpc.insecure_channel(server.grpc_target) as channel:
-                from rewardgym.server._proto import reward_pb2 as pb
-                from rewardgym.server._proto import reward_pb2_grpc as pb_grpc
+                from rewardgym.proto._gen import reward_pb2 as pb
+                from rewardgym.proto._gen import reward_pb2_grpc as pb_grpc
 
                 call = pb_grpc.RewardServiceStub(channel).ListRewards.with_call(
                     pb.ListRewardsRequest(),

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from rewardgym.pool import KillablePool, WorkerCrashedError, WorkerError
+from rewardgym.judges.runtime.pool import KillablePool, WorkerCrashedError, WorkerError
 
 
 async def test_pool_returns_values_and_reports_errors_as_data():
@@ -69,7 +69,7 @@ async def test_stragglers_do_not_block_other_calls():
 
 def test_a_second_event_loop_gets_a_fresh_shared_pool():
     """asyncio.run twice in one script (a common in-process use) must keep working."""
-    from rewardgym.pool import shared_pool
+    from rewardgym.judges.runtime.pool import shared_pool
 
     async def once() -> float:
         return float(await shared_pool("math:sqrt", size=1).run((49.0,), timeout_s=10))

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from rewardgym._ports import free_loopback_port
 from rewardgym.client import RewardClient
+from rewardgym.judges.runtime.ports import free_loopback_port
 
 
 def test_ray_serve_runs_two_replicas_of_the_same_app(tmp_path):

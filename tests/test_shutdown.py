@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from rewardgym.client.grpc import GrpcRewardClient
 from rewardgym.errors import OverloadedError
-from rewardgym.grpc_client import GrpcRewardClient
 from tests.conftest import start_server
 
 

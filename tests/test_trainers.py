@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rewardgym.trainers.pairwise_judge import PairwiseJudge
-from rewardgym.trainers.trl_reward import RewardFunction
+from rewardgym.integrations.trl_judge import PairwiseJudge
+from rewardgym.integrations.trl_reward import RewardFunction
 from tests.conftest import Server
 from tests.test_judge_faults import faulty  # noqa: F401  (the scripted judge server fixture)
 
@@ -81,7 +81,7 @@ def test_openrlhf_get_reward_shape(server: Server):
 
 
 def test_verl_compute_score(server: Server, monkeypatch: pytest.MonkeyPatch):
-    from rewardgym.trainers.verl import compute_score
+    from rewardgym.integrations.verl import compute_score
 
     monkeypatch.setenv("REWARDGYM_URL", server.url)
     assert compute_score("gsm8k", "so \\boxed{42}", "42") == {"score": 1.0, "reward_error": 0.0}

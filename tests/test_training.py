@@ -19,7 +19,7 @@ from tests.conftest import Server
 
 pytest.importorskip("trl", reason="the train extra is not installed")
 
-from rewardgym.trainers.env_reward import EnvReward, env_rows
+from rewardgym.integrations.trl_env_reward import EnvReward, env_rows
 from rewardgym.trainers.self_rewarding import (
     SelfRewardingRun,
     build_pairs,

@@ -17,8 +17,7 @@ from typing import Any
 import gymnasium as gym
 import pytest
 
-from rewardgym.trainers.env_reward import env_rows
-from rewardgym.trainers.trl_env import (
+from rewardgym.integrations.trl_env import (
     DialogueEnvironment,
     EnvironmentFactory,
     EpisodeLog,
@@ -26,6 +25,7 @@ from rewardgym.trainers.trl_env import (
     SubmitEnvironment,
     environment_factory,
 )
+from rewardgym.integrations.trl_env_reward import env_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 

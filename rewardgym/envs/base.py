@@ -15,10 +15,10 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 from gymnasium.error import ResetNeeded
 
-from rewardgym.envs.scoring import ScoreJob, Scorer, make_scorer, score_jobs
 from rewardgym.envs.spaces import DEFAULT_MAX_CHARS, text_space
 from rewardgym.envs.tasks import Task, TaskSource, as_source
 from rewardgym.schema import ErrorType, OnError, Result
+from rewardgym.scoring import ScoreJob, Scorer, make_scorer, score_jobs
 
 __all__ = ["StepReturn", "TextEnv", "step_together", "stop_reason"]
 

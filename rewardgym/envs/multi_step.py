@@ -24,8 +24,8 @@ import re
 from typing import Any
 
 from rewardgym.envs.base import StepReturn, TextEnv, stop_reason
-from rewardgym.envs.scoring import RewardRef, ScoreJob, reward_value
 from rewardgym.schema import Item, Result
+from rewardgym.scoring import RewardRef, ScoreJob, reward_value
 
 __all__ = ["DEFAULT_FINAL_PATTERN", "MultiStepEnv"]
 

@@ -21,8 +21,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from rewardgym.envs.base import StepReturn, TextEnv, stop_reason
-from rewardgym.envs.scoring import RewardRef, ScoreJob, reward_value
 from rewardgym.schema import Item, Message, Result
+from rewardgym.scoring import RewardRef, ScoreJob, reward_value
 
 __all__ = ["DEFAULT_FOLLOWUPS", "MultiTurnEnv", "SimulatedUser"]
 

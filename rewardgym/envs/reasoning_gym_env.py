@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from rewardgym.envs.scoring import RewardRef
 from rewardgym.envs.single_turn import SingleTurnEnv
 from rewardgym.envs.tasks import ReasoningGymSource
 from rewardgym.judges.rules.reasoning_gym_rule import Extract
+from rewardgym.scoring import RewardRef
 
 __all__ = ["DEFAULT_SYSTEM_PROMPT", "ReasoningGymEnv"]
 

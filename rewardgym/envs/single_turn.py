@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from rewardgym.envs.base import StepReturn, TextEnv, stop_reason
-from rewardgym.envs.scoring import RewardRef, ScoreJob, reward_value
 from rewardgym.schema import Item, Result
+from rewardgym.scoring import RewardRef, ScoreJob, reward_value
 
 __all__ = ["SingleTurnEnv"]
 

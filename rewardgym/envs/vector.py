@@ -23,7 +23,7 @@ from gymnasium.spaces import Tuple
 from gymnasium.vector import AutoresetMode, VectorEnv
 
 from rewardgym.envs.base import TextEnv, step_together
-from rewardgym.envs.scoring import Scorer, make_scorer
+from rewardgym.scoring import Scorer, make_scorer
 
 __all__ = ["BatchedTextEnv"]
 

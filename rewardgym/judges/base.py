@@ -10,12 +10,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
 from rewardgym.errors import ConfigError, RewardError, UnsupportedOperationError
 from rewardgym.jsonwalk import iter_json
+from rewardgym.judges.params import NoParams, Params
 from rewardgym.schema import (
     CompareItem,
     Error,
@@ -27,11 +28,12 @@ from rewardgym.schema import (
 )
 
 if TYPE_CHECKING:
-    from rewardgym.registry import RewardRegistry
+    from rewardgym.judges.backends.factory import BackendParams
 
 __all__ = [
     "NoParams",
     "Params",
+    "Resolver",
     "Reward",
     "ScoreContext",
     "SyncRule",
@@ -42,26 +44,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-
-class Params(BaseModel):
-    """Base of every reward's parameter model: unknown keys are errors, not silently ignored.
-
-    Each model declares which of its parameters an API caller may not set in an inline spec
-    (see ``rewardgym.trust``): ``OPERATOR_ONLY`` (touches the host: sandbox, pools, templates,
-    backends, model paths, devices), ``AT_MOST_DEFAULT`` (limits a caller may only lower) and
-    ``NAMED_ONLY`` (a caller may name one the config defines, not describe a new one).
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    OPERATOR_ONLY: ClassVar[frozenset[str]] = frozenset()
-    AT_MOST_DEFAULT: ClassVar[frozenset[str]] = frozenset()
-    NAMED_ONLY: ClassVar[frozenset[str]] = frozenset()
-
-
-class NoParams(Params):
-    """For rewards without parameters."""
 
 
 @dataclass
@@ -140,6 +122,16 @@ def _type_name(value: Any, *, outer: bool = True) -> str:
     return names.get(type(value), type(value).__name__)
 
 
+class Resolver(Protocol):
+    """What a reward may ask of the set it belongs to: another reward by name or spec (for
+    composites) and a judge backend the config names. The registry is one; a reward never
+    sees more of it."""
+
+    def resolve(self, ref: str | RewardSpec) -> Reward: ...
+
+    def backend_params(self, name: str) -> BackendParams: ...
+
+
 _STAMPED = frozenset({"reward", "taxonomy", "latency_ms"})
 
 
@@ -155,12 +147,12 @@ class Reward(ABC):
     Params: ClassVar[type[Params]] = NoParams
     description: ClassVar[str] = ""
 
-    def __init__(self, spec: RewardSpec, registry: RewardRegistry) -> None:
+    def __init__(self, spec: RewardSpec, resolver: Resolver | None = None) -> None:
         self.spec = spec
         self.name = spec.name or spec.type
         self.label = self.name  # in metrics; inline rewards get "inline:TYPE" (bounded)
         self.warm = False  # start() has run (the service warms each reward once)
-        self.registry = registry
+        self._resolver = resolver
         try:
             self.params: Any = self.Params.model_validate(spec.params)
         except ValidationError as exc:
@@ -169,6 +161,13 @@ class Reward(ABC):
                 errors=_validation_errors(exc),
                 allowed=sorted(self.Params.model_fields),
             ) from exc
+
+    @property
+    def resolver(self) -> Resolver:
+        """The rewards and backends this reward may refer to (set when built by a registry)."""
+        if self._resolver is None:
+            raise ConfigError(f"reward {self.name!r} refers to others but was built alone")
+        return self._resolver
 
     @classmethod  # noqa: B027 - optional hook
     def warm_imports(cls) -> None:
@@ -270,7 +269,7 @@ class SyncRule(Reward):
         budget = self.inline_budget()
         if budget > 0 and self._cost(items, budget) <= budget:
             return self.compute_all(items)
-        from rewardgym.pool import WorkerCrashedError, WorkerError, shared_pool
+        from rewardgym.judges.runtime.pool import WorkerCrashedError, WorkerError, shared_pool
 
         remaining = ctx.remaining()
         timeout = self.default_deadline_s if remaining is None else remaining

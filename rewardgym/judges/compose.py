@@ -20,7 +20,7 @@ from rewardgym.judges.formula import Formula, FormulaError
 from rewardgym.schema import Basis, ErrorType, Format, Item, Result, RewardSpec, Taxonomy
 
 if TYPE_CHECKING:
-    from rewardgym.registry import RewardRegistry
+    from rewardgym.judges.base import Resolver
 
 __all__ = ["Component", "FormulaReward", "Gate", "Vector", "Weighted"]
 
@@ -34,11 +34,11 @@ class Component(Params):
 class _Composite(Reward):
     """Shared machinery: resolve components, score them side by side, collect sub-scores."""
 
-    def __init__(self, spec: RewardSpec, registry: RewardRegistry) -> None:
-        super().__init__(spec, registry)
+    def __init__(self, spec: RewardSpec, resolver: Resolver | None = None) -> None:
+        super().__init__(spec, resolver)
         self.parts: list[tuple[str, float, Reward]] = []
         for comp in self._components():
-            reward = registry.resolve(comp.reward)
+            reward = self.resolver.resolve(comp.reward)
             spec_weight = comp.reward.weight if isinstance(comp.reward, RewardSpec) else None
             weight = comp.weight if comp.weight is not None else (spec_weight or 1.0)
             label = comp.name or reward.name
@@ -167,8 +167,8 @@ class FormulaReward(_Composite):
     Params = FormulaParams
     description = "Arithmetic formula over component scores (safe parser, no eval)"
 
-    def __init__(self, spec: RewardSpec, registry: RewardRegistry) -> None:
-        super().__init__(spec, registry)
+    def __init__(self, spec: RewardSpec, resolver: Resolver | None = None) -> None:
+        super().__init__(spec, resolver)
         self.formula = Formula(self.params.expression)
         unknown = self.formula.variables - {label for label, _, _ in self.parts}
         if unknown:

@@ -12,14 +12,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from rewardgym import __version__
 from rewardgym.config import Settings
 from rewardgym.errors import RewardGymError
-from rewardgym.server.auth import ApiKeyAuth, KeyInPath
+from rewardgym.server.auth import ApiKeyAuth, Guard, KeyInPath
 from rewardgym.server.limits import BodySizeLimit
 from rewardgym.server.logs import RequestContext
 from rewardgym.server.routes import health, metrics, nemo_gym, openrlhf, rewards, score, slime
-from rewardgym.server.service import RewardService
+from rewardgym.service import RewardService
+from rewardgym.version import __version__
 
 __all__ = ["create_app"]
 
@@ -52,8 +52,9 @@ def create_app(service: RewardService | None = None, settings: Settings | None =
     )
     app.state.service = service
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    if service.guard.keys:
-        app.add_middleware(ApiKeyAuth, guard=service.guard)
+    guard = Guard.for_service(service)
+    if guard.keys:
+        app.add_middleware(ApiKeyAuth, guard=guard)
     app.add_middleware(RequestContext)  # every answer gets an id and an access line
     app.add_middleware(KeyInPath)  # outermost: a key in the path is gone before any log
 

@@ -10,7 +10,6 @@ Health endpoints stay open. A key over its rate (a token bucket: ``rate`` reques
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import math
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from rewardgym.metrics import REJECTED
+from rewardgym.trust import key_digest, key_id, split_keys
 
 __all__ = [
     "API_KEY_ID",
@@ -41,13 +41,9 @@ API_KEY_ID: ContextVar[str | None] = ContextVar("rewardgym_api_key_id", default=
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/livez"})
 
 
-def _digest(key: str) -> bytes:
-    return hashlib.sha256(key.encode()).digest()
-
-
 def load_keys(keys: str | None, keys_file: Path | None) -> list[str]:
     """The keys of the settings: the comma-separated list plus the file's lines."""
-    found = [k.strip() for k in (keys or "").split(",") if k.strip()]
+    found = split_keys(keys)
     if keys_file is not None:
         for line in keys_file.read_text(encoding="utf-8").splitlines():
             line = line.split("#", 1)[0].strip()
@@ -60,14 +56,14 @@ class ApiKeys:
     """The accepted keys, kept as digests."""
 
     def __init__(self, keys: Iterable[str]) -> None:
-        self._digests = [_digest(k) for k in keys]
+        self._digests = [key_digest(k) for k in keys]
 
     def __bool__(self) -> bool:
         return bool(self._digests)
 
     def identify(self, presented: str) -> str | None:
         """The key's id when it is accepted, else None (every digest compared)."""
-        digest = _digest(presented)
+        digest = key_digest(presented)
         match = None
         for known in self._digests:
             if hmac.compare_digest(digest, known):
@@ -116,7 +112,17 @@ class Guard:
     ) -> None:
         self.keys = keys
         self.buckets = buckets
-        self.trusted_ids = frozenset(_digest(k).hex()[:8] for k in trusted)
+        self.trusted_ids = frozenset(key_id(k) for k in trusted)
+
+    @classmethod
+    def for_service(cls, service: Any) -> Guard:
+        """The one guard of a service's fronts: its HTTP app and gRPC server share it, so a
+        key's rate is one rate whichever front it calls."""
+        guard: Guard | None = getattr(service, "_front_guard", None)
+        if guard is None:
+            guard = cls.from_settings(service.settings)
+            service._front_guard = guard
+        return guard
 
     @classmethod
     def from_settings(cls, settings: Any) -> Guard:

@@ -17,13 +17,13 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from pydantic import ValidationError
 
-from rewardgym import grpc_convert as conv
 from rewardgym.errors import RewardGymError
-from rewardgym.server._proto import reward_pb2 as pb
-from rewardgym.server._proto import reward_pb2_grpc as pb_grpc
-from rewardgym.server.auth import API_KEY_ID
+from rewardgym.proto import convert as conv
+from rewardgym.proto._gen import reward_pb2 as pb
+from rewardgym.proto._gen import reward_pb2_grpc as pb_grpc
+from rewardgym.server.auth import API_KEY_ID, Guard
 from rewardgym.server.grpc_auth import GrpcContextInterceptor
-from rewardgym.server.service import RewardService
+from rewardgym.service import RewardService
 
 __all__ = ["ERROR_TRAILER", "SERVICE_NAME", "RewardServicer", "start_grpc_server"]
 
@@ -104,7 +104,7 @@ async def start_grpc_server(
     Requests larger than ``max_body_bytes`` are refused with RESOURCE_EXHAUSTED, as over HTTP.
     """
     server = grpc.aio.server(
-        interceptors=[GrpcContextInterceptor(service.guard)],
+        interceptors=[GrpcContextInterceptor(Guard.for_service(service))],
         options=[
             ("grpc.max_receive_message_length", service.settings.max_body_bytes),
             ("grpc.max_send_message_length", MAX_MESSAGE),

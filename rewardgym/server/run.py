@@ -14,7 +14,7 @@ import uvicorn
 from rewardgym.config import Settings
 from rewardgym.server.app import create_app
 from rewardgym.server.logs import configure_logging
-from rewardgym.server.service import RewardService
+from rewardgym.service import RewardService
 
 __all__ = ["serve"]
 

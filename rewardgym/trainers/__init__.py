@@ -1,9 +1,5 @@
-"""Trainer integrations and rewardgym's own training loops.
+"""rewardgym's own training loops (the trainers' own slots are in ``rewardgym.integrations``).
 
-- ``trl_reward``: a TRL reward function backed by a named reward (server or in process);
-- ``env_reward``: a TRL reward function that plays completions through an environment;
-- ``pairwise_judge``: a pairwise judge for online DPO-style trainers;
-- ``verl``: verl's ``compute_score``; OpenRLHF talks to the server's ``POST /get_reward``;
 - ``grpo``: ``rewardgym train grpo --env ID`` (TRL GRPO through an environment);
 - ``self_rewarding``: ``rewardgym train self-rewarding`` (iterative DPO, self or external judge);
 - ``reward_model``: ``rewardgym train reward-model`` (Bradley-Terry, TRL's reward trainer);

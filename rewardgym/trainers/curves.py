@@ -18,7 +18,7 @@ from typing import Any
 from transformers import TrainerCallback
 
 from rewardgym.envs.rollout import TransformersPolicy
-from rewardgym.trainers.env_reward import EnvReward
+from rewardgym.integrations.trl_env_reward import EnvReward
 
 __all__ = ["CurveRecorder", "complete", "heldout_reward", "plot_curve", "write_curve"]
 

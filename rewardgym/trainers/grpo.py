@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import rewardgym.envs  # noqa: F401  (registers the ids)
+from rewardgym.integrations.trl_env import EpisodeLog, SubmitEnvironment, environment_factory
+from rewardgym.integrations.trl_env_reward import EnvReward, split_rows
 from rewardgym.progress import progress_bar
 from rewardgym.trainers.curves import CurveRecorder, write_curve
-from rewardgym.trainers.env_reward import EnvReward, split_rows
 from rewardgym.trainers.trl_args import common_trl_args
-from rewardgym.trainers.trl_env import EpisodeLog, SubmitEnvironment, environment_factory
 
 __all__ = ["GRPORun", "tool_calling_tokenizer", "train_grpo"]
 

@@ -35,12 +35,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import rewardgym.envs  # noqa: F401  (registers the ids)
+from rewardgym.integrations.trl_env_reward import EnvReward, split_rows
+from rewardgym.integrations.trl_reward import RewardFunction
 from rewardgym.progress import progress_bar
 from rewardgym.schema import Item, Message, Result, RewardSpec, ScoreOptions, ScoreRequest
 from rewardgym.trainers.curves import complete, heldout_reward, write_curve
-from rewardgym.trainers.env_reward import EnvReward, split_rows
 from rewardgym.trainers.trl_args import common_trl_args
-from rewardgym.trainers.trl_reward import RewardFunction
 
 __all__ = [
     "SelfRewardingRun",
@@ -150,7 +150,7 @@ def _score_self(
     """Judge in process with a fresh service, released afterwards (a new model every time)."""
     from rewardgym.config import Settings
     from rewardgym.judges.backends.transformers_local import unload_model
-    from rewardgym.server.service import RewardService
+    from rewardgym.service import RewardService
 
     items = [
         Item(prompt=[Message.model_validate(m) for m in row["prompt"]], response=text)

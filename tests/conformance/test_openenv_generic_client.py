@@ -15,7 +15,7 @@ import gymnasium as gym
 import httpx
 import pytest
 
-from rewardgym.trainers.env_reward import env_rows
+from rewardgym.integrations.trl_env_reward import env_rows
 
 pytest.importorskip("openenv.core", reason="the openenv extra is not installed")
 

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from rewardgym.trainers.trl_reward import RewardFunction
+from rewardgym.integrations.trl_reward import RewardFunction
 from tests.conftest import Server
 from tests.test_trl_env import tool_model  # noqa: F401 - the tiny tool-calling model fixture
 
@@ -53,7 +53,7 @@ def test_grpo_with_tools_scores_through_the_server(
     SEEN.clear()
     import gymnasium as gym
 
-    from rewardgym.trainers.env_reward import env_rows
+    from rewardgym.integrations.trl_env_reward import env_rows
 
     tasks = env_rows(gym.make("rewardgym/MultiStep-v0"), range(4))  # what the model warmed on
     rows = [{"prompt": t["prompt"], "answer": t["reference"]} for t in tasks]

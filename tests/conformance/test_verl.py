@@ -1,5 +1,5 @@
 """verl 0.9.1's own reward code against a real server: ``get_custom_reward_fn`` loads
-``rewardgym/trainers/verl.py`` from ``reward.custom_reward_function`` (path, name,
+``rewardgym/integrations/verl.py`` from ``reward.custom_reward_function`` (path, name,
 reward_kwargs), and verl's reward-loop ``NaiveRewardManager`` (one sample per call) and its
 ``BatchRewardManager`` (one call per batch) score token ids decoded by a real tokenizer. Each
 gives the scores of the plain ``/v1/score`` call on the same items, the same keys on every

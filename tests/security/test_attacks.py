@@ -25,9 +25,9 @@ import pytest
 import yaml
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from rewardgym.client.grpc import GrpcRewardClient
 from rewardgym.errors import ForbiddenError
-from rewardgym.grpc_client import GrpcRewardClient
-from rewardgym.judges.sandbox import find_bwrap
+from rewardgym.judges.runtime.sandbox import find_bwrap
 from tests.conftest import Server, local_http_server, start_server, stop_server
 from tests.test_judge_faults import _completion as completion
 

@@ -12,7 +12,7 @@ from rewardgym.errors import ConfigError
 from rewardgym.judges.backends.base import ChatBackend
 from rewardgym.judges.backends.cache import JudgmentCache, SqliteCache
 from rewardgym.judges.backends.openai_compat import OpenAICompatBackend
-from rewardgym.judges.base import Params
+from rewardgym.judges.params import Params
 
 __all__ = ["BackendParams", "default_cache_path", "make_backend", "make_cache"]
 

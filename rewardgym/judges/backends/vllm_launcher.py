@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from rewardgym._ports import free_loopback_port
+from rewardgym.judges.runtime.ports import free_loopback_port
 
 __all__ = ["running_vllm"]
 

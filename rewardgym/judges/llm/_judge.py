@@ -150,7 +150,7 @@ class LLMJudge(Reward):
         super().__init__(*args, **kwargs)
         p: JudgeParams = self.params
         if isinstance(p.backend, str):
-            self.backend_params: BackendParams = self.registry.backend_params(p.backend)
+            self.backend_params: BackendParams = self.resolver.backend_params(p.backend)
         else:
             self.backend_params = p.backend
         self._system = compile_template(

@@ -32,7 +32,7 @@ from rewardgym.judges.rules.code_harness import (
     read_report,
     same_output,
 )
-from rewardgym.judges.sandbox import NOBODY, Limits, RunResult, Sandbox, SandboxUnavailable
+from rewardgym.judges.runtime.sandbox import NOBODY, Limits, RunResult, Sandbox, SandboxUnavailable
 from rewardgym.metrics import register_gauges
 from rewardgym.schema import Basis, ErrorType, Item, Result, StepScore, Taxonomy
 

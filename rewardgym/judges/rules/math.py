@@ -8,7 +8,7 @@ from pydantic import Field
 
 from rewardgym.errors import RewardError
 from rewardgym.judges.base import Params, Reward, ScoreContext, reference_texts, text_of
-from rewardgym.pool import KillablePool, WorkerCrashedError, WorkerError, shared_pool
+from rewardgym.judges.runtime.pool import KillablePool, WorkerCrashedError, WorkerError, shared_pool
 from rewardgym.schema import Basis, ErrorType, Item, Result, Taxonomy
 
 __all__ = ["MathParams", "MathReward"]

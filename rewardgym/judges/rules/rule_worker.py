@@ -12,7 +12,7 @@ import os
 from typing import Any, cast
 
 from rewardgym.judges.base import SyncRule, result_to_tuple
-from rewardgym.registry import load_type
+from rewardgym.judges.catalog import load_type
 from rewardgym.schema import Item, Result, RewardSpec
 
 __all__ = ["compute_batch"]
@@ -28,7 +28,7 @@ def _rule(type_id: str, params: dict[str, Any]) -> SyncRule:
     rule = _BUILT.get(key)
     if rule is None:
         cls = load_type(type_id)
-        rule = cast(SyncRule, cls(RewardSpec(type=type_id, params=params), None))  # type: ignore[arg-type]
+        rule = cast(SyncRule, cls(RewardSpec(type=type_id, params=params)))
         if len(_BUILT) > 64:
             _BUILT.clear()
         _BUILT[key] = rule

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from rewardgym.server.service import RewardService
+from rewardgym.service import RewardService
 from rewardgym.trust import Caller
 
 __all__ = ["get_caller", "get_service"]

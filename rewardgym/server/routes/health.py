@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from rewardgym.server.routes._deps import get_service
-from rewardgym.server.service import RewardService
+from rewardgym.service import RewardService
 
 __all__ = ["router"]
 

@@ -25,7 +25,7 @@ from rewardgym.errors import InvalidRequestError
 from rewardgym.jsonwalk import iter_json
 from rewardgym.schema import Item, Message, ScoreRequest
 from rewardgym.server.routes._deps import get_caller, get_service
-from rewardgym.server.service import RewardService
+from rewardgym.service import RewardService
 from rewardgym.trust import Caller
 
 __all__ = ["REFERENCE_FIELDS", "VerifyRequest", "router"]

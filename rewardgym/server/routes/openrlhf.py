@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field, model_validator
 from rewardgym.end_texts import compat_end_texts, strip_end_texts
 from rewardgym.schema import Item, ScoreRequest
 from rewardgym.server.routes._deps import get_caller, get_service
-from rewardgym.server.service import RewardService
+from rewardgym.service import RewardService
 from rewardgym.trust import Caller
 
 __all__ = ["OpenRLHFRequest", "router"]

@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from rewardgym.schema import CompareRequest, ScoreRequest, ScoreResponse
 from rewardgym.server.routes._deps import get_caller, get_service
-from rewardgym.server.service import RewardService
+from rewardgym.service import RewardService
 from rewardgym.trust import Caller
 
 __all__ = ["router"]

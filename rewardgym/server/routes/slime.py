@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rewardgym.end_texts import compat_end_texts, strip_end_texts
 from rewardgym.schema import Item, ScoreOptions, ScoreRequest, Text
 from rewardgym.server.routes._deps import get_caller, get_service
-from rewardgym.server.service import RewardService
+from rewardgym.service import RewardService
 from rewardgym.trust import Caller
 
 __all__ = ["SlimeRequest", "router"]

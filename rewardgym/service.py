@@ -18,9 +18,9 @@ from rewardgym.errors import (
     RewardGymError,
 )
 from rewardgym.judges.base import Reward, ScoreContext, SyncRule
+from rewardgym.judges.runtime.pool import close_shared_pools, shared_pool
 from rewardgym.judges.user_regex import RegexLimits, configure_regex
 from rewardgym.metrics import ITEMS, REJECTED, REQUEST_SECONDS, REQUESTS, register_gauges
-from rewardgym.pool import close_shared_pools, shared_pool
 from rewardgym.registry import RewardRegistry, load_type, reward_types
 from rewardgym.schema import (
     CompareRequest,
@@ -32,8 +32,15 @@ from rewardgym.schema import (
     ScoreRequest,
     ScoreResponse,
 )
-from rewardgym.server.auth import Guard
-from rewardgym.trust import OPERATOR, Caller, InlineLimits, InlinePolicy, check_inline
+from rewardgym.trust import (
+    OPERATOR,
+    Caller,
+    InlineLimits,
+    InlinePolicy,
+    check_inline,
+    key_id,
+    split_keys,
+)
 
 __all__ = ["RewardService", "apply_on_error"]
 
@@ -67,8 +74,8 @@ class RewardService:
     def __init__(self, registry: RewardRegistry, settings: Settings | None = None) -> None:
         self.registry = registry
         self.settings = settings or Settings()
-        self.guard = Guard.from_settings(self.settings)  # API keys and rates, for both fronts
         s = self.settings
+        self.trusted_key_ids = frozenset(key_id(k) for k in split_keys(s.trusted_api_keys))
         self.inline_policy = InlinePolicy(
             mode=s.inline_specs,
             limits=InlineLimits(
@@ -170,7 +177,7 @@ class RewardService:
         """The caller an API key (or none) makes: trusted when the operator marked the key so,
         or when inline specs are ``any``."""
         trusted = self.inline_policy.mode == "any" or (
-            key_id is not None and key_id in self.guard.trusted_ids
+            key_id is not None and key_id in self.trusted_key_ids
         )
         return Caller(trusted=trusted, key_id=key_id)
 

@@ -32,9 +32,9 @@ import rewardgym.envs  # noqa: F401  (registers the ids)
 from rewardgym.envs.base import TextEnv, step_together
 from rewardgym.envs.multi_step import MultiStepEnv
 from rewardgym.envs.multi_turn import MultiTurnEnv
-from rewardgym.envs.scoring import Scorer, make_scorer
 from rewardgym.judges.steps import split_steps
 from rewardgym.schema import Item
+from rewardgym.scoring import Scorer, make_scorer
 
 __all__ = ["EnvReward", "env_rows", "read_task", "split_rows"]
 

@@ -130,7 +130,7 @@ class LocalScorer:
             service = self._services.get(self.config)
             if service is None:
                 from rewardgym.config import Settings
-                from rewardgym.server.service import RewardService
+                from rewardgym.service import RewardService
 
                 settings = Settings() if self.config is None else Settings(config=Path(self.config))
                 service = RewardService.from_settings(settings)

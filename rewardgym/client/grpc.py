@@ -9,8 +9,7 @@ from typing import Any
 
 import grpc
 
-from rewardgym import grpc_convert as conv
-from rewardgym.client import _backoff, _chunks, as_items, as_reward
+from rewardgym.client.http import _backoff, _chunks, as_items, as_reward
 from rewardgym.errors import (
     ForbiddenError,
     InvalidRequestError,
@@ -24,6 +23,9 @@ from rewardgym.errors import (
     UnknownRewardError,
     error_from_body,
 )
+from rewardgym.proto import convert as conv
+from rewardgym.proto._gen import reward_pb2 as pb
+from rewardgym.proto._gen import reward_pb2_grpc as pb_grpc
 from rewardgym.schema import (
     CompareItem,
     CompareRequest,
@@ -37,8 +39,6 @@ from rewardgym.schema import (
     ScoreOptions,
     ScoreRequest,
 )
-from rewardgym.server._proto import reward_pb2 as pb
-from rewardgym.server._proto import reward_pb2_grpc as pb_grpc
 
 __all__ = ["GrpcRewardClient"]
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from rewardgym.cli_train import EnvKwargsOpt, UrlOpt, _check_env, _env_kwargs
+from rewardgym.cli.options import EnvKwargsOpt, UrlOpt, check_env, console, parse_env_kwargs
 
 __all__ = ["envs_app"]
 
@@ -16,7 +15,6 @@ envs_app = typer.Typer(
     help="rewardgym's Gymnasium environments: list them, or serve one over OpenEnv.",
     no_args_is_help=True,
 )
-console = Console()
 
 
 @envs_app.command("list")
@@ -53,10 +51,10 @@ def serve_env(
     """Serve one environment over OpenEnv's protocol (reset, step, state; WebSocket sessions,
     one environment each) for OpenEnv clients and trainers (pip install 'rewardgym[openenv]').
     Rewards are scored in this process, or on a reward server with --url."""
-    _check_env(env_id)
-    kwargs = _env_kwargs(env_kwargs)
+    check_env(env_id)
+    kwargs = parse_env_kwargs(env_kwargs)
     try:
-        from rewardgym.envs.openenv_app import create_openenv_app
+        from rewardgym.integrations.openenv import create_openenv_app
     except ImportError as exc:
         console.print(f"openenv-core is not installed: pip install 'rewardgym[openenv]' ({exc})")
         raise typer.Exit(2) from exc

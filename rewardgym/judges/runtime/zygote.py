@@ -2,8 +2,9 @@
 
 Starting a Python interpreter and importing a heavy library (sympy, for math-verify) costs a
 second of CPU; forking a template that has already done so costs milliseconds. The template is
-a fresh interpreter (``python -m rewardgym._zygote``), never a fork of the server, so callers
-need no ``if __name__ == "__main__"`` guard and no server state leaks into workers.
+a fresh interpreter (``python -m rewardgym.judges.runtime.zygote``), never a fork of the
+server, so callers need no ``if __name__ == "__main__"`` guard and no server state leaks into
+workers.
 
 Protocol: the parent sends the template one byte and one end of a new socket pair (SCM_RIGHTS);
 the template forks a worker that serves calls on that socket, and answers with the worker's
@@ -195,7 +196,13 @@ class Zygote:
     def _start(self) -> None:
         parent, child = socket.socketpair()
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "rewardgym._zygote", str(child.fileno()), self.target],
+            [
+                sys.executable,
+                "-m",
+                "rewardgym.judges.runtime.zygote",
+                str(child.fileno()),
+                self.target,
+            ],
             pass_fds=(child.fileno(),),
             stdin=subprocess.DEVNULL,
             close_fds=True,

@@ -7,7 +7,8 @@ counting against the pool's ``size``, so a few pathological inputs cannot starve
 other calls get a fresh worker (up to ``max_workers`` processes in all). A call still running
 at half its deadline drops to the lowest CPU priority, so that it slows nobody while it runs
 out its deadline (a slow but honest call keeps its priority until then). Workers are
-forked from a warm template (``rewardgym._zygote``), so a replacement is ready in milliseconds.
+forked from a warm template (``rewardgym.judges.runtime.zygote``), so a replacement is ready
+in milliseconds.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from rewardgym._zygote import Worker, WorkerCrashedError, WorkerError, Zygote
+from rewardgym.judges.runtime.zygote import Worker, WorkerCrashedError, WorkerError, Zygote
 from rewardgym.metrics import register_gauges
 
 __all__ = [

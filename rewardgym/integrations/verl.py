@@ -7,7 +7,7 @@ batch.py``). In verl's config (the key is ``reward.custom_reward_function``; a t
 
     reward:
       custom_reward_function:
-        path: <site-packages>/rewardgym/trainers/verl.py
+        path: <site-packages>/rewardgym/integrations/verl.py
         name: compute_score          # or compute_score_batch with reward_manager.name=batch
         reward_kwargs: {reward: math_with_format, url: "http://127.0.0.1:8000"}
 

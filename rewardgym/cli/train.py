@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from rewardgym.cli.options import (
+    EnvKwargsOpt,
+    EnvOpt,
+    UrlOpt,
+    check_env,
+    console,
+    parse_env_kwargs,
+)
 
 __all__ = ["train_app"]
 
@@ -17,50 +24,12 @@ train_app = typer.Typer(
     "pip install 'rewardgym\\[train]').",
     no_args_is_help=True,
 )
-console = Console()
 
-EnvOpt = Annotated[
-    str,
-    typer.Option(
-        "--env",
-        help="a registered environment id, e.g. rewardgym/ReasoningGym-v0 "
-        "(its tasks are the prompts, its reward scores them)",
-    ),
-]
-EnvKwargsOpt = Annotated[
-    str,
-    typer.Option(
-        "--env-kwargs",
-        help='the environment\'s arguments as JSON, e.g. \'{"task": "basic_arithmetic", '
-        '"size": 1000}\'',
-    ),
-]
 ModelOpt = Annotated[
     Path,
     typer.Option("--model", "-m", help="the starting model: a local directory", exists=True),
 ]
 OutputOpt = Annotated[Path, typer.Option("--output", "-o", help="where models and reports go")]
-UrlOpt = Annotated[
-    str | None,
-    typer.Option("--url", help="score on this reward server; default: in this process"),
-]
-
-
-def _env_kwargs(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise typer.BadParameter(f"--env-kwargs is not JSON: {exc}") from exc
-    if not isinstance(value, dict):
-        raise typer.BadParameter("--env-kwargs must be a JSON object")
-    return value
-
-
-def _check_env(env_id: str) -> None:
-    from rewardgym.envs.registration import ENV_IDS
-
-    if env_id not in ENV_IDS:
-        raise typer.BadParameter(f"unknown environment {env_id!r}; registered: {sorted(ENV_IDS)}")
 
 
 @train_app.command("grpo")
@@ -94,13 +63,13 @@ def grpo(
     """
     from rewardgym.trainers.grpo import GRPORun, train_grpo
 
-    _check_env(env)
+    check_env(env)
     report = train_grpo(
         GRPORun(
             env_id=env,
             model=str(model),
             output_dir=str(output),
-            env_kwargs=_env_kwargs(env_kwargs),
+            env_kwargs=parse_env_kwargs(env_kwargs),
             url=url,
             train_size=train_size,
             heldout_size=heldout_size,
@@ -180,19 +149,19 @@ def self_rewarding(
     """
     from rewardgym.trainers.self_rewarding import SelfRewardingRun, train_self_rewarding
 
-    _check_env(env)
+    check_env(env)
     if judge_verdict not in ("text", "json", "logprobs"):
         raise typer.BadParameter("--judge-verdict is text, json or logprobs")
     if reference not in ("previous", "initial"):
         raise typer.BadParameter("--reference is previous or initial")
     judge_value: str | dict[str, Any] = judge
     if judge.lstrip().startswith("{"):
-        judge_value = _env_kwargs(judge)
+        judge_value = parse_env_kwargs(judge)
     run = SelfRewardingRun(
         model=str(model),
         output_dir=str(output),
         env_id=env,
-        env_kwargs=_env_kwargs(env_kwargs),
+        env_kwargs=parse_env_kwargs(env_kwargs),
         judge=judge_value,
         url=url,
         iterations=iterations,

@@ -35,9 +35,9 @@ import rewardgym.envs  # registers the ids
 from rewardgym.envs.base import StepReturn, TextEnv
 from rewardgym.envs.multi_step import MultiStepEnv
 from rewardgym.envs.multi_turn import MultiTurnEnv
-from rewardgym.envs.scoring import make_scorer
+from rewardgym.integrations.trl_env_reward import read_task
 from rewardgym.schema import Result
-from rewardgym.trainers.env_reward import read_task
+from rewardgym.scoring import make_scorer
 
 __all__ = [
     "DialogueEnvironment",

@@ -29,7 +29,7 @@ from pydantic import Field
 
 import rewardgym.envs
 from rewardgym.envs.base import TextEnv
-from rewardgym.envs.scoring import make_scorer
+from rewardgym.scoring import make_scorer
 
 __all__ = [
     "RewardgymEnvClient",

@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rewardgym.envs.scoring import LocalScorer, RemoteScorer, Scorer
 from rewardgym.schema import Item, Message, Result, RewardSpec
+from rewardgym.scoring import LocalScorer, RemoteScorer, Scorer
 
 __all__ = ["REFERENCE_COLUMNS", "RewardFunction"]
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from rewardgym.judges.seccomp import filter_program
+from rewardgym.judges.runtime.seccomp import filter_program
 
 __all__ = ["Limits", "RunResult", "Sandbox", "SandboxUnavailable", "find_bwrap"]
 

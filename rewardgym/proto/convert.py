@@ -6,6 +6,7 @@ from typing import Any
 
 from google.protobuf import json_format, struct_pb2
 
+from rewardgym.proto._gen import reward_pb2 as pb
 from rewardgym.schema import (
     Basis,
     CompareItem,
@@ -28,7 +29,6 @@ from rewardgym.schema import (
     StepScore,
     Taxonomy,
 )
-from rewardgym.server._proto import reward_pb2 as pb
 
 __all__ = [
     "compare_request_from_pb",

@@ -1,0 +1,48 @@
+"""The ``rewardgym`` command: one module per command group.
+
+- ``serve``, ``serve-ray``, ``healthcheck`` (``cli/serve.py``);
+- ``rewards``, ``score`` (``cli/score.py``); ``eval judge`` (``cli/eval.py``);
+- ``envs list|serve`` (``cli/envs.py``);
+- ``train grpo|self-rewarding|reward-model`` (``cli/train.py``).
+"""
+
+from __future__ import annotations
+
+import typer
+
+from rewardgym.cli.envs import envs_app
+from rewardgym.cli.eval import eval_app
+from rewardgym.cli.options import console
+from rewardgym.cli.score import rewards, score
+from rewardgym.cli.serve import healthcheck, serve, serve_ray
+from rewardgym.cli.train import train_app
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    help="rewardgym: rule, model and LLM-judge rewards for LLM training, over HTTP and gRPC.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.command()(serve)
+app.command("serve-ray")(serve_ray)
+app.command()(healthcheck)
+app.command()(rewards)
+app.command()(score)
+app.add_typer(eval_app, name="eval")
+app.add_typer(train_app, name="train")
+app.add_typer(envs_app, name="envs")
+
+
+def main() -> None:
+    """Console entry point."""
+    from rewardgym.errors import RewardGymError
+
+    try:
+        app()
+    except RewardGymError as exc:
+        console.print(f"[red]error:[/] {exc.message}")
+        detail = exc.detail
+        if detail:
+            console.print(detail)
+        raise SystemExit(2) from exc
