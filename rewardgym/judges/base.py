@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from rewardgym.errors import ConfigError, RewardError, UnsupportedOperationError
 from rewardgym.jsonwalk import iter_json
+from rewardgym.judges.deadline import deadline_scope
 from rewardgym.judges.params import NoParams, Params
 from rewardgym.schema import (
     CompareItem,
@@ -183,7 +184,8 @@ class Reward(ABC):
     async def score(self, items: Sequence[Item], ctx: ScoreContext) -> list[Result]:
         """Score a batch; one Result per item, in order. Never raises for one bad item."""
         started = time.perf_counter()
-        results = await self.score_batch(items, ctx)
+        with deadline_scope(ctx.deadline):  # judges' backends read the time left
+            results = await self.score_batch(items, ctx)
         elapsed_ms = (time.perf_counter() - started) * 1000.0
         for result in results:
             # Straight into the fields: pydantic's __setattr__ costs microseconds a field, which

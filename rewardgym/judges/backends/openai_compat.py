@@ -18,6 +18,7 @@ import openai
 from rewardgym.judges.backends.base import BackendError, ChatRequest, ChatResponse
 from rewardgym.judges.backends.cache import JudgmentCache
 from rewardgym.judges.backends.limits import RateLimiter
+from rewardgym.judges.deadline import time_left
 from rewardgym.metrics import BACKEND_ERRORS, BACKEND_SECONDS
 
 __all__ = ["OpenAICompatBackend"]
@@ -89,6 +90,9 @@ class OpenAICompatBackend:
         estimate = sum(len(content) for _, content in request.messages) // 4 + request.max_tokens
         last: BackendError | None = None
         for attempt in range(self.max_retries + 1):
+            left = time_left()
+            if left is not None and left <= 0:
+                raise last or _past_deadline()
             endpoint = self._pick()
             try:
                 async with self._slots:
@@ -100,10 +104,13 @@ class OpenAICompatBackend:
                 if not exc.retryable or attempt == self.max_retries:
                     raise
                 self.stats["retries"] += 1
-                await asyncio.sleep(
-                    getattr(exc, "retry_after", None)
-                    or self.backoff_s * 2**attempt * (0.5 + random.random())
+                pause = getattr(exc, "retry_after", None) or self.backoff_s * 2**attempt * (
+                    0.5 + random.random()
                 )
+                left = time_left()
+                if left is not None and pause >= left:
+                    raise  # the retry could not answer before the request's deadline
+                await asyncio.sleep(pause)
                 continue
             if self.cache is not None:
                 await self.cache.put(key, response)
@@ -136,15 +143,19 @@ class OpenAICompatBackend:
         label = f"openai/{self.model}"
         started = time.perf_counter()
         try:
-            # The whole call, not each read: a server that trickles bytes is cut at timeout_s.
-            async with asyncio.timeout(self.timeout_s):
+            # The whole call, not each read: a server that trickles bytes is cut at timeout_s,
+            # or sooner at the request's deadline.
+            left = time_left()
+            limit = self.timeout_s if left is None else min(self.timeout_s, left)
+            async with asyncio.timeout(limit):
                 completion = await endpoint.client.chat.completions.create(**kwargs)
             return _parse(completion, endpoint.base_url)
         except TimeoutError as exc:
             BACKEND_ERRORS.labels(label, "timeout").inc()
             endpoint.resting_until = time.monotonic() + self.rest_s
             raise BackendError(
-                f"{endpoint.base_url}: no complete answer within {self.timeout_s:g} s",
+                f"{endpoint.base_url}: no complete answer within {limit:.3g} s"
+                + (" (the request's deadline)" if limit < self.timeout_s else ""),
                 retryable=True,
                 timeout=True,
             ) from exc
@@ -192,6 +203,12 @@ def _error_kind(exc: Exception) -> str:
     if isinstance(exc, openai.APIStatusError):
         return "http"
     return "other"
+
+
+def _past_deadline() -> BackendError:
+    return BackendError(
+        "the request's deadline passed before the judge was asked", retryable=False, timeout=True
+    )
 
 
 def _retry_after(exc: Exception) -> float | None:
