@@ -27,8 +27,8 @@ from rich.console import Console
 from rich.progress import track
 
 import rewardgym.envs  # noqa: F401  (registers the ids)
+from rewardgym.envs.datasets import env_rows
 from rewardgym.integrations.openenv import RewardgymEnvClient, TextAction
-from rewardgym.integrations.trl_env_reward import env_rows
 from rewardgym.judges.runtime.ports import free_loopback_port
 
 console = Console()

@@ -13,7 +13,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from rewardgym.errors import ConfigError
 from rewardgym.schema import RewardSpec
 
-__all__ = ["RewardConfig", "Settings", "default_config_path", "load_reward_config"]
+__all__ = [
+    "ClientSettings",
+    "RewardConfig",
+    "Settings",
+    "client_settings",
+    "default_config_path",
+    "load_reward_config",
+]
 
 
 class Settings(BaseSettings):
@@ -69,7 +76,6 @@ class Settings(BaseSettings):
         description="comma-separated end-of-sequence/padding texts the compatibility routes "
         "strip from a response's end (default: the common chat templates' own)",
     )
-    workers: int | None = Field(default=None, gt=0, description="worker processes per pool")
     cache_dir: Path | None = Field(
         default=None, description="the SQLite judgment cache's folder (default ~/.cache/rewardgym)"
     )
@@ -115,6 +121,35 @@ class Settings(BaseSettings):
     )
     rate_limit: float | None = Field(default=None, gt=0, description="requests/s per key")
     rate_burst: int = Field(default=20, ge=1, description="requests at once per key")
+
+
+class ClientSettings(BaseSettings):
+    """What a client-side adapter reads from the environment when its caller does not say
+    (verl's ``compute_score``, the clients' API key): ``REWARDGYM_URL``, ``REWARDGYM_API_KEY``,
+    ``REWARDGYM_REWARD``, ``REWARDGYM_TIMEOUT_S``, ``REWARDGYM_RETRY_BUDGET_S``,
+    ``REWARDGYM_ON_ERROR``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="REWARDGYM_", extra="ignore", env_parse_none_str="none"
+    )
+
+    url: str = Field(default="http://127.0.0.1:8000", description="the reward server")
+    api_key: str | None = Field(default=None, description="sent as a bearer token")
+    reward: str = Field(default="math", description="the reward an adapter uses by default")
+    timeout_s: float = Field(default=120.0, gt=0, description="each HTTP call at most")
+    retry_budget_s: float = Field(
+        default=300.0, ge=0, description="retry connection errors and 429/5xx this long in all"
+    )
+    on_error: float = Field(
+        default=0.0,
+        allow_inf_nan=False,
+        description="verl's score for a failed item (its slot takes only numbers)",
+    )
+
+
+def client_settings() -> ClientSettings:
+    """``ClientSettings`` as the environment has them now."""
+    return ClientSettings()
 
 
 class RewardConfig(BaseModel):

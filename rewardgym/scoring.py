@@ -3,13 +3,15 @@
 ``LocalScorer`` runs a ``RewardService`` on a background event loop (worker pools, judge
 backends and caches live there, shared by every environment in the process); ``RemoteScorer``
 calls a reward server with the rewardgym client, so a server that is down or slow is a clear
-``OverloadedError`` after its timeout, never a hang. Both score a batch with one call per reward.
+error after its timeout (``UnavailableError``, ``RequestTimeoutError``), never a hang. Both
+score a batch with one call per reward, under the same deadline.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
+import atexit
+import contextlib
 import threading
 from collections.abc import Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -17,24 +19,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
-from rewardgym.errors import OverloadedError
-from rewardgym.schema import Item, OnError, Result, RewardSpec, ScoreOptions, ScoreRequest
+from rewardgym.errors import RequestTimeoutError
+from rewardgym.schema import Item, Result, RewardSpec, ScoreOptions, ScoreRequest
 
 __all__ = [
     "LocalScorer",
     "RemoteScorer",
-    "RewardFailedError",
     "ScoreJob",
     "Scorer",
     "make_scorer",
-    "reward_value",
 ]
 
 RewardRef = str | RewardSpec | dict[str, Any]
-
-
-class RewardFailedError(RuntimeError):
-    """A reward failed on an item and the environment's ``on_error`` is ``raise``."""
 
 
 @dataclass
@@ -74,20 +70,6 @@ def score_jobs(scorer: Scorer, jobs: Sequence[ScoreJob]) -> list[Result]:
         for i, result in zip(indices, scored, strict=True):
             results[i] = result
     return [r for r in results if r is not None]
-
-
-def reward_value(result: Result, on_error: OnError | str) -> float:
-    """The float reward of a result: its score, or the ``on_error`` policy when it failed
-    (``"nan"``/``"null"`` -> NaN, a number -> that number, ``"raise"`` -> RewardFailedError)."""
-    if result.error is None and result.score is not None:
-        return float(result.score)
-    if on_error == "raise":
-        error = result.error
-        message = f"{error.type}: {error.message}" if error else "no score"
-        raise RewardFailedError(f"reward {result.reward or '?'} failed: {message}")
-    if isinstance(on_error, int | float) and not isinstance(on_error, bool):
-        return float(on_error)
-    return math.nan
 
 
 class _LoopThread:
@@ -153,12 +135,27 @@ class LocalScorer:
             return list(future.result(self.timeout_s + 5.0).results)
         except FutureTimeout as exc:
             future.cancel()
-            raise OverloadedError(
+            raise RequestTimeoutError(
                 f"in-process scoring did not finish within {self.timeout_s:g} s"
             ) from exc
 
     def close(self) -> None:
-        """Nothing to release per scorer: the service is shared by the process."""
+        """Nothing to release per scorer: the service is shared by the process (and closed
+        when the process exits)."""
+
+    @classmethod
+    def close_services(cls) -> None:
+        """Close the process's in-process services (worker pools, judge clients); called at
+        exit, and by tests."""
+        with cls._services_lock:
+            services = list(cls._services.values())
+            cls._services.clear()
+        if not services or _LoopThread._loop is None or _LoopThread._loop.is_closed():
+            return
+        for service in services:
+            future = asyncio.run_coroutine_threadsafe(service.aclose(), _LoopThread._loop)
+            with contextlib.suppress(Exception):
+                future.result(10.0)
 
 
 class RemoteScorer:
@@ -166,8 +163,9 @@ class RemoteScorer:
 
     Args:
         url: the server, e.g. ``http://127.0.0.1:8000``.
-        timeout_s: seconds for each HTTP call; a server that does not answer in time is an
-            ``OverloadedError`` saying so (after the retries).
+        timeout_s: the request's deadline on the server (items past it come back as
+            ``timeout`` errors); the HTTP call waits ``DEADLINE_GRACE_S`` (2 s) more, and a
+            server that still does not answer is a ``RequestTimeoutError`` (after the retries).
         retry_budget_s: connection errors and 429/502/503/504 are retried, with jittered
             backoff, for up to this many seconds in all (long enough to ride out a restart).
         api_key: the server's API key; default ``$REWARDGYM_API_KEY``.
@@ -181,18 +179,23 @@ class RemoteScorer:
         api_key: str | None = None,
     ) -> None:
         from rewardgym.client import RewardClient
+        from rewardgym.client.retry import DEADLINE_GRACE_S
 
         self.url = url
         self.calls = 0
+        self.deadline_s = min(timeout_s, 3600.0)  # the schema's bound on a deadline
         self._client = RewardClient(
-            url, timeout=timeout_s, retry_budget_s=retry_budget_s, api_key=api_key
+            url,
+            timeout=timeout_s + DEADLINE_GRACE_S,
+            retry_budget_s=retry_budget_s,
+            api_key=api_key,
         )
 
     def score(self, reward: RewardRef, items: Sequence[Item]) -> list[Result]:
         if not items:
             return []
         self.calls += 1
-        return self._client.score(reward, list(items), on_error="null")
+        return self._client.score(reward, list(items), on_error="null", deadline_s=self.deadline_s)
 
     def close(self) -> None:
         self._client.close()
@@ -207,3 +210,6 @@ def make_scorer(
     if isinstance(scorer, str):
         return RemoteScorer(scorer, timeout_s)
     return scorer
+
+
+atexit.register(LocalScorer.close_services)

@@ -7,20 +7,22 @@ import gc
 import logging
 import math
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 
 from rewardgym.config import Settings, load_reward_config
 from rewardgym.errors import (
-    ItemFailedError,
     OverloadedError,
     PayloadTooLargeError,
     RewardGymError,
 )
-from rewardgym.judges.base import Reward, ScoreContext, SyncRule
-from rewardgym.judges.runtime.pool import close_shared_pools, shared_pool
+from rewardgym.judges.backends.factory import CacheDefaults, configure_cache
+from rewardgym.judges.base import Reward, ScoreContext
+from rewardgym.judges.runtime.shared_pools import close_shared_pools, shared_pool
+from rewardgym.judges.sync_rule import SyncRule
 from rewardgym.judges.user_regex import RegexLimits, configure_regex
 from rewardgym.metrics import ITEMS, REJECTED, REQUEST_SECONDS, REQUESTS, register_gauges
+from rewardgym.on_error import apply_on_error
 from rewardgym.registry import RewardRegistry, load_type, reward_types
 from rewardgym.schema import (
     CompareRequest,
@@ -42,21 +44,9 @@ from rewardgym.trust import (
     split_keys,
 )
 
-__all__ = ["RewardService", "apply_on_error"]
+__all__ = ["RewardService"]
 
 log = logging.getLogger(__name__)
-
-
-def apply_on_error(results: Sequence[Result], policy: OnError) -> list[Result]:
-    """Give failed items the score the policy says; ``raise`` fails the whole request."""
-    out = list(results)
-    for index, result in enumerate(out):
-        if result.error is None:
-            continue
-        if policy == "raise":
-            raise ItemFailedError(index, result.error)
-        result.score = None if policy == "null" else float(policy)
-    return out
 
 
 def _import_reward_types() -> None:
@@ -86,6 +76,7 @@ class RewardService:
                 max_formula_chars=s.inline_max_formula_chars,
             ),
         )
+        configure_cache(CacheDefaults(dir=s.cache_dir, url=s.cache_url, ttl_s=s.cache_ttl_s))
         configure_regex(
             RegexLimits(
                 max_pattern_chars=s.regex_max_pattern_chars,
@@ -141,6 +132,20 @@ class RewardService:
             config.rewards, max_inline=settings.max_inline_specs, backends=config.backends
         )
         return cls(registry, settings)
+
+    @classmethod
+    @asynccontextmanager
+    async def running(cls, settings: Settings | None = None) -> AsyncIterator[RewardService]:
+        """A service for in-process use (the CLI, the trainers): built from the settings and
+        closed (pools, models, clients) when the block ends.
+
+        ``async with RewardService.running(Settings(config=path)) as service: ...``
+        """
+        service = cls.from_settings(settings)
+        try:
+            yield service
+        finally:
+            await service.aclose()
 
     async def start(self) -> None:
         """Warm every named reward (worker pools, models); then the service is ready."""
@@ -219,6 +224,7 @@ class RewardService:
         )
 
     def _policy(self, reward: Reward, options: ScoreOptions) -> OnError:
+        """The request's policy, else the reward's own, else ``"null"``."""
         if options.on_error is not None:
             return options.on_error
         return reward.spec.on_error if reward.spec.on_error is not None else "null"

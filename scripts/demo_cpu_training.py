@@ -128,7 +128,7 @@ def main() -> None:
     stages = set(opts.stages.split(","))
 
     import rewardgym.envs  # noqa: F401
-    from rewardgym.integrations.trl_env_reward import split_rows
+    from rewardgym.envs.datasets import split_rows
     from rewardgym.trainers.grpo import GRPORun, train_grpo
     from rewardgym.trainers.self_rewarding import SelfRewardingRun, train_self_rewarding
 

@@ -33,6 +33,7 @@ LAYERS: dict[str, int] = {
     "rewardgym.metrics": 0,
     "rewardgym.on_error": 0,
     "rewardgym.version": 0,
+    "rewardgym.asgi": 0,
     "rewardgym.proto": 0,  # the schema's gRPC wire form
     # the rewards, and the wire clients (which speak only the schema and the errors)
     "rewardgym.judges": 1,

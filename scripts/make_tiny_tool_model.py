@@ -57,7 +57,7 @@ def examples(n_tasks: int, seed: int) -> list[dict[str, Any]]:
     import gymnasium as gym
 
     import rewardgym.envs  # noqa: F401  (registers the ids)
-    from rewardgym.integrations.trl_env_reward import env_rows
+    from rewardgym.envs.datasets import env_rows
 
     rng = random.Random(seed)
     rows: list[dict[str, Any]] = []

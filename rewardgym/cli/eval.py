@@ -74,14 +74,11 @@ async def _compare_in_process(
     from rewardgym.schema import CompareRequest
     from rewardgym.service import RewardService
 
-    service = RewardService.from_settings(Settings(config=config))
     out = []
-    try:
+    async with RewardService.running(Settings(config=config)) as service:
         for start in range(0, len(pairs), batch_size):
             batch = pairs[start : start + batch_size]
             request = CompareRequest(reward=reward, items=[p.item() for p in batch])
             out.extend((await service.compare(request)).results)
             bar.advance(task, len(batch))
-    finally:
-        await service.aclose()
     return out

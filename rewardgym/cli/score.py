@@ -103,15 +103,12 @@ async def _score_in_process(
     from rewardgym.schema import ScoreRequest
     from rewardgym.service import RewardService
 
-    service = RewardService.from_settings(Settings(config=config))
     out = []
-    try:
+    async with RewardService.running(Settings(config=config)) as service:
         for batch in batches:
             response = await service.score(ScoreRequest(reward=reward, items=batch))
             out.extend(response.results)
             bar.advance(task, len(batch))
-    finally:
-        await service.aclose()
     return out
 
 

@@ -16,6 +16,7 @@ from rewardgym.cli.options import (
     console,
     parse_env_kwargs,
 )
+from rewardgym.trainers.runs import GRPORun, RewardModelRun, SelfRewardingRun
 
 __all__ = ["train_app"]
 
@@ -24,6 +25,9 @@ train_app = typer.Typer(
     "pip install 'rewardgym\\[train]').",
     no_args_is_help=True,
 )
+
+# One default each: the run dataclasses' fields (what the Python API uses too).
+G, S, R = GRPORun, SelfRewardingRun, RewardModelRun
 
 ModelOpt = Annotated[
     Path,
@@ -39,21 +43,27 @@ def grpo(
     output: OutputOpt,
     env_kwargs: EnvKwargsOpt = "{}",
     url: UrlOpt = None,
-    steps: Annotated[int, typer.Option(help="GRPO optimiser steps", min=1)] = 100,
-    train_size: Annotated[int, typer.Option(help="training tasks (the first N)", min=1)] = 256,
+    steps: Annotated[int, typer.Option(help="GRPO optimiser steps", min=1)] = G.max_steps,
+    train_size: Annotated[
+        int, typer.Option(help="training tasks (the first N)", min=1)
+    ] = G.train_size,
     heldout_size: Annotated[
         int, typer.Option(help="held-out tasks (the next N), never trained on", min=1)
-    ] = 64,
-    batch_size: Annotated[int, typer.Option(help="completions per step", min=2)] = 16,
-    num_generations: Annotated[int, typer.Option(help="completions per prompt", min=2)] = 8,
-    max_completion_length: Annotated[int, typer.Option(help="tokens per completion", min=1)] = 64,
-    lr: Annotated[float, typer.Option(help="learning rate")] = 1e-4,
-    temperature: Annotated[float, typer.Option(help="sampling temperature")] = 1.0,
-    beta: Annotated[float, typer.Option(help="KL coefficient (0: no reference model)")] = 0.0,
+    ] = G.heldout_size,
+    batch_size: Annotated[int, typer.Option(help="completions per step", min=2)] = G.batch_size,
+    num_generations: Annotated[
+        int, typer.Option(help="completions per prompt", min=2)
+    ] = G.num_generations,
+    max_completion_length: Annotated[
+        int, typer.Option(help="tokens per completion", min=1)
+    ] = G.max_completion_length,
+    lr: Annotated[float, typer.Option(help="learning rate")] = G.learning_rate,
+    temperature: Annotated[float, typer.Option(help="sampling temperature")] = G.temperature,
+    beta: Annotated[float, typer.Option(help="KL coefficient (0: no reference model)")] = G.beta,
     eval_every: Annotated[
         int, typer.Option(help="held-out evaluation every N steps (0: start and end only)")
-    ] = 25,
-    seed: Annotated[int, typer.Option(help="seed of sampling and training")] = 0,
+    ] = G.eval_every,
+    seed: Annotated[int, typer.Option(help="seed of sampling and training")] = G.seed,
     cpu: Annotated[bool, typer.Option(help="train on the CPU even if a GPU is present")] = False,
 ) -> None:
     """GRPO (TRL) with rewards from a rewardgym environment (single-turn or multi-step).
@@ -61,7 +71,7 @@ def grpo(
     Writes grpo_curve.json + grpo_curve.png (training and held-out reward over steps),
     grpo_report.json and the trained model (model/) under --output.
     """
-    from rewardgym.trainers.grpo import GRPORun, train_grpo
+    from rewardgym.trainers.grpo import train_grpo
 
     check_env(env)
     report = train_grpo(
@@ -98,7 +108,7 @@ def grpo(
 def self_rewarding(
     model: ModelOpt,
     output: OutputOpt,
-    env: EnvOpt = "rewardgym/ReasoningGym-v0",
+    env: EnvOpt = S.env_id,
     env_kwargs: EnvKwargsOpt = "{}",
     judge: Annotated[
         str,
@@ -106,39 +116,53 @@ def self_rewarding(
             help="'self' (the model judges its samples with the additive 5-point rubric), "
             "'env' (the environment's reward), a reward name, or an inline spec as JSON"
         ),
-    ] = "self",
+    ] = str(S.judge),
     url: UrlOpt = None,
-    iterations: Annotated[int, typer.Option(help="iterations in all (resumes)", min=1)] = 3,
-    prompts_per_iteration: Annotated[int, typer.Option(help="prompts each iteration", min=1)] = 64,
-    train_size: Annotated[int, typer.Option(help="training tasks (the first N)", min=1)] = 512,
-    heldout_size: Annotated[int, typer.Option(help="held-out tasks (the next N)", min=1)] = 64,
-    samples: Annotated[int, typer.Option(help="responses sampled per prompt", min=2)] = 4,
-    temperature: Annotated[float, typer.Option(help="sampling temperature", min=0.01)] = 1.0,
-    max_new_tokens: Annotated[int, typer.Option(help="tokens per response", min=1)] = 64,
+    iterations: Annotated[
+        int, typer.Option(help="iterations in all (resumes)", min=1)
+    ] = S.iterations,
+    prompts_per_iteration: Annotated[
+        int, typer.Option(help="prompts each iteration", min=1)
+    ] = S.prompts_per_iteration,
+    train_size: Annotated[
+        int, typer.Option(help="training tasks (the first N)", min=1)
+    ] = S.train_size,
+    heldout_size: Annotated[
+        int, typer.Option(help="held-out tasks (the next N)", min=1)
+    ] = S.heldout_size,
+    samples: Annotated[int, typer.Option(help="responses sampled per prompt", min=2)] = S.samples,
+    temperature: Annotated[
+        float, typer.Option(help="sampling temperature", min=0.01)
+    ] = S.temperature,
+    max_new_tokens: Annotated[
+        int, typer.Option(help="tokens per response", min=1)
+    ] = S.max_new_tokens,
     judge_samples: Annotated[
         int, typer.Option(help="self judge: judgments averaged per response", min=1)
-    ] = 3,
+    ] = S.judge_samples,
     judge_verdict: Annotated[
         str, typer.Option(help="self judge: text, json or logprobs (score-token probabilities)")
-    ] = "text",
+    ] = S.judge_verdict,
     min_margin: Annotated[
         float, typer.Option(help="drop pairs whose score margin is this or less")
-    ] = 0.0,
+    ] = S.min_margin,
     length_control: Annotated[
         bool, typer.Option(help="shortest best vs longest worst response")
-    ] = False,
-    beta: Annotated[float, typer.Option(help="DPO beta")] = 0.1,
+    ] = S.length_control,
+    beta: Annotated[float, typer.Option(help="DPO beta")] = S.beta,
     reference: Annotated[
         str, typer.Option(help="DPO reference: 'previous' model or the 'initial' one")
-    ] = "previous",
-    lr: Annotated[float, typer.Option(help="DPO learning rate")] = 5e-5,
-    epochs: Annotated[float, typer.Option(help="DPO epochs over each iteration's pairs")] = 1.0,
-    batch_size: Annotated[int, typer.Option(help="DPO pairs per step", min=1)] = 8,
+    ] = S.reference,
+    lr: Annotated[float, typer.Option(help="DPO learning rate")] = S.learning_rate,
+    epochs: Annotated[
+        float, typer.Option(help="DPO epochs over each iteration's pairs")
+    ] = S.epochs,
+    batch_size: Annotated[int, typer.Option(help="DPO pairs per step", min=1)] = S.batch_size,
     external: Annotated[
         bool,
         typer.Option(help="measure the environment's reward: agreement and held-out reward"),
-    ] = True,
-    seed: Annotated[int, typer.Option(help="seed of sampling and training")] = 0,
+    ] = S.external,
+    seed: Annotated[int, typer.Option(help="seed of sampling and training")] = S.seed,
     cpu: Annotated[bool, typer.Option(help="train on the CPU even if a GPU is present")] = False,
 ) -> None:
     """Self-rewarding iterative DPO: sample, judge, pair, DPO, repeat.
@@ -147,7 +171,7 @@ def self_rewarding(
     with the same --output resumes after the last finished iteration. The reports are also
     in self_rewarding_report.json, the held-out curve in self_rewarding_curve.json/.png.
     """
-    from rewardgym.trainers.self_rewarding import SelfRewardingRun, train_self_rewarding
+    from rewardgym.trainers.self_rewarding import train_self_rewarding
 
     check_env(env)
     if judge_verdict not in ("text", "json", "logprobs"):
@@ -233,12 +257,14 @@ def reward_model(
     ] = None,
     heldout_fraction: Annotated[
         float, typer.Option(help="share of --data held out for accuracy", min=0.01, max=0.9)
-    ] = 0.2,
-    epochs: Annotated[float, typer.Option(help="passes over the training pairs")] = 3.0,
-    lr: Annotated[float, typer.Option(help="learning rate")] = 5e-5,
-    batch_size: Annotated[int, typer.Option(help="pairs per step", min=1)] = 8,
-    max_length: Annotated[int, typer.Option(help="tokens per text (the end is kept)")] = 512,
-    seed: Annotated[int, typer.Option(help="seed of the split and training")] = 0,
+    ] = R.heldout_fraction,
+    epochs: Annotated[float, typer.Option(help="passes over the training pairs")] = R.epochs,
+    lr: Annotated[float, typer.Option(help="learning rate")] = R.learning_rate,
+    batch_size: Annotated[int, typer.Option(help="pairs per step", min=1)] = R.batch_size,
+    max_length: Annotated[
+        int, typer.Option(help="tokens per text (the end is kept)")
+    ] = R.max_length,
+    seed: Annotated[int, typer.Option(help="seed of the split and training")] = R.seed,
     cpu: Annotated[bool, typer.Option(help="train on the CPU even if a GPU is present")] = False,
 ) -> None:
     """Train a Bradley-Terry reward model (TRL RewardTrainer) from preference pairs.
@@ -246,7 +272,7 @@ def reward_model(
     The saved model in --output is what a `reward_model` reward loads by path; the report
     (reward_model_report.json) gives held-out pairwise accuracy before and after training.
     """
-    from rewardgym.trainers.reward_model import RewardModelRun, train_reward_model
+    from rewardgym.trainers.reward_model import train_reward_model
 
     report = train_reward_model(
         RewardModelRun(

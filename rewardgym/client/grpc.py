@@ -9,19 +9,20 @@ from typing import Any
 
 import grpc
 
-from rewardgym.client.http import _backoff, _chunks, as_items, as_reward
+from rewardgym.client.retry import (
+    RetryPolicy,
+    as_items,
+    as_reward,
+    call_deadline,
+    chunks,
+    timeout_for,
+)
+from rewardgym.config import client_settings
 from rewardgym.errors import (
-    ForbiddenError,
-    InvalidRequestError,
-    ItemFailedError,
-    NotImplementedYetError,
-    OverloadedError,
-    PayloadTooLargeError,
-    RateLimitedError,
+    RequestTimeoutError,
     RewardGymError,
-    UnauthorizedError,
-    UnknownRewardError,
-    error_from_body,
+    UnavailableError,
+    error_from_wire,
 )
 from rewardgym.proto import convert as conv
 from rewardgym.proto._gen import reward_pb2 as pb
@@ -29,8 +30,6 @@ from rewardgym.proto._gen import reward_pb2_grpc as pb_grpc
 from rewardgym.schema import (
     CompareItem,
     CompareRequest,
-    Error,
-    ErrorType,
     Item,
     OnError,
     Result,
@@ -43,15 +42,6 @@ from rewardgym.schema import (
 __all__ = ["GrpcRewardClient"]
 
 _RETRY = {grpc.StatusCode.UNAVAILABLE}
-_BY_CODE: dict[grpc.StatusCode, type[RewardGymError]] = {
-    grpc.StatusCode.NOT_FOUND: UnknownRewardError,
-    grpc.StatusCode.INVALID_ARGUMENT: InvalidRequestError,
-    grpc.StatusCode.RESOURCE_EXHAUSTED: PayloadTooLargeError,
-    grpc.StatusCode.UNIMPLEMENTED: NotImplementedYetError,
-    grpc.StatusCode.UNAVAILABLE: OverloadedError,
-    grpc.StatusCode.UNAUTHENTICATED: UnauthorizedError,
-    grpc.StatusCode.PERMISSION_DENIED: ForbiddenError,
-}
 
 
 def _retry_after(exc: grpc.RpcError) -> float | None:
@@ -78,19 +68,15 @@ def _error_body(exc: grpc.RpcError) -> dict[str, Any] | None:
 
 
 def _error_from(exc: grpc.RpcError) -> RewardGymError:
-    code, details = exc.code(), exc.details() or ""
-    body = _error_body(exc)
-    if body is not None:
-        fallback = _BY_CODE.get(code, RewardGymError)
-        return error_from_body(body, fallback, f"gRPC {code.name}", grpc_status=code.name)
-    if code == grpc.StatusCode.RESOURCE_EXHAUSTED and _retry_after(exc) is not None:
-        return RateLimitedError(f"{details} (gRPC {code.name})", grpc_status=code.name)
-    if code == grpc.StatusCode.DEADLINE_EXCEEDED and details.startswith("item "):
-        return ItemFailedError(-1, Error(type=ErrorType.TIMEOUT, message=details))
-    if code == grpc.StatusCode.FAILED_PRECONDITION and details.startswith("item "):
-        return ItemFailedError(-1, Error(type=ErrorType.INVALID_INPUT, message=details))
-    cls = _BY_CODE.get(code, RewardGymError)
-    return cls(f"{details} (gRPC {code.name})", grpc_status=code.name)
+    """The server's error object (from the trailer) decoded as HTTP's is; a call that never
+    reached rewardgym (no trailer) is read from its status code alone."""
+    code = exc.code()
+    body = _error_body(exc) or {"message": exc.details() or ""}
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED and "code" not in body:
+        return RequestTimeoutError(f"{body['message']} (gRPC {code.name})", grpc_status=code.name)
+    if code == grpc.StatusCode.UNAVAILABLE and "code" not in body:
+        return UnavailableError(f"{body['message']} (gRPC {code.name})", grpc_status=code.name)
+    return error_from_wire(body, grpc_code=code.name, grpc_status=code.name)
 
 
 class GrpcRewardClient:
@@ -106,12 +92,13 @@ class GrpcRewardClient:
         backoff_s: float = 0.25,
         chunk_size: int = 1024,
         api_key: str | None = None,
+        retry_budget_s: float | None = None,
     ) -> None:
         self.target = target
+        api_key = api_key or client_settings().api_key
         self._metadata = (("authorization", f"Bearer {api_key}"),) if api_key else None
         self.timeout = timeout
-        self.retries = retries
-        self.backoff_s = backoff_s
+        self.retry = RetryPolicy(retries=retries, backoff_s=backoff_s, budget_s=retry_budget_s)
         self.chunk_size = chunk_size
         self._channel = grpc.insecure_channel(
             target,
@@ -122,17 +109,27 @@ class GrpcRewardClient:
         )
         self._stub = pb_grpc.RewardServiceStub(self._channel)
 
-    def _call(self, method: Any, request: Any) -> Any:
-        for attempt in range(self.retries + 1):
+    def _call(self, method: Any, request: Any, deadline: float | None = None) -> Any:
+        """One call, with the client's retries; the gRPC deadline is the client's timeout,
+        or the call's deadline when that is nearer (the server reads it)."""
+        started = time.monotonic()
+        attempt = 0
+        while True:
             try:
-                return method(request, timeout=self.timeout, metadata=self._metadata)
+                timeout = timeout_for(self.timeout, deadline)
+                return method(request, timeout=timeout, metadata=self._metadata)
             except grpc.RpcError as exc:
                 wait = _retry_after(exc)
                 retryable = exc.code() in _RETRY or wait is not None
-                if not retryable or attempt == self.retries:
+                delay = (
+                    self.retry.next_delay(attempt, started, at_least=wait or 0.0, deadline=deadline)
+                    if retryable
+                    else None
+                )
+                if delay is None:
                     raise _error_from(exc) from exc
-            time.sleep(max(_backoff(attempt, self.backoff_s), wait or 0.0))
-        raise AssertionError("unreachable")
+            time.sleep(delay)
+            attempt += 1
 
     def score(
         self,
@@ -142,12 +139,14 @@ class GrpcRewardClient:
         on_error: OnError | None = None,
         deadline_s: float | None = None,
     ) -> list[Result]:
-        """One Result per item, in order."""
+        """One Result per item, in order. ``deadline_s`` bounds the whole call (the server
+        stops scoring at it; the client's gRPC deadline follows it)."""
+        deadline = call_deadline(deadline_s)
         options = ScoreOptions(on_error=on_error, deadline_s=deadline_s)
         results: list[Result] = []
-        for chunk in _chunks(as_items(items), self.chunk_size):
+        for chunk in chunks(as_items(items), self.chunk_size):
             request = ScoreRequest(reward=as_reward(reward), items=list(chunk), options=options)
-            reply = self._call(self._stub.Score, conv.score_request_to_pb(request))
+            reply = self._call(self._stub.Score, conv.score_request_to_pb(request), deadline)
             results.extend(conv.score_response_from_pb(reply).results)
         return results
 

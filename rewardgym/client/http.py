@@ -11,28 +11,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import math
 import os
-import random
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
 from pydantic import TypeAdapter
 
+from rewardgym.client.retry import (
+    RetryPolicy,
+    as_items,
+    as_reward,
+    call_deadline,
+    chunks,
+    timeout_for,
+)
+from rewardgym.config import client_settings
 from rewardgym.errors import (
-    ConfigError,
-    ForbiddenError,
-    InvalidRequestError,
-    NotImplementedYetError,
-    OverloadedError,
-    PayloadTooLargeError,
-    RateLimitedError,
-    RewardGymError,
-    UnauthorizedError,
-    UnknownRewardError,
-    error_from_body,
+    ItemFailedError,
+    RequestTimeoutError,
+    ServerError,
+    UnavailableError,
+    error_from_wire,
 )
 from rewardgym.schema import (
     CompareItem,
@@ -56,26 +57,9 @@ __all__ = [
 ]
 
 RETRY_STATUS = frozenset({429, 502, 503, 504})
-_MAX_BACKOFF_S = 10.0
 _JSON = {"content-type": "application/json"}
 _TRANSPORT_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 _REWARD_LIST: TypeAdapter[list[RewardInfo]] = TypeAdapter(list[RewardInfo])
-
-
-class ServerError(RewardGymError):
-    """The server answered with an error the client has no closer class for."""
-
-
-_BY_STATUS: dict[int, type[RewardGymError]] = {
-    401: UnauthorizedError,
-    403: ForbiddenError,
-    404: UnknownRewardError,
-    413: PayloadTooLargeError,
-    422: InvalidRequestError,
-    429: RateLimitedError,
-    501: NotImplementedYetError,
-    503: OverloadedError,
-}
 
 
 def _raise_for(response: httpx.Response) -> None:
@@ -85,44 +69,23 @@ def _raise_for(response: httpx.Response) -> None:
         body = response.json().get("error", {})
     except (ValueError, AttributeError):
         body = {"message": response.text[:500]}
-    fallback = _BY_STATUS.get(response.status_code, ServerError)
-    where = f"HTTP {response.status_code}"
-    raise error_from_body(body, fallback, where, status=response.status_code)
-
-
-def as_items(items: Iterable[Item | dict[str, Any]]) -> list[Item]:
-    """Accept Items or plain dicts."""
-    return [i if isinstance(i, Item) else Item.model_validate(i) for i in items]
-
-
-def as_reward(reward: str | RewardSpec | dict[str, Any]) -> str | RewardSpec:
-    """A reward name, or a spec (given as a RewardSpec or a plain dict)."""
-    return RewardSpec.model_validate(reward) if isinstance(reward, dict) else reward
+    raise error_from_wire(body, http_status=response.status_code, status=response.status_code)
 
 
 def _item_failed(response: httpx.Response) -> bool:
     """A 504 for an item that timed out under ``on_error: raise``: asking again would only
     time out again, so it is not retried."""
     with contextlib.suppress(ValueError, AttributeError, KeyError, TypeError):
-        return bool(response.json()["error"]["code"] == "item_failed")
+        return bool(response.json()["error"]["code"] == ItemFailedError.code)
     return False
 
 
-def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
-    return [items[i : i + size] for i in range(0, len(items), size)] or [items]
-
-
-def _backoff(attempt: int, base: float) -> float:
-    return float(min(base * (2 ** min(attempt, 16)), _MAX_BACKOFF_S) * (0.5 + random.random() / 2))
-
-
-def _delay(attempt: int, base: float, response: httpx.Response | httpx.TransportError) -> float:
-    """The backoff, or the server's ``Retry-After`` (at most 30 s) when it is longer."""
-    delay = _backoff(attempt, base)
+def _retry_after(response: httpx.Response | httpx.TransportError) -> float:
+    """The server's ``Retry-After`` in seconds (at most 30), or 0."""
     if isinstance(response, httpx.Response):
         with contextlib.suppress(ValueError):
-            delay = max(delay, min(float(response.headers.get("retry-after", 0)), 30.0))
-    return delay
+            return min(float(response.headers.get("retry-after", 0)), 30.0)
+    return 0.0
 
 
 class _Base:
@@ -137,26 +100,26 @@ class _Base:
         api_key: str | None = None,
         retry_budget_s: float | None = None,
     ) -> None:
-        for name, value in (("backoff_s", backoff_s), ("retry_budget_s", retry_budget_s)):
-            if value is not None and not (math.isfinite(value) and value >= 0):
-                raise ConfigError(f"{name} must be a finite number >= 0; got {value!r}")
+        self.retry = RetryPolicy(retries=retries, backoff_s=backoff_s, budget_s=retry_budget_s)
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.retries = retries
         self.retry_budget_s = retry_budget_s
         self.backoff_s = backoff_s
         self.chunk_size = chunk_size
-        api_key = api_key or os.environ.get("REWARDGYM_API_KEY") or None
+        api_key = api_key or client_settings().api_key or None
         self.headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
 
     def _next_delay(
-        self, attempt: int, started: float, response: httpx.Response | httpx.TransportError
+        self,
+        attempt: int,
+        started: float,
+        response: httpx.Response | httpx.TransportError,
+        deadline: float | None,
     ) -> float | None:
         """Seconds to wait before the next try, or None when there is no next try."""
-        delay = _delay(attempt, self.backoff_s, response)
-        if self.retry_budget_s is None:
-            return delay if attempt < self.retries else None
-        return delay if time.monotonic() - started + delay <= self.retry_budget_s else None
+        wait = _retry_after(response)
+        return self.retry.next_delay(attempt, started, at_least=wait, deadline=deadline)
 
     def _score_bodies(
         self,
@@ -178,7 +141,7 @@ class _Base:
         ]
         return [
             json.dumps({**head, "items": chunk}, ensure_ascii=False).encode()
-            for chunk in _chunks(plain, self.chunk_size)
+            for chunk in chunks(plain, self.chunk_size)
         ]
 
     def _outcome(
@@ -188,13 +151,13 @@ class _Base:
         tries = f" ({attempt + 1} tries)" if attempt else ""
         if isinstance(response, httpx.TimeoutException):
             if last:
-                raise OverloadedError(
+                raise RequestTimeoutError(
                     f"{self.base_url}{path} did not answer within {self.timeout} s{tries}"
                 ) from response
             return None
         if isinstance(response, httpx.TransportError):
             if last:
-                raise OverloadedError(
+                raise UnavailableError(
                     f"cannot reach {self.base_url}{tries}: {response}"
                 ) from response
             return None
@@ -237,16 +200,24 @@ class RewardClient(_Base):
             base_url=self.base_url, timeout=self.timeout, headers=self.headers
         )
 
-    def _request(self, method: str, path: str, body: bytes | None = None) -> bytes:
+    def _request(
+        self, method: str, path: str, body: bytes | None = None, deadline: float | None = None
+    ) -> bytes:
         started = time.monotonic()
         attempt = 0
         while True:
             response: httpx.Response | httpx.TransportError
             try:
-                response = self._http.request(method, path, content=body, headers=_JSON)
+                response = self._http.request(
+                    method,
+                    path,
+                    content=body,
+                    headers=_JSON,
+                    timeout=timeout_for(self.timeout, deadline),
+                )
             except _TRANSPORT_ERRORS as exc:
                 response = exc
-            delay = self._next_delay(attempt, started, response)
+            delay = self._next_delay(attempt, started, response, deadline)
             content = self._outcome(attempt, path, response, last=delay is None)
             if content is not None:
                 return content
@@ -262,12 +233,14 @@ class RewardClient(_Base):
         on_error: OnError | None = None,
         deadline_s: float | None = None,
     ) -> list[Result]:
-        """Score items with a named reward or an inline spec."""
+        """Score items with a named reward or an inline spec. ``deadline_s`` bounds the whole
+        call: the server stops scoring at it, and the client stops waiting (and retrying)
+        shortly after."""
+        deadline = call_deadline(deadline_s)
         results: list[Result] = []
         for body in self._score_bodies(reward, items, on_error, deadline_s):
-            results.extend(
-                ScoreResponse.model_validate_json(self._request("POST", "/v1/score", body)).results
-            )
+            reply = self._request("POST", "/v1/score", body, deadline)
+            results.extend(ScoreResponse.model_validate_json(reply).results)
         return results
 
     def compare(
@@ -323,16 +296,24 @@ class AsyncRewardClient(_Base):
             base_url=self.base_url, timeout=self.timeout, headers=self.headers
         )
 
-    async def _request(self, method: str, path: str, body: bytes | None = None) -> bytes:
+    async def _request(
+        self, method: str, path: str, body: bytes | None = None, deadline: float | None = None
+    ) -> bytes:
         started = time.monotonic()
         attempt = 0
         while True:
             response: httpx.Response | httpx.TransportError
             try:
-                response = await self._http.request(method, path, content=body, headers=_JSON)
+                response = await self._http.request(
+                    method,
+                    path,
+                    content=body,
+                    headers=_JSON,
+                    timeout=timeout_for(self.timeout, deadline),
+                )
             except _TRANSPORT_ERRORS as exc:
                 response = exc
-            delay = self._next_delay(attempt, started, response)
+            delay = self._next_delay(attempt, started, response, deadline)
             content = self._outcome(attempt, path, response, last=delay is None)
             if content is not None:
                 return content
@@ -348,12 +329,14 @@ class AsyncRewardClient(_Base):
         on_error: OnError | None = None,
         deadline_s: float | None = None,
     ) -> list[Result]:
-        """Score items; chunks go out concurrently and come back in order."""
+        """Score items; chunks go out concurrently and come back in order. ``deadline_s``
+        bounds the whole call, as for ``RewardClient.score``."""
+        deadline = call_deadline(deadline_s)
         limit = asyncio.Semaphore(self.max_concurrency)
 
         async def one(body: bytes) -> list[Result]:
             async with limit:
-                data = await self._request("POST", "/v1/score", body)
+                data = await self._request("POST", "/v1/score", body, deadline)
             return ScoreResponse.model_validate_json(data).results
 
         parts = await asyncio.gather(

@@ -9,6 +9,7 @@ score (``ScoreJob``s); ``finish_step(results)`` turns the results into the step'
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any, SupportsFloat
 
@@ -17,21 +18,19 @@ from gymnasium.error import ResetNeeded
 
 from rewardgym.envs.spaces import DEFAULT_MAX_CHARS, text_space
 from rewardgym.envs.tasks import Task, TaskSource, as_source
-from rewardgym.schema import ErrorType, OnError, Result
+from rewardgym.on_error import FAILURE_KINDS, as_policy, failed, value_of
+from rewardgym.schema import Error, ErrorType, OnError, Result
 from rewardgym.scoring import ScoreJob, Scorer, make_scorer, score_jobs
 
-__all__ = ["StepReturn", "TextEnv", "step_together", "stop_reason"]
+__all__ = ["StepReturn", "TextEnv", "reward_value", "step_together"]
 
 StepReturn = tuple[str, SupportsFloat, bool, bool, dict[str, Any]]
 
 
-def stop_reason(result: Result) -> str | None:
-    """``timeout`` or ``reward_error`` for a failed result; None when it has a score."""
-    if result.error is None and result.score is not None:
-        return None
-    if result.error is not None and result.error.type == ErrorType.TIMEOUT:
-        return "timeout"
-    return "reward_error"
+def reward_value(result: Result, on_error: OnError) -> float:
+    """An item's reward as a Gymnasium reward (a float): ``on_error.value_of``, with NaN for
+    no reward."""
+    return value_of(result, on_error, missing=math.nan)
 
 
 class TextEnv(gym.Env[str, str]):
@@ -43,8 +42,9 @@ class TextEnv(gym.Env[str, str]):
         scorer: None (score in process through ``RewardService``), a server URL, or a Scorer.
         config: the reward config YAML for in-process scoring (default: the built-in one).
         system_prompt: a system message put before the task in ``info["messages"]``.
-        on_error: the reward of a failed item: ``"nan"`` (default), a number, or ``"raise"``;
-            the error itself is always in ``info["result"]``.
+        on_error: the reward of a failed item (``rewardgym.on_error``): ``"null"`` (default:
+            NaN), a number, or ``"raise"`` (``ItemFailedError``); the error itself is always
+            in ``info["result"]``.
         max_chars: the longest observation or action, in characters.
         timeout_s: the most one reward call may take.
     """
@@ -58,7 +58,7 @@ class TextEnv(gym.Env[str, str]):
         scorer: Scorer | str | None = None,
         config: str | None = None,
         system_prompt: str | None = None,
-        on_error: OnError | str = "nan",
+        on_error: OnError | str | None = "null",
         max_chars: int = DEFAULT_MAX_CHARS,
         timeout_s: float = 300.0,
         render_mode: str | None = None,
@@ -68,7 +68,7 @@ class TextEnv(gym.Env[str, str]):
         self.source = as_source(tasks)
         self.scorer = make_scorer(scorer, config=config, timeout_s=timeout_s)
         self.system_prompt = system_prompt
-        self.on_error = on_error
+        self.on_error: OnError = as_policy(on_error)
         self.render_mode = render_mode
         self.max_chars = max_chars
         self.observation_space = text_space(max_chars)
@@ -78,6 +78,7 @@ class TextEnv(gym.Env[str, str]):
         self.rewards: list[float] = []
         self.done = True
         self.stop: str | None = None
+        self.failure: Result | None = None  # the episode's first failed result
 
     # -- reset ------------------------------------------------------------------------------
 
@@ -108,6 +109,7 @@ class TextEnv(gym.Env[str, str]):
         self.rewards = []
         self.done = False
         self.stop = None
+        self.failure = None
         self.start_episode()
         observation = self.observation()
         if not self.observation_space.contains(observation):
@@ -166,14 +168,34 @@ class TextEnv(gym.Env[str, str]):
 
     def step(self, action: str) -> StepReturn:
         jobs = self.begin_step(self.check_action(action))
-        returned = self.finish_step(score_jobs(self.scorer, jobs))
+        returned = self.finish_scored(score_jobs(self.scorer, jobs))
         if self.render_mode == "human":
             self.render()
         return returned
 
+    def finish_scored(self, results: list[Result]) -> StepReturn:
+        """``finish_step``, keeping the first failed result of the episode (its error is what
+        ``on_error: raise`` reports)."""
+        if self.failure is None:
+            self.failure = next((r for r in results if failed(r)), None)
+        return self.finish_step(results)
+
     def end(self, stop: str) -> None:
         self.done = True
         self.stop = stop
+
+    def episode_return(self, on_error: OnError | str | float | None) -> float | None:
+        """The episode's return: the sum of its rewards; when a reward failed, what
+        ``on_error`` gives instead (None for ``"null"``, a number, or ``ItemFailedError``)."""
+        total = math.fsum(self.rewards)
+        if self.stop not in FAILURE_KINDS and not math.isnan(total):
+            return total
+        failure = self.failure or Result(
+            error=Error(
+                type=ErrorType.INTERNAL, message=f"the episode's reward failed ({self.stop})"
+            )
+        )
+        return value_of(failure, on_error)
 
     # -- render -----------------------------------------------------------------------------
 
@@ -207,6 +229,6 @@ def step_together(scorer: Scorer, moves: Sequence[tuple[TextEnv, str]]) -> list[
             owners.append(i)
     results = score_jobs(scorer, jobs) if jobs else []
     return [
-        env.finish_step([r for r, owner in zip(results, owners, strict=True) if owner == i])
+        env.finish_scored([r for r, owner in zip(results, owners, strict=True) if owner == i])
         for i, (env, _) in enumerate(moves)
     ]

@@ -23,9 +23,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rewardgym.envs.base import StepReturn, TextEnv, stop_reason
+from rewardgym.envs.base import StepReturn, TextEnv, reward_value
+from rewardgym.on_error import failure_kind
 from rewardgym.schema import Item, Result
-from rewardgym.scoring import RewardRef, ScoreJob, reward_value
+from rewardgym.scoring import RewardRef, ScoreJob
 
 __all__ = ["DEFAULT_FINAL_PATTERN", "MultiStepEnv"]
 
@@ -112,17 +113,17 @@ class MultiStepEnv(TextEnv):
         if self.step_reward is not None:
             step_result = rest.pop(0)
             extra["step_result"] = step_result
-            failed = stop_reason(step_result)
+            failed = failure_kind(step_result)
             if failed is None and step_result.steps:
                 newest = step_result.steps[-1].score
-                score = float(newest) if newest is not None else reward_value(step_result, "nan")
+                score = float(newest) if newest is not None else reward_value(step_result, "null")
             else:
                 score = reward_value(step_result, self.on_error)
             reward += self.step_weight * score
         if self._ending is not None:
             outcome = rest.pop(0)
             extra["outcome_result"] = outcome
-            failed = failed or stop_reason(outcome)
+            failed = failed or failure_kind(outcome)
             reward += self.outcome_weight * reward_value(outcome, self.on_error)
         self.rewards.append(reward)
         terminated = self._ending == "final_answer"

@@ -20,9 +20,10 @@ import statistics
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
-from rewardgym.envs.base import StepReturn, TextEnv, stop_reason
+from rewardgym.envs.base import StepReturn, TextEnv, reward_value
+from rewardgym.on_error import failure_kind
 from rewardgym.schema import Item, Message, Result
-from rewardgym.scoring import RewardRef, ScoreJob, reward_value
+from rewardgym.scoring import RewardRef, ScoreJob
 
 __all__ = ["DEFAULT_FOLLOWUPS", "MultiTurnEnv", "SimulatedUser"]
 
@@ -108,7 +109,7 @@ class MultiTurnEnv(TextEnv):
         [result] = results
         score = reward_value(result, self.on_error)
         self.turn_scores.append(score)
-        failed = stop_reason(result)
+        failed = failure_kind(result)
         terminated = truncated = False
         if failed is not None:
             self.end(failed)

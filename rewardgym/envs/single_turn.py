@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from rewardgym.envs.base import StepReturn, TextEnv, stop_reason
+from rewardgym.envs.base import StepReturn, TextEnv, reward_value
+from rewardgym.on_error import failure_kind
 from rewardgym.schema import Item, Result
-from rewardgym.scoring import RewardRef, ScoreJob, reward_value
+from rewardgym.scoring import RewardRef, ScoreJob
 
 __all__ = ["SingleTurnEnv"]
 
@@ -44,5 +45,5 @@ class SingleTurnEnv(TextEnv):
         [result] = results
         reward = reward_value(result, self.on_error)
         self.rewards.append(reward)
-        self.end(stop_reason(result) or "final_answer")
+        self.end(failure_kind(result) or "final_answer")
         return "", reward, True, False, self.info(result=result, stop=self.stop)

@@ -28,6 +28,7 @@ from openenv.core.client_types import StepResult
 from pydantic import Field
 
 import rewardgym.envs
+from rewardgym.asgi import send_json
 from rewardgym.envs.base import TextEnv
 from rewardgym.scoring import make_scorer
 
@@ -229,16 +230,12 @@ class _SessionFront:
 
 
 async def _stateless_refusal(send: Any, path: str) -> None:
-    body = json.dumps(
-        {
-            "detail": f"HTTP {path} is stateless in OpenEnv (a fresh environment per request, "
-            "never reset); play an episode over a WebSocket session (/ws), e.g. with OpenEnv's "
-            "EnvClient or rewardgym's RewardgymEnvClient"
-        }
-    ).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": 409, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    detail = (
+        f"HTTP {path} is stateless in OpenEnv (a fresh environment per request, never reset); "
+        "play an episode over a WebSocket session (/ws), e.g. with OpenEnv's EnvClient or "
+        "rewardgym's RewardgymEnvClient"
+    )
+    await send_json(send, 409, {"detail": detail})
 
 
 class RewardgymEnvClient(EnvClient[TextAction, TextObservation, RewardgymState]):

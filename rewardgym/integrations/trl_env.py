@@ -24,7 +24,6 @@ which reads the finished environments (TRL calls ``get_reward`` without its logg
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections.abc import Sequence
 from typing import Any
@@ -33,10 +32,11 @@ import gymnasium as gym
 
 import rewardgym.envs  # registers the ids
 from rewardgym.envs.base import StepReturn, TextEnv
+from rewardgym.envs.datasets import read_task
 from rewardgym.envs.multi_step import MultiStepEnv
 from rewardgym.envs.multi_turn import MultiTurnEnv
-from rewardgym.integrations.trl_env_reward import read_task
-from rewardgym.schema import Result
+from rewardgym.on_error import FAILURE_KINDS, as_policy
+from rewardgym.schema import OnError, Result
 from rewardgym.scoring import make_scorer
 
 __all__ = [
@@ -49,13 +49,12 @@ __all__ = [
 ]
 
 FINAL_ANSWER = "Final answer: {answer}"
-_FAILED = ("reward_error", "timeout")
 
 
 class _Episode:
     """The machinery the tool classes share; every name here is private to TRL (``_``)."""
 
-    def __init__(self, env: TextEnv, on_error: float | str | None) -> None:
+    def __init__(self, env: TextEnv, on_error: OnError) -> None:
         self._env = env
         self._on_error = on_error
         self._tool_calls = 0  # this episode's
@@ -77,14 +76,7 @@ class _Episode:
 
     def get_reward(self) -> float | None:
         """The episode's return; a failed reward follows ``on_error``."""
-        env = self._env
-        total = math.fsum(env.rewards)
-        if env.stop in _FAILED or math.isnan(total):
-            if self._on_error == "raise":
-                error = self._results[-1].error if self._results else None
-                raise RuntimeError(f"the episode's reward failed ({env.stop}): {error}")
-            return None if self._on_error is None else float(self._on_error)
-        return total
+        return self._env.episode_return(self._on_error)
 
     def _act(self, action: str) -> str:
         env = self._env
@@ -169,13 +161,11 @@ class EnvironmentFactory:
         on_error: float | str | None = None,
         timeout_s: float = 300.0,
     ) -> None:
-        if on_error not in (None, "raise") and not isinstance(on_error, int | float):
-            raise ValueError("on_error: None, a number, or 'raise'")
         self.env_id = env_id
         self.env_kwargs = dict(env_kwargs or {})
         self.url = url
         self.config = config
-        self.on_error = on_error
+        self.on_error = as_policy(on_error)  # a clear error now, not mid-training
         self.timeout_s = timeout_s
         self.tool_class = type(self._make())  # fails here, clearly, for an unknown id
 
@@ -189,7 +179,7 @@ class EnvironmentFactory:
         # in-process scorers share one RewardService per config and process (LocalScorer)
         scorer = make_scorer(self.url, config=self.config, timeout_s=self.timeout_s)
         env = gym.make(
-            self.env_id, scorer=scorer, on_error="nan", disable_env_checker=True, **self.env_kwargs
+            self.env_id, scorer=scorer, on_error="null", disable_env_checker=True, **self.env_kwargs
         ).unwrapped
         if not isinstance(env, TextEnv):
             raise TypeError(f"{self.env_id} is not a rewardgym text environment")
@@ -243,8 +233,8 @@ class EpisodeLog:
         episodes = [e for e in environments or () if isinstance(e, _Episode)]
         if log_metric is not None and episodes:
             log_metric("rewardgym/tool_calls", statistics.fmean(e._tool_calls for e in episodes))
-            failed = sum(e._env.stop in _FAILED for e in episodes)
-            log_metric("rewardgym/error_rate", failed / len(episodes))
+            failed_episodes = sum(e._env.stop in FAILURE_KINDS for e in episodes)
+            log_metric("rewardgym/error_rate", failed_episodes / len(episodes))
             components: dict[str, list[float]] = {}
             step_scores: list[float] = []
             for episode in episodes:

@@ -21,8 +21,6 @@ applicable", left out of the mean), never a silent 0. The error types go to TRL'
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -30,78 +28,17 @@ import gymnasium as gym
 
 import rewardgym.envs  # noqa: F401  (registers the ids)
 from rewardgym.envs.base import TextEnv, step_together
+from rewardgym.envs.datasets import read_task
 from rewardgym.envs.multi_step import MultiStepEnv
 from rewardgym.envs.multi_turn import MultiTurnEnv
 from rewardgym.judges.steps import split_steps
+from rewardgym.on_error import FAILURE_KINDS, as_policy
 from rewardgym.schema import Item
 from rewardgym.scoring import Scorer, make_scorer
 
-__all__ = ["EnvReward", "env_rows", "read_task", "split_rows"]
+__all__ = ["EnvReward"]
 
 StepSplit = Literal["auto", "lines", "paragraphs"]
-
-
-def env_rows(env: gym.Env[Any, Any], indices: Sequence[int]) -> list[dict[str, Any]]:
-    """Dataset rows for the tasks at ``indices`` of a text environment's task source:
-    ``prompt`` (the chat messages the episode starts with), ``reference`` (text) and ``task``
-    (the task as JSON, which ``EnvReward`` resets to)."""
-    base = env.unwrapped
-    if not isinstance(base, TextEnv):
-        raise TypeError("env_rows() needs a rewardgym text environment")
-    rows = []
-    for index in indices:
-        _, info = base.reset(options={"index": index})
-        reference = info["reference"]
-        rows.append(
-            {
-                "prompt": info["messages"],
-                "reference": reference if isinstance(reference, str) else json.dumps(reference),
-                "task": json.dumps(info["task"], ensure_ascii=False),
-            }
-        )
-    return rows
-
-
-def read_task(value: Any) -> Any:
-    """A dataset's ``task`` cell as ``reset(options={"task": ...})`` takes it: the JSON text
-    ``env_rows`` writes decoded (a task row), anything else as it is."""
-    if not isinstance(value, str):
-        return value
-    row = json.loads(value)
-    if not isinstance(row, dict):
-        raise ValueError("the task column holds a JSON object (as env_rows writes it)")
-    return row
-
-
-def split_rows(
-    env_id: str, env_kwargs: dict[str, Any], train_size: int, heldout_size: int
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Training rows (the first ``train_size`` tasks) and held-out rows: the next tasks whose
-    prompt no training row has (procedural generators repeat problems), ``heldout_size`` of
-    them. Too few tasks for either is a ValueError saying how many there are."""
-    env = gym.make(env_id, **env_kwargs)
-    try:
-        size = len(env.unwrapped.source)  # type: ignore[attr-defined]
-        if train_size >= size:
-            raise ValueError(f"{env_id} has {size} tasks; train_size {train_size} leaves none")
-        train = env_rows(env, range(train_size))
-        seen = {json.dumps(r["prompt"]) for r in train}
-        heldout: list[dict[str, Any]] = []
-        index = train_size
-        while len(heldout) < heldout_size and index < size:
-            [row] = env_rows(env, [index])
-            if json.dumps(row["prompt"]) not in seen:
-                heldout.append(row)
-                seen.add(json.dumps(row["prompt"]))
-            index += 1
-    finally:
-        env.close()
-    if len(heldout) < heldout_size:
-        raise ValueError(
-            f"{env_id} has {len(heldout)} tasks beyond the first {train_size} that training "
-            f"does not repeat; {heldout_size} held-out tasks were asked for (raise its size)"
-        )
-    return train, heldout
 
 
 def _text(completion: Any) -> str:
@@ -118,7 +55,8 @@ class EnvReward:
         env_id: a registered environment id (``rewardgym/ReasoningGym-v0``, ...).
         env_kwargs: the environment's arguments (its task source must match the dataset's).
         url: a reward server for the environment's rewards; None scores in process.
-        on_error: the value of a failed episode (None: TRL leaves it out).
+        on_error: the value of a failed episode (``rewardgym.on_error``): None (TRL leaves it
+            out), a number, or ``"raise"``.
         split: how a multi-step environment's completion is cut into steps.
     """
 
@@ -129,7 +67,7 @@ class EnvReward:
         *,
         url: str | None = None,
         config: str | None = None,
-        on_error: float | None = None,
+        on_error: float | str | None = None,
         split: StepSplit = "auto",
         timeout_s: float = 300.0,
     ) -> None:
@@ -137,7 +75,7 @@ class EnvReward:
         self.env_kwargs = dict(env_kwargs or {})
         self.url = url
         self.config = config
-        self.on_error = on_error
+        self.on_error = as_policy(on_error)
         self.split = split
         self.timeout_s = timeout_s
         self.__name__ = "rewardgym_env"  # TRL names the reward's metrics after this
@@ -153,7 +91,7 @@ class EnvReward:
             self._scorer = make_scorer(self.url, config=self.config, timeout_s=self.timeout_s)
         while len(self._envs) < n:
             env = gym.make(
-                self.env_id, scorer=self._scorer, on_error="nan", **self.env_kwargs
+                self.env_id, scorer=self._scorer, on_error="null", **self.env_kwargs
             ).unwrapped
             if not isinstance(env, TextEnv):
                 raise TypeError(f"{self.env_id} is not a rewardgym text environment")
@@ -207,16 +145,14 @@ class EnvReward:
         values: list[float | None] = []
         stops = []
         for env in envs:
-            total = math.fsum(env.rewards)
-            failed = env.stop in ("reward_error", "timeout") or math.isnan(total)
-            values.append(self.on_error if failed else total)
+            values.append(env.episode_return(self.on_error))
             stops.append(env.stop or "unfinished")
         self._log(stops, kwargs.get("log_metric"), kwargs.get("log_extra"))
         return values
 
     def _log(self, stops: list[str], log_metric: Any, log_extra: Any) -> None:
         if log_metric is not None and stops:
-            failed = sum(s in ("reward_error", "timeout") for s in stops)
+            failed = sum(s in FAILURE_KINDS for s in stops)
             log_metric(f"{self.__name__}/error_rate", failed / len(stops))
         if log_extra is not None:
             log_extra(f"{self.__name__}_stop", stops)

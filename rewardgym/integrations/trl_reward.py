@@ -5,7 +5,7 @@ takes: called with ``prompts``, ``completions`` and the dataset's columns, it sc
 with one call, reads the reference from a column (``answer``, ``solution``, ``ground_truth`` or
 ``reference``, or the one named), returns one float
 per completion, and ``None`` for a failed item (TRL's "not applicable": it becomes NaN and is
-left out of the mean) unless ``on_error`` gives a number. Components, the error rate and the
+left out of the mean) unless ``on_error`` says otherwise. Components, the error rate and the
 error types go to TRL's ``log_metric``/``log_extra`` hooks when the trainer passes them. It
 holds no client or loop, so it pickles (TRL's asynchronous trainer runs reward functions in
 another process).
@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from rewardgym.on_error import as_policy, value_of
 from rewardgym.schema import Item, Message, Result, RewardSpec
 from rewardgym.scoring import LocalScorer, RemoteScorer, Scorer
 
@@ -41,7 +42,8 @@ class RewardFunction:
             of ``answer``, ``solution``, ``ground_truth``, ``reference`` the batch has. A
             named column the batch lacks is an error (never silently no reference).
         metadata_columns: dataset columns passed on as item metadata.
-        on_error: None (a failed item is None) or a number to use instead.
+        on_error: what a failed item gives (``rewardgym.on_error``): None (TRL leaves it out),
+            a number, or ``"raise"`` (the batch fails with ``ItemFailedError``).
         timeout_s: the most one scoring call may take.
         retry_budget_s: connection errors and 429/5xx are retried, with jittered backoff, for
             up to this many seconds (a server restart does not end the run).
@@ -55,7 +57,7 @@ class RewardFunction:
         *,
         reference_column: str | None = None,
         metadata_columns: Sequence[str] = (),
-        on_error: float | None = None,
+        on_error: float | str | None = None,
         timeout_s: float = 300.0,
         config: str | None = None,
         retry_budget_s: float = 300.0,
@@ -67,7 +69,7 @@ class RewardFunction:
         self.retry_budget_s = retry_budget_s
         self.api_key = api_key
         self.metadata_columns = tuple(metadata_columns)
-        self.on_error = on_error
+        self.on_error = as_policy(on_error)
         self.timeout_s = timeout_s
         self.config = config
         name = reward if isinstance(reward, str) else RewardSpec.model_validate(reward).type
@@ -126,12 +128,7 @@ class RewardFunction:
     ) -> list[float | None]:
         results = self.scorer.score(self.reward, self.items(prompts, completions, **kwargs))
         self._log(results, kwargs.get("log_metric"), kwargs.get("log_extra"))
-        return [self._value(r) for r in results]
-
-    def _value(self, result: Result) -> float | None:
-        if result.error is None and result.score is not None:
-            return float(result.score)
-        return self.on_error
+        return [value_of(r, self.on_error, index=i) for i, r in enumerate(results)]
 
     def _log(self, results: list[Result], log_metric: Any, log_extra: Any) -> None:
         if not results:

@@ -24,21 +24,21 @@ It holds no client (they are made per process on first use), so verl can pickle 
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from typing import Any
 
 from rewardgym.client import RewardClient, shared_client
+from rewardgym.config import client_settings
+from rewardgym.on_error import failed, value_of
 from rewardgym.schema import Result
 
 __all__ = ["compute_score", "compute_score_batch"]
 
 
 def _client(url: str | None) -> RewardClient:
+    settings = client_settings()
     return shared_client(
-        url or os.environ.get("REWARDGYM_URL", "http://127.0.0.1:8000"),
-        timeout=float(os.environ.get("REWARDGYM_TIMEOUT_S", "120")),
-        retry_budget_s=float(os.environ.get("REWARDGYM_RETRY_BUDGET_S", "300")),
+        url or settings.url, timeout=settings.timeout_s, retry_budget_s=settings.retry_budget_s
     )
 
 
@@ -52,17 +52,15 @@ def _item(data_source: Any, solution: str, ground_truth: Any, extra: dict[str, A
 
 
 def _row(result: Result) -> dict[str, float]:
-    failed = result.error is not None or result.score is None
-    fallback = float(os.environ.get("REWARDGYM_ON_ERROR", "0.0"))
-    score = fallback if failed else float(result.score or 0.0)
-    out = {"score": score, "reward_error": float(failed)}
+    score = value_of(result, client_settings().on_error)  # verl's slot takes only numbers
+    out = {"score": float(score or 0.0), "reward_error": float(failed(result))}
     for key, value in result.scores.items():  # every component, NaN when it failed
         out[key] = math.nan if value is None else float(value)
     return out
 
 
 def _reward(reward: str | None, extra: dict[str, Any]) -> str:
-    return reward or extra.get("rewardgym_reward") or os.environ.get("REWARDGYM_REWARD", "math")
+    return reward or extra.get("rewardgym_reward") or client_settings().reward
 
 
 def compute_score(

@@ -17,6 +17,7 @@ from pydantic import Field, model_validator
 from rewardgym.errors import ConfigError, RewardError
 from rewardgym.judges.base import Params, Reward, ScoreContext
 from rewardgym.judges.formula import Formula, FormulaError
+from rewardgym.on_error import is_fixed, value_of
 from rewardgym.schema import Basis, ErrorType, Format, Item, Result, RewardSpec, Taxonomy
 
 if TYPE_CHECKING:
@@ -62,12 +63,12 @@ class _Composite(Reward):
 
     @staticmethod
     def _value(label: str, reward: Reward, result: Result) -> float:
-        """A component's score, its fixed on_error value, or a RewardError naming it."""
-        if result.error is None and result.score is not None:
-            return result.score
-        policy = reward.spec.on_error
-        if isinstance(policy, int | float) and not isinstance(policy, bool):
-            return float(policy)
+        """A component's score, its fixed ``on_error`` value, or a RewardError naming it (a
+        component's ``"null"`` or ``"raise"`` fails the composite's item)."""
+        policy = reward.spec.on_error if is_fixed(reward.spec.on_error) else "null"
+        value = value_of(result, policy)
+        if value is not None:
+            return value
         err = result.error
         raise RewardError(
             err.type if err else ErrorType.INTERNAL,

@@ -6,7 +6,7 @@ import re
 from typing import Literal
 
 from rewardgym.errors import RewardError
-from rewardgym.judges.base import text_of
+from rewardgym.judges.texts import text_of
 from rewardgym.schema import ErrorType, Item
 
 __all__ = ["SplitRule", "split_steps"]

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rewardgym.config import Settings
-from rewardgym.errors import RewardGymError
+from rewardgym.errors import InvalidRequestError, RewardGymError, ServerError
 from rewardgym.server.auth import ApiKeyAuth, Guard, KeyInPath
 from rewardgym.server.limits import BodySizeLimit
 from rewardgym.server.logs import RequestContext
@@ -72,14 +72,8 @@ def create_app(service: RewardService | None = None, settings: Settings | None =
             for e in exc.errors()
         ]
         fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors[:5])
-        body = {
-            "error": {
-                "code": "invalid_request",
-                "message": f"invalid fields: {fields}",
-                "errors": errors[:50],
-            }
-        }
-        return JSONResponse(body, status_code=422)
+        error = InvalidRequestError(f"invalid fields: {fields}", errors=errors[:50])
+        return JSONResponse(error.to_dict(), status_code=error.http_status)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -97,8 +91,8 @@ def create_app(service: RewardService | None = None, settings: Settings | None =
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error")
-        body = {"error": {"code": "internal", "message": f"{type(exc).__name__}: {exc}"}}
-        return JSONResponse(body, status_code=500)
+        error = ServerError(f"{type(exc).__name__}: {exc}")
+        return JSONResponse(error.to_dict(), status_code=error.http_status)
 
     app.include_router(health.router)
     app.include_router(metrics.router)

@@ -11,7 +11,6 @@ Health endpoints stay open. A key over its rate (a token bucket: ``rate`` reques
 from __future__ import annotations
 
 import hmac
-import json
 import math
 import re
 import time
@@ -21,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rewardgym.asgi import send_json
+from rewardgym.errors import RateLimitedError, RewardGymError, UnauthorizedError
 from rewardgym.metrics import REJECTED
 from rewardgym.trust import key_digest, key_id, split_keys
 
@@ -99,6 +100,12 @@ class Refusal:
     message: str
     retry_after_s: int | None = None
 
+    def error(self) -> RewardGymError:
+        """The refusal as the error both fronts send."""
+        if self.retry_after_s is None:
+            return UnauthorizedError(self.message)
+        return RateLimitedError(self.message, retry_after_s=self.retry_after_s)
+
 
 class Guard:
     """The keys and per-key buckets of one server, shared by its HTTP and gRPC fronts (so a
@@ -173,10 +180,11 @@ class ApiKeyAuth:
         key_id, refusal = self.guard.admit(value, "'Authorization: Bearer KEY'")
         if refusal is not None:
             if refusal.retry_after_s is None:
-                status, extra = 401, [(b"www-authenticate", b"Bearer")]
+                extra = [(b"www-authenticate", b"Bearer")]
             else:
-                status, extra = 429, [(b"retry-after", str(refusal.retry_after_s).encode())]
-            await _answer(send, status, refusal.reason, refusal.message, extra)
+                extra = [(b"retry-after", str(refusal.retry_after_s).encode())]
+            error = refusal.error()
+            await send_json(send, error.http_status, error.to_dict(), extra)
             return
         scope.setdefault("state", {})["api_key_id"] = key_id
         await self.app(scope, receive, send)
@@ -221,12 +229,3 @@ class KeyInPath:
 _KEY_SEGMENT = re.compile(r"(/[kK])/+[^/]*")  # linear: starts only where "/k" is
 _KEY_PATH = re.compile(r"/+[kK]/+([^/]*)(/.*)?")
 _PRINTABLE = re.compile(r"[\x21-\x7e]{1,4096}")  # what a key may hold; else it matches none
-
-
-async def _answer(
-    send: Any, status: int, code: str, message: str, extra: list[tuple[bytes, bytes]]
-) -> None:
-    body = json.dumps({"error": {"code": code, "message": message}}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers + extra})
-    await send({"type": "http.response.body", "body": body})

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
-from typing import Any
+from typing import Any, TypeVar
 
 # Child processes here exec at once (sandboxed programs, pool workers): gRPC's fork handlers
 # have nothing to do, and would log a line for every program the code reward starts.
@@ -17,12 +16,14 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from pydantic import ValidationError
 
-from rewardgym.errors import RewardGymError
+from rewardgym.errors import InvalidRequestError, RewardGymError, ServerError
 from rewardgym.proto import convert as conv
 from rewardgym.proto._gen import reward_pb2 as pb
 from rewardgym.proto._gen import reward_pb2_grpc as pb_grpc
+from rewardgym.schema import CompareRequest, ScoreRequest
 from rewardgym.server.auth import API_KEY_ID, Guard
 from rewardgym.server.grpc_auth import GrpcContextInterceptor
+from rewardgym.server.grpc_errors import ERROR_TRAILER, abort_args
 from rewardgym.service import RewardService
 
 __all__ = ["ERROR_TRAILER", "SERVICE_NAME", "RewardServicer", "start_grpc_server"]
@@ -31,19 +32,23 @@ log = logging.getLogger(__name__)
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RewardService"].full_name
 MAX_MESSAGE = 64 * 1024 * 1024
-ERROR_TRAILER = "rewardgym-error-bin"
-"""Trailing metadata key of a failed call's error object (JSON, as HTTP's body has it)."""
+_Request = TypeVar("_Request", ScoreRequest, CompareRequest)
+_MARGIN_S = 0.05
+"""Of the call's deadline, kept for the answer's way back."""
 
 
-def _error_object(exc: RewardGymError) -> bytes:
-    """The error as JSON, within gRPC's metadata budget (8 KiB by default): past 4 KiB only
-    the code, message and item fields are kept."""
-    body = exc.to_dict()["error"]
-    data = json.dumps(body, default=str).encode()
-    if len(data) > 4096:
-        keep = ("code", "message", "index", "item_error", "retry_after_s")
-        data = json.dumps({k: body[k] for k in keep if k in body}, default=str)[:4096].encode()
-    return data
+def _within_deadline(request: _Request, context: Any) -> _Request:
+    """The request, its deadline no later than the gRPC call's own (``time_remaining``), so
+    the work stops when the caller stops waiting."""
+    remaining = context.time_remaining()
+    if remaining is None or not math.isfinite(remaining):
+        return request
+    own = request.options.deadline_s or math.inf
+    deadline_s = min(own, max(remaining - _MARGIN_S, 0.001), 3600.0)
+    if deadline_s >= own:
+        return request
+    options = request.options.model_copy(update={"deadline_s": deadline_s})
+    return request.model_copy(update={"options": options})
 
 
 class RewardServicer(pb_grpc.RewardServiceServicer):
@@ -53,27 +58,23 @@ class RewardServicer(pb_grpc.RewardServiceServicer):
         self.service = service
 
     async def _fail(self, context: grpc.aio.ServicerContext, exc: Exception) -> None:
-        if isinstance(exc, RewardGymError):
-            # The message in words; the whole error object (type, item index, retryable...) in
-            # a binary trailer the clients decode as they decode an HTTP error body.
-            code, message = getattr(grpc.StatusCode, exc.grpc_code), exc.message
-            trailer: list[tuple[str, str | bytes]] = [(ERROR_TRAILER, _error_object(exc))]
-            if "retry_after_s" in exc.detail:
-                wait = str(max(1, math.ceil(exc.detail["retry_after_s"])))
-                trailer.append(("retry-after", wait))
-            await context.abort(code, message, trailing_metadata=tuple(trailer))
-        elif isinstance(exc, ValidationError):
+        """Abort with the error's gRPC code, its message in words, and the whole error object
+        (type, item index, retryable...) in a binary trailer the clients decode as they decode
+        an HTTP error body."""
+        if isinstance(exc, ValidationError):
             fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors()[:5])
-            code, message = grpc.StatusCode.INVALID_ARGUMENT, f"invalid fields: {fields}: {exc}"
-        else:
+            exc = InvalidRequestError(f"invalid fields: {fields}: {exc}")
+        elif not isinstance(exc, RewardGymError):
             log.exception("unexpected error in gRPC call")
-            code, message = grpc.StatusCode.INTERNAL, f"{type(exc).__name__}: {exc}"
-        await context.abort(code, message)
+            exc = ServerError(f"{type(exc).__name__}: {exc}")
+        code, message, trailer = abort_args(exc)
+        await context.abort(code, message, trailing_metadata=trailer)
 
     async def Score(self, request: pb.ScoreRequest, context: Any) -> pb.ScoreResponse:
         try:
             caller = self.service.caller(API_KEY_ID.get())
-            response = await self.service.score(conv.score_request_from_pb(request), caller)
+            scored = _within_deadline(conv.score_request_from_pb(request), context)
+            response = await self.service.score(scored, caller)
         except Exception as exc:
             await self._fail(context, exc)
             raise  # abort raises; this is never reached
@@ -82,7 +83,8 @@ class RewardServicer(pb_grpc.RewardServiceServicer):
     async def Compare(self, request: pb.CompareRequest, context: Any) -> pb.ScoreResponse:
         try:
             caller = self.service.caller(API_KEY_ID.get())
-            response = await self.service.compare(conv.compare_request_from_pb(request), caller)
+            compared = _within_deadline(conv.compare_request_from_pb(request), context)
+            response = await self.service.compare(compared, caller)
         except Exception as exc:
             await self._fail(context, exc)
             raise

@@ -16,6 +16,7 @@ from typing import Any
 import grpc
 
 from rewardgym.server.auth import API_KEY_ID, Guard
+from rewardgym.server.grpc_errors import abort_args
 from rewardgym.server.logs import REQUEST_ID, new_request_id
 
 __all__ = ["GrpcContextInterceptor"]
@@ -86,10 +87,7 @@ class GrpcContextInterceptor(grpc.aio.ServerInterceptor):
         key_id, refusal = self.guard.admit(authorization, "metadata 'authorization: Bearer KEY'")
         if refusal is None:
             return key_id, None
-        if refusal.retry_after_s is None:
-            return key_id, (grpc.StatusCode.UNAUTHENTICATED, refusal.message)
-        trailer = (("retry-after", str(refusal.retry_after_s)),)
-        return key_id, (grpc.StatusCode.RESOURCE_EXHAUSTED, refusal.message, trailer)
+        return key_id, abort_args(refusal.error())
 
 
 def _text(value: str | bytes | None) -> str | None:

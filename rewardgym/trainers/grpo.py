@@ -20,41 +20,20 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import rewardgym.envs  # noqa: F401  (registers the ids)
+from rewardgym.envs.datasets import split_rows
 from rewardgym.integrations.trl_env import EpisodeLog, SubmitEnvironment, environment_factory
-from rewardgym.integrations.trl_env_reward import EnvReward, split_rows
+from rewardgym.integrations.trl_env_reward import EnvReward
 from rewardgym.progress import progress_bar
 from rewardgym.trainers.curves import CurveRecorder, write_curve
+from rewardgym.trainers.runs import GRPORun
 from rewardgym.trainers.trl_args import common_trl_args
 
 __all__ = ["GRPORun", "tool_calling_tokenizer", "train_grpo"]
-
-
-@dataclass
-class GRPORun:
-    """One GRPO run through an environment (the CLI's options)."""
-
-    env_id: str
-    model: str
-    output_dir: str
-    env_kwargs: dict[str, Any] = field(default_factory=dict)
-    url: str | None = None
-    train_size: int = 256
-    heldout_size: int = 64
-    max_steps: int = 100
-    batch_size: int = 16
-    num_generations: int = 8
-    max_completion_length: int = 32
-    learning_rate: float = 1e-4
-    temperature: float = 1.0
-    beta: float = 0.0
-    eval_every: int = 25
-    seed: int = 0
-    use_cpu: bool = True
 
 
 def tool_calling_tokenizer(tokenizer: Any, model: str) -> Any:

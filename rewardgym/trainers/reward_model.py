@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -21,26 +21,10 @@ from rewardgym.evals.judge import LabelledPair, load_pairs
 from rewardgym.judges.models.sequence import batched_logits
 from rewardgym.judges.models.text import rm_text
 from rewardgym.progress import progress_bar
+from rewardgym.trainers.runs import RewardModelRun
 from rewardgym.trainers.trl_args import common_trl_args
 
 __all__ = ["RewardModelRun", "pair_accuracy", "train_reward_model"]
-
-
-@dataclass
-class RewardModelRun:
-    """One reward-model training run (the CLI's options)."""
-
-    data: str
-    output_dir: str
-    backbone: str | None = None
-    eval_data: list[str] = field(default_factory=list)
-    heldout_fraction: float = 0.2
-    epochs: float = 3.0
-    learning_rate: float = 5e-5
-    batch_size: int = 8
-    max_length: int = 512
-    seed: int = 0
-    use_cpu: bool = True
 
 
 def _chosen_rejected(pair: LabelledPair) -> tuple[str, str]:

@@ -30,16 +30,19 @@ import shutil
 import statistics
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import rewardgym.envs  # noqa: F401  (registers the ids)
-from rewardgym.integrations.trl_env_reward import EnvReward, split_rows
+from rewardgym.envs.datasets import split_rows
+from rewardgym.integrations.trl_env_reward import EnvReward
 from rewardgym.integrations.trl_reward import RewardFunction
+from rewardgym.on_error import value_of
 from rewardgym.progress import progress_bar
 from rewardgym.schema import Item, Message, Result, RewardSpec, ScoreOptions, ScoreRequest
 from rewardgym.trainers.curves import complete, heldout_reward, write_curve
+from rewardgym.trainers.runs import SelfRewardingRun
 from rewardgym.trainers.trl_args import common_trl_args
 
 __all__ = [
@@ -49,37 +52,6 @@ __all__ = [
     "self_judge_spec",
     "train_self_rewarding",
 ]
-
-
-@dataclass
-class SelfRewardingRun:
-    """A self-rewarding run (the CLI's options)."""
-
-    model: str
-    output_dir: str
-    env_id: str = "rewardgym/ReasoningGym-v0"
-    env_kwargs: dict[str, Any] = field(default_factory=dict)
-    judge: str | dict[str, Any] = "self"
-    url: str | None = None
-    iterations: int = 3
-    prompts_per_iteration: int = 64
-    train_size: int = 512
-    heldout_size: int = 64
-    samples: int = 4
-    temperature: float = 1.0
-    max_new_tokens: int = 64
-    judge_samples: int = 3
-    judge_verdict: Literal["text", "json", "logprobs"] = "text"
-    min_margin: float = 0.0
-    length_control: bool = False
-    beta: float = 0.1
-    reference: Literal["initial", "previous"] = "previous"
-    learning_rate: float = 5e-5
-    epochs: float = 1.0
-    batch_size: int = 8
-    external: bool = True
-    seed: int = 0
-    use_cpu: bool = True
 
 
 def self_judge_spec(model_dir: str, run: SelfRewardingRun) -> dict[str, Any]:
@@ -158,19 +130,18 @@ def _score_self(
     ]
 
     async def run() -> list[Result]:
-        service = RewardService.from_settings(Settings())
+        request = ScoreRequest(
+            reward=RewardSpec.model_validate(spec),
+            items=items,
+            options=ScoreOptions(on_error="null", deadline_s=3600),
+        )
         try:
-            request = ScoreRequest(
-                reward=RewardSpec.model_validate(spec),
-                items=items,
-                options=ScoreOptions(on_error="null", deadline_s=3600),
-            )
-            return list((await service.score(request)).results)
+            async with RewardService.running(Settings()) as service:
+                return list((await service.score(request)).results)
         finally:
-            await service.aclose()
             unload_model(spec["params"]["backend"]["model"])
 
-    return [r.score if r.error is None else None for r in asyncio.run(run())]
+    return [value_of(r, "null") for r in asyncio.run(run())]
 
 
 class _Loop:

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from tests.conftest import Server, scripted_judge
-from tests.test_judge_faults import _completion
+from tests.judges.test_judge_faults import _completion
 
 SENT: list[dict[str, Any]] = []
 

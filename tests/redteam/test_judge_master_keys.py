@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from tests.conftest import Server, scripted_judge
+from tests.judges.test_judge_faults import _completion
 from tests.redteam.catalogue import MASTER_KEYS
-from tests.test_judge_faults import _completion
 
 CALLS: list[dict[str, Any]] = []
 
@@ -97,5 +97,6 @@ def test_a_master_key_loses_every_comparison(server: Server, fooled: dict[str, A
     assert result["scores"] == {"0": 0.0, "1": 1.0, "2": 1.0, "3": 0.0}
     assert result["preference"]["ranking"][2:] == [0, 3]
     assert result["metadata"]["shown"] == [1, 2]
+    assert CALLS  # the judge saw the two contentful responses
     assert all("41" in c["messages"][-1]["content"] for c in CALLS)
     assert not any("[BEGIN RESPONSE 3 #" in c["messages"][-1]["content"] for c in CALLS)

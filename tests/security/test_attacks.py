@@ -29,7 +29,7 @@ from rewardgym.client.grpc import GrpcRewardClient
 from rewardgym.errors import ForbiddenError
 from rewardgym.judges.runtime.sandbox import find_bwrap
 from tests.conftest import Server, local_http_server, start_server, stop_server
-from tests.test_judge_faults import _completion as completion
+from tests.judges.test_judge_faults import _completion as completion
 
 KEY = secrets.token_hex(16)
 TRUSTED_KEY = secrets.token_hex(16)

@@ -16,10 +16,11 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from rewardgym.judges.backends.base import ChatResponse
+from rewardgym.judges.backends.base import ChatBackend, ChatRequest, ChatResponse
 from rewardgym.metrics import CACHE
 
 __all__ = [
+    "CachedBackend",
     "JudgmentCache",
     "RecentJudgments",
     "SqliteCache",
@@ -36,6 +37,35 @@ class JudgmentCache(Protocol):
     async def put(self, key: str, response: ChatResponse) -> None: ...
 
     async def aclose(self) -> None: ...
+
+
+class CachedBackend:
+    """Any backend, its answers kept in a cache: the same request to the same model is
+    answered from the cache, with no call (one wrapper for every kind of backend)."""
+
+    def __init__(self, inner: ChatBackend, cache: JudgmentCache) -> None:
+        self.inner = inner
+        self.cache = cache
+        self.model = inner.model
+        self.stats = inner.stats
+        self.stats.setdefault("cache_hits", 0)
+
+    async def chat(self, request: ChatRequest) -> ChatResponse:
+        key = request.cache_key(self.model)
+        hit = await self.cache.get(key)
+        if hit is not None:
+            self.stats["cache_hits"] += 1
+            return hit
+        response = await self.inner.chat(request)
+        await self.cache.put(key, response)
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+        await self.cache.aclose()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)  # the backend's own (warm, endpoints, ...)
 
 
 def encode_response(response: ChatResponse) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -10,16 +11,54 @@ from pydantic import Field, model_validator
 
 from rewardgym.errors import ConfigError
 from rewardgym.judges.backends.base import ChatBackend
-from rewardgym.judges.backends.cache import JudgmentCache, SqliteCache
+from rewardgym.judges.backends.cache import CachedBackend, JudgmentCache, SqliteCache
 from rewardgym.judges.backends.openai_compat import OpenAICompatBackend
 from rewardgym.judges.params import Params
 
-__all__ = ["BackendParams", "default_cache_path", "make_backend", "make_cache"]
+__all__ = [
+    "BackendParams",
+    "CacheDefaults",
+    "cache_defaults",
+    "configure_cache",
+    "default_cache_path",
+    "make_backend",
+    "make_cache",
+]
+
+
+@dataclass(frozen=True)
+class CacheDefaults:
+    """Where ``cache: true`` keeps judgments: Redis at ``url`` when set, else SQLite under
+    ``dir`` (default ``~/.cache/rewardgym``); Redis entries live ``ttl_s`` (0: for ever)."""
+
+    dir: Path | None = None
+    url: str | None = None
+    ttl_s: float = 30 * 24 * 3600
+
+
+_DEFAULTS: CacheDefaults | None = None
+
+
+def configure_cache(defaults: CacheDefaults) -> None:
+    """Set the server's cache defaults (the service does, from its ``Settings``)."""
+    global _DEFAULTS
+    _DEFAULTS = defaults
+
+
+def cache_defaults() -> CacheDefaults:
+    """The configured defaults, else the ``REWARDGYM_CACHE_*`` settings."""
+    if _DEFAULTS is not None:
+        return _DEFAULTS
+    from rewardgym.config import Settings
+
+    s = Settings()
+    return CacheDefaults(dir=s.cache_dir, url=s.cache_url, ttl_s=s.cache_ttl_s)
 
 
 def default_cache_path() -> Path:
-    """``$REWARDGYM_CACHE_DIR/judgments.sqlite`` (default ``~/.cache/rewardgym``)."""
-    root = os.environ.get("REWARDGYM_CACHE_DIR") or Path.home() / ".cache" / "rewardgym"
+    """``judgments.sqlite`` in the cache folder (``REWARDGYM_CACHE_DIR``, default
+    ``~/.cache/rewardgym``)."""
+    root = cache_defaults().dir or Path.home() / ".cache" / "rewardgym"
     return Path(root) / "judgments.sqlite"
 
 
@@ -30,7 +69,7 @@ def make_cache(setting: bool | str) -> JudgmentCache | None:
     if setting is False:
         return None
     if setting is True:
-        setting = os.environ.get("REWARDGYM_CACHE_URL") or str(default_cache_path())
+        setting = cache_defaults().url or str(default_cache_path())
     if setting.startswith(("redis://", "rediss://", "unix://")):
         try:
             from rewardgym.judges.backends.redis_cache import RedisCache
@@ -39,7 +78,7 @@ def make_cache(setting: bool | str) -> JudgmentCache | None:
                 f"a Redis judgment cache needs the redis package: pip install 'rewardgym[redis]' "
                 f"({exc})"
             ) from exc
-        ttl = float(os.environ.get("REWARDGYM_CACHE_TTL_S") or 30 * 24 * 3600)
+        ttl = cache_defaults().ttl_s
         return RedisCache(setting, ttl_s=ttl if ttl > 0 else None)
     return SqliteCache(setting)
 
@@ -83,8 +122,14 @@ class BackendParams(Params):
 
 
 def make_backend(params: BackendParams) -> ChatBackend:
-    """A backend for these params (call inside the event loop that will use it)."""
+    """A backend for these params, behind its cache (call inside the event loop that will
+    use it)."""
+    backend = _bare_backend(params)
     cache = make_cache(params.cache)
+    return backend if cache is None else CachedBackend(backend, cache)
+
+
+def _bare_backend(params: BackendParams) -> ChatBackend:
     if params.kind == "transformers":
         from rewardgym.judges.backends.transformers_local import TransformersBackend
 
@@ -95,7 +140,6 @@ def make_backend(params: BackendParams) -> ChatBackend:
             max_batch_size=params.max_batch_size,
             batch_wait_ms=params.batch_wait_ms,
             timeout_s=params.timeout_s,
-            cache=cache,
         )
     api_key = ""
     if params.api_key_env:
@@ -113,6 +157,5 @@ def make_backend(params: BackendParams) -> ChatBackend:
         tpm=params.tpm,
         timeout_s=params.timeout_s,
         max_retries=params.max_retries,
-        cache=cache,
         vllm_choices=params.structured_output == "vllm",
     )

@@ -16,7 +16,6 @@ from typing import Any
 import openai
 
 from rewardgym.judges.backends.base import BackendError, ChatRequest, ChatResponse
-from rewardgym.judges.backends.cache import JudgmentCache
 from rewardgym.judges.backends.limits import RateLimiter
 from rewardgym.judges.deadline import time_left
 from rewardgym.metrics import BACKEND_ERRORS, BACKEND_SECONDS
@@ -56,7 +55,6 @@ class OpenAICompatBackend:
         timeout_s: float = 60.0,
         max_retries: int = 3,
         backoff_s: float = 0.5,
-        cache: JudgmentCache | None = None,
         rest_s: float = 5.0,
         vllm_choices: bool = False,
     ) -> None:
@@ -67,12 +65,15 @@ class OpenAICompatBackend:
         self.timeout_s = timeout_s
         self.max_retries = max_retries
         self.backoff_s = backoff_s
-        self.cache = cache
         self.rest_s = rest_s
         self.vllm_choices = vllm_choices
         self._slots = asyncio.Semaphore(max_concurrency)
         self._limits = RateLimiter(rpm, tpm)
-        self.stats = {"calls": 0, "retries": 0, "errors": 0, "cache_hits": 0}
+        self.stats = {
+            "calls": 0,
+            "retries": 0,
+            "errors": 0,
+        }
 
     def _pick(self) -> _Endpoint:
         now = time.monotonic()
@@ -80,13 +81,7 @@ class OpenAICompatBackend:
         return min(awake, key=lambda e: e.in_flight)
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
-        """One completion (from the cache when the same request was answered before)."""
-        key = request.cache_key(self.model)
-        if self.cache is not None:
-            hit = await self.cache.get(key)
-            if hit is not None:
-                self.stats["cache_hits"] += 1
-                return hit
+        """One completion (``CachedBackend`` adds the cache)."""
         estimate = sum(len(content) for _, content in request.messages) // 4 + request.max_tokens
         last: BackendError | None = None
         for attempt in range(self.max_retries + 1):
@@ -112,8 +107,6 @@ class OpenAICompatBackend:
                     raise  # the retry could not answer before the request's deadline
                 await asyncio.sleep(pause)
                 continue
-            if self.cache is not None:
-                await self.cache.put(key, response)
             return response
         raise last or BackendError("no attempt made", retryable=False)
 
@@ -190,8 +183,6 @@ class OpenAICompatBackend:
     async def aclose(self) -> None:
         for endpoint in self.endpoints:
             await endpoint.client.close()
-        if self.cache is not None:
-            await self.cache.aclose()
 
 
 def _error_kind(exc: Exception) -> str:

@@ -14,6 +14,7 @@ The model is loaded once per (path, device, dtype) in a process, on first use.
 from __future__ import annotations
 
 import asyncio
+import copy
 import threading
 import time
 from collections.abc import Sequence
@@ -22,13 +23,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rewardgym.judges.backends.base import BackendError, ChatRequest, ChatResponse
-from rewardgym.judges.backends.cache import JudgmentCache
+from rewardgym.judges.runtime.model_loader import load_pretrained, unload
 from rewardgym.metrics import BACKEND_ERRORS, BACKEND_SECONDS
 
 __all__ = ["TransformersBackend", "load_model", "unload_model"]
 
-_MODELS: dict[tuple[str, str, str], tuple[Any, Any]] = {}
-_LOAD_LOCK = threading.Lock()
+_VIEWS: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+_VIEWS_LOCK = threading.Lock()
 _FALLBACK_TEMPLATE = (
     "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
     "{% if add_generation_prompt %}assistant: {% endif %}"
@@ -36,35 +37,28 @@ _FALLBACK_TEMPLATE = (
 
 
 def load_model(path: str, device: str = "cpu", dtype: str = "auto") -> tuple[Any, Any]:
-    """(model, tokenizer), loaded once per process for these settings."""
+    """(model, tokenizer) for generation: the model from the one loader every model reward
+    uses (``judges.runtime.model_loader``, one copy per process), and a view of its tokenizer that
+    pads on the left and has a chat template (the shared tokenizer is left as it is)."""
     key = (path, device, dtype)
-    with _LOAD_LOCK:
-        if key not in _MODELS:
-            import torch
-            from transformers import AutoModelForCausalLM, AutoTokenizer
-
-            tokenizer = AutoTokenizer.from_pretrained(path)
+    with _VIEWS_LOCK:
+        if key not in _VIEWS:
+            model, shared = load_pretrained("causal_lm", path, device, dtype)
+            tokenizer = copy.copy(shared)
             tokenizer.padding_side = "left"
-            if tokenizer.pad_token is None:
-                tokenizer.pad_token = tokenizer.eos_token
             if not getattr(tokenizer, "chat_template", None):
                 tokenizer.chat_template = _FALLBACK_TEMPLATE
-            torch_dtype = "auto" if dtype == "auto" else getattr(torch, dtype)
-            model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype)
-            model = model.to(device)  # type: ignore[arg-type]
-            model.eval()
-            _MODELS[key] = (model, tokenizer)
-        return _MODELS[key]
+            _VIEWS[key] = (model, tokenizer)
+        return _VIEWS[key]
 
 
 def unload_model(path: str) -> int:
     """Forget the loaded copies of the model at ``path`` (every device and dtype), so their
     memory can be freed once no backend uses them; returns how many were dropped."""
-    with _LOAD_LOCK:
-        keys = [key for key in _MODELS if key[0] == path]
-        for key in keys:
-            del _MODELS[key]
-    return len(keys)
+    with _VIEWS_LOCK:
+        for key in [key for key in _VIEWS if key[0] == path]:
+            del _VIEWS[key]
+    return unload(path)
 
 
 @dataclass
@@ -90,7 +84,6 @@ class TransformersBackend:
         max_batch_size: int = 8,
         batch_wait_ms: float = 5.0,
         timeout_s: float = 300.0,
-        cache: JudgmentCache | None = None,
     ) -> None:
         self.model = model
         self.device = device
@@ -98,11 +91,10 @@ class TransformersBackend:
         self.max_batch_size = max_batch_size
         self.batch_wait_s = batch_wait_ms / 1000.0
         self.timeout_s = timeout_s
-        self.cache = cache
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="rewardgym-transformers")
-        self.stats = {"calls": 0, "batches": 0, "cache_hits": 0}
+        self.stats = {"calls": 0, "batches": 0}
 
     async def warm(self) -> None:
         """Load the model now (in the worker thread), so the first call does not wait for it."""
@@ -111,12 +103,6 @@ class TransformersBackend:
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
         """One completion, batched with whatever else arrives meanwhile."""
-        key = request.cache_key(self.model)
-        if self.cache is not None:
-            hit = await self.cache.get(key)
-            if hit is not None:
-                self.stats["cache_hits"] += 1
-                return hit
         if self._worker is None or self._worker.done():
             self._worker = asyncio.create_task(self._serve())
         pending = _Pending(request, asyncio.get_running_loop().create_future())
@@ -137,8 +123,6 @@ class TransformersBackend:
             ) from exc
         finally:
             BACKEND_SECONDS.labels(label).observe(time.perf_counter() - started)
-        if self.cache is not None:
-            await self.cache.put(key, response)
         return response
 
     async def _serve(self) -> None:
@@ -286,5 +270,3 @@ class TransformersBackend:
             self._worker.cancel()
             self._worker = None
         self._executor.shutdown(wait=False, cancel_futures=True)
-        if self.cache is not None:
-            await self.cache.aclose()

@@ -18,9 +18,10 @@ from pydantic import Field, model_validator
 from rewardgym.errors import ConfigError, RewardError
 from rewardgym.judges.backends.base import BackendError, ChatBackend, ChatRequest, ChatResponse
 from rewardgym.judges.backends.factory import BackendParams, make_backend
-from rewardgym.judges.base import Params, Reward, reference_texts, text_of
+from rewardgym.judges.base import Params, Reward
 from rewardgym.judges.llm.master_keys import is_contentless
 from rewardgym.judges.llm.parsers import VerdictError, neutralise
+from rewardgym.judges.texts import reference_texts, text_of
 from rewardgym.schema import ErrorType, Result, StepScore
 
 __all__ = [

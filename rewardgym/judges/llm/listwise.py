@@ -23,7 +23,7 @@ from pydantic import Field, model_validator
 
 from rewardgym.errors import RewardError
 from rewardgym.judges.backends.base import ChatRequest, ChatResponse
-from rewardgym.judges.base import ScoreContext, conversation_of, gather_items, text_of
+from rewardgym.judges.base import ScoreContext, gather_items
 from rewardgym.judges.llm._judge import (
     JudgeParams,
     LLMJudge,
@@ -31,6 +31,7 @@ from rewardgym.judges.llm._judge import (
 )
 from rewardgym.judges.llm.pairwise import DEFAULT_CRITERIA
 from rewardgym.judges.llm.parsers import neutralise, parse_score_list
+from rewardgym.judges.texts import conversation_of, text_of
 from rewardgym.schema import Basis, CompareItem, ErrorType, Format, Preference, Result, Taxonomy
 
 __all__ = ["ListwiseJudge", "ListwiseParams", "orders_for"]

@@ -17,9 +17,10 @@ from pydantic import Field
 
 from rewardgym.errors import RewardError
 from rewardgym.judges.backends.base import ChatRequest, ChatResponse
-from rewardgym.judges.base import ScoreContext, conversation_of, gather_items, text_of
+from rewardgym.judges.base import ScoreContext, gather_items
 from rewardgym.judges.llm._judge import JudgeParams, LLMJudge
 from rewardgym.judges.llm.parsers import VerdictError, choice_probabilities, neutralise, parse_label
+from rewardgym.judges.texts import conversation_of, text_of
 from rewardgym.schema import (
     Basis,
     CompareItem,

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from rewardgym.judges.backends.base import ChatRequest, ChatResponse
-from rewardgym.judges.base import Params, ScoreContext, conversation_of, text_of
+from rewardgym.judges.base import Params, ScoreContext
 from rewardgym.judges.llm._judge import JudgeParams, LLMJudge
 from rewardgym.judges.llm.parsers import (
     VerdictError,
@@ -25,6 +25,7 @@ from rewardgym.judges.llm.parsers import (
     parse_text_score,
 )
 from rewardgym.judges.llm.rubrics import RUBRICS, custom_rubric
+from rewardgym.judges.texts import conversation_of, text_of
 from rewardgym.schema import Basis, Format, Item, Result, Taxonomy
 
 __all__ = ["CustomRubric", "PointwiseJudge", "PointwiseParams"]

@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field
 
 from rewardgym.judges.backends.base import ChatRequest, ChatResponse
-from rewardgym.judges.base import ScoreContext, conversation_of
+from rewardgym.judges.base import ScoreContext
 from rewardgym.judges.llm._judge import (
     JudgeParams,
     LLMJudge,
@@ -22,6 +22,7 @@ from rewardgym.judges.llm._judge import (
 )
 from rewardgym.judges.llm.parsers import neutralise, parse_step_labels
 from rewardgym.judges.steps import SplitRule, split_steps
+from rewardgym.judges.texts import conversation_of
 from rewardgym.schema import Basis, Format, Granularity, Item, Result, StepScore, Taxonomy
 
 __all__ = ["StepJudge", "StepParams", "aggregate_steps"]

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from rewardgym.judges.backends.base import ChatRequest, ChatResponse
-from rewardgym.judges.base import ScoreContext, conversation_of, text_of
+from rewardgym.judges.base import ScoreContext
 from rewardgym.judges.llm._judge import JudgeParams, LLMJudge
 from rewardgym.judges.llm.parsers import (
     VerdictError,
@@ -20,6 +20,7 @@ from rewardgym.judges.llm.parsers import (
     neutralise,
     parse_yes_no,
 )
+from rewardgym.judges.texts import conversation_of, text_of
 from rewardgym.schema import Basis, Format, Item, Result, Taxonomy
 
 __all__ = ["VerifierJudge", "VerifierParams"]

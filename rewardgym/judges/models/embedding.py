@@ -16,15 +16,9 @@ from typing import Any, Literal
 from pydantic import Field
 
 from rewardgym.errors import ConfigError, RewardError
-from rewardgym.judges.base import (
-    Params,
-    Reward,
-    ScoreContext,
-    error_result,
-    reference_texts,
-    text_of,
-)
-from rewardgym.judges.models.loading import resolve_device
+from rewardgym.judges.base import Params, Reward, ScoreContext, error_result
+from rewardgym.judges.runtime.model_loader import resolve_device
+from rewardgym.judges.texts import reference_texts, text_of
 from rewardgym.schema import Basis, ErrorType, Item, Result, Taxonomy
 
 __all__ = ["EmbeddingParams", "EmbeddingSimilarity", "default_embedding_model"]

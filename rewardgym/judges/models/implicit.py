@@ -16,10 +16,11 @@ from typing import Any, Literal
 from pydantic import Field
 
 from rewardgym.errors import ConfigError, RewardError
-from rewardgym.judges.base import Params, Reward, ScoreContext, gather_items, text_of
+from rewardgym.judges.base import Params, Reward, ScoreContext, gather_items
 from rewardgym.judges.models.batcher import MicroBatcher
-from rewardgym.judges.models.loading import load_pretrained
 from rewardgym.judges.models.logprobs import encode_pair, response_logprobs
+from rewardgym.judges.runtime.model_loader import load_pretrained
+from rewardgym.judges.texts import text_of
 from rewardgym.schema import (
     Basis,
     ErrorType,

@@ -25,11 +25,12 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from rewardgym.errors import ConfigError, RewardError
-from rewardgym.judges.base import Params, Reward, ScoreContext, gather_items, text_of
+from rewardgym.judges.base import Params, Reward, ScoreContext, gather_items
 from rewardgym.judges.models.batcher import MicroBatcher
-from rewardgym.judges.models.loading import ModelKind, load_pretrained
 from rewardgym.judges.models.vllm_pooling import VllmPooling
+from rewardgym.judges.runtime.model_loader import ModelKind, load_pretrained
 from rewardgym.judges.steps import SplitRule, split_steps
+from rewardgym.judges.texts import text_of
 from rewardgym.schema import Basis, ErrorType, Granularity, Item, Result, StepScore, Taxonomy
 
 __all__ = [

@@ -23,9 +23,9 @@ from pydantic import Field, model_validator
 from rewardgym.errors import ConfigError, RewardError
 from rewardgym.judges.base import Params, Reward, ScoreContext, gather_items
 from rewardgym.judges.models.batcher import MicroBatcher
-from rewardgym.judges.models.loading import load_pretrained
 from rewardgym.judges.models.text import conversation, rm_text
 from rewardgym.judges.models.vllm_pooling import VllmClassifier
+from rewardgym.judges.runtime.model_loader import load_pretrained
 from rewardgym.schema import Basis, ErrorType, Item, Result, Taxonomy
 
 __all__ = ["RewardModel", "RewardModelParams", "batched_logits"]

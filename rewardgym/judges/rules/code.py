@@ -22,7 +22,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from rewardgym.errors import ConfigError, RewardError
-from rewardgym.judges.base import Params, Reward, ScoreContext, text_of
+from rewardgym.judges.base import Params, Reward, ScoreContext
 from rewardgym.judges.rules.code_harness import (
     CodeTests,
     TestOutcome,
@@ -33,6 +33,7 @@ from rewardgym.judges.rules.code_harness import (
     same_output,
 )
 from rewardgym.judges.runtime.sandbox import NOBODY, Limits, RunResult, Sandbox, SandboxUnavailable
+from rewardgym.judges.texts import text_of
 from rewardgym.metrics import register_gauges
 from rewardgym.schema import Basis, ErrorType, Item, Result, StepScore, Taxonomy
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re2
 from pydantic import Field, model_validator
 
-from rewardgym.judges.base import Params, SyncRule, text_of
+from rewardgym.judges.base import Params
+from rewardgym.judges.sync_rule import SyncRule
+from rewardgym.judges.texts import text_of
 from rewardgym.judges.user_regex import compile_pattern, search
 from rewardgym.schema import Basis, Item, Result, Taxonomy
 

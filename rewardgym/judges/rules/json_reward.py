@@ -11,7 +11,9 @@ import referencing.exceptions
 from pydantic import ConfigDict, Field, model_validator
 
 from rewardgym.errors import ConfigError, RewardError
-from rewardgym.judges.base import Params, SyncRule, text_of
+from rewardgym.judges.base import Params
+from rewardgym.judges.sync_rule import SyncRule
+from rewardgym.judges.texts import text_of
 from rewardgym.judges.user_regex import compile_pattern, search
 from rewardgym.schema import Basis, ErrorType, Item, Result, Taxonomy
 

@@ -7,7 +7,9 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from rewardgym.judges.base import Params, SyncRule, text_of
+from rewardgym.judges.base import Params
+from rewardgym.judges.sync_rule import SyncRule
+from rewardgym.judges.texts import text_of
 from rewardgym.schema import Basis, Item, Result, Taxonomy
 
 __all__ = ["LengthParams", "LengthReward", "RepetitionParams", "RepetitionReward", "measure"]

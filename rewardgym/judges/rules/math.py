@@ -7,8 +7,10 @@ from typing import Literal
 from pydantic import Field
 
 from rewardgym.errors import RewardError
-from rewardgym.judges.base import Params, Reward, ScoreContext, reference_texts, text_of
-from rewardgym.judges.runtime.pool import KillablePool, WorkerCrashedError, WorkerError, shared_pool
+from rewardgym.judges.base import Params, Reward, ScoreContext
+from rewardgym.judges.runtime.pool import KillablePool, WorkerCrashedError, WorkerError
+from rewardgym.judges.runtime.shared_pools import shared_pool
+from rewardgym.judges.texts import reference_texts, text_of
 from rewardgym.schema import Basis, ErrorType, Item, Result, Taxonomy
 
 __all__ = ["MathParams", "MathReward"]

@@ -24,8 +24,9 @@ from typing import Any, Literal
 from pydantic import Field
 
 from rewardgym.errors import ConfigError, RewardError
-from rewardgym.judges.base import Params, Reward, ScoreContext, error_result, text_of
+from rewardgym.judges.base import Params, Reward, ScoreContext, error_result
 from rewardgym.judges.runtime.sandbox import NOBODY, Limits, Sandbox, SandboxUnavailable
+from rewardgym.judges.texts import text_of
 from rewardgym.judges.user_regex import compile_pattern
 from rewardgym.schema import Basis, ErrorType, Item, Result, Taxonomy
 

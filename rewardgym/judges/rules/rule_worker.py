@@ -11,8 +11,8 @@ import json
 import os
 from typing import Any, cast
 
-from rewardgym.judges.base import SyncRule, result_to_tuple
 from rewardgym.judges.catalog import load_type
+from rewardgym.judges.sync_rule import SyncRule, result_to_tuple
 from rewardgym.schema import Item, Result, RewardSpec
 
 __all__ = ["compute_batch"]

@@ -9,7 +9,9 @@ from typing import Any, Literal
 from pydantic import Field
 
 from rewardgym.errors import RewardError
-from rewardgym.judges.base import Params, SyncRule, reference_texts, text_of
+from rewardgym.judges.base import Params
+from rewardgym.judges.sync_rule import SyncRule
+from rewardgym.judges.texts import reference_texts, text_of
 from rewardgym.schema import Basis, ErrorType, Item, Result, Taxonomy
 
 __all__ = ["SimilarityParams", "TextSimilarity"]

@@ -7,8 +7,9 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from rewardgym.errors import ConfigError, RewardError
-from rewardgym.judges.base import SyncRule, reference_texts, text_of
 from rewardgym.judges.rules._text import NormaliseParams, normalise
+from rewardgym.judges.sync_rule import SyncRule
+from rewardgym.judges.texts import reference_texts, text_of
 from rewardgym.judges.user_regex import compile_pattern, search
 from rewardgym.schema import Basis, ErrorType, Item, Result, Taxonomy
 

@@ -16,22 +16,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import weakref
 from collections import deque
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from rewardgym.judges.runtime.zygote import Worker, WorkerCrashedError, WorkerError, Zygote
-from rewardgym.metrics import register_gauges
 
-__all__ = [
-    "KillablePool",
-    "WorkerCrashedError",
-    "WorkerError",
-    "close_shared_pools",
-    "shared_pool",
-]
+__all__ = ["KillablePool", "WorkerCrashedError", "WorkerError"]
 
 log = logging.getLogger(__name__)
 
@@ -299,45 +291,3 @@ class KillablePool:
             worker.kill()
         self._threads.shutdown(wait=False, cancel_futures=True)
         await asyncio.to_thread(self._zygote.close)
-
-
-def _pool_gauges() -> Iterator[tuple[str, dict[str, str], float]]:
-    for (target, size), (_owner, pool) in list(_SHARED.items()):
-        if pool._closed:
-            continue
-        labels = {"pool": f"{target}/{size or 'auto'}"}
-        busy = pool.size - pool._slots._value if pool._slots is not None else 0
-        yield "rewardgym_pool_busy", labels, float(busy)
-        yield "rewardgym_pool_waiting", labels, float(pool.waiting)
-
-
-_SHARED: dict[
-    tuple[str, int | None], tuple[weakref.ref[asyncio.AbstractEventLoop], KillablePool]
-] = {}
-
-
-def shared_pool(target: str, *, size: int | None = None, **kwargs: Any) -> KillablePool:
-    """One pool per (target, size) for the running event loop, shared by every reward that
-    runs ``target``. A pool left behind by an earlier loop (``asyncio.run`` twice) is retired."""
-    loop = asyncio.get_running_loop()
-    key = (target, size)
-    entry = _SHARED.get(key)
-    if entry is not None:
-        owner, pool = entry
-        if owner() is loop and not pool._closed:
-            return pool
-        pool.abandon()
-    pool = KillablePool(target, size=size, **kwargs)
-    _SHARED[key] = (weakref.ref(loop), pool)
-    return pool
-
-
-register_gauges(_pool_gauges)
-
-
-async def close_shared_pools() -> None:
-    """Close the shared pools of the running event loop."""
-    loop = asyncio.get_running_loop()
-    for key, (owner, _pool) in list(_SHARED.items()):
-        if owner() is loop:
-            await _SHARED.pop(key)[1].close()

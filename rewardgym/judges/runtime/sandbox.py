@@ -17,22 +17,24 @@ There is no unsandboxed fallback: a missing ``bwrap`` is a ``SandboxUnavailable`
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import os
-import resource
 import shutil
-import signal
 import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from rewardgym.judges.runtime.limits import (
+    CappedOutput,
+    Limits,
+    RunResult,
+    kill_group,
+    limit_preexec,
+)
 from rewardgym.judges.runtime.seccomp import filter_program
 
 __all__ = ["Limits", "RunResult", "Sandbox", "SandboxUnavailable", "find_bwrap"]
@@ -49,39 +51,6 @@ SYSTEM_PYTHON = next((p for p in SYSTEM_PYTHONS if Path(p).exists()), SYSTEM_PYT
 
 class SandboxUnavailable(RuntimeError):
     """bubblewrap is not installed (or cannot run here)."""
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one program may use."""
-
-    cpu_s: int = 5
-    wall_s: float = 10.0
-    memory_mb: int = 512
-    processes: int = 32
-    file_size_mb: int = 16
-    tmp_size_mb: int = 64
-    shm_size_mb: int = 16
-    open_files: int = 64
-    output_bytes: int = 65536
-
-
-@dataclass
-class RunResult:
-    """How a program ended."""
-
-    exit_code: int | None
-    stdout: str
-    stderr: str
-    wall_s: float
-    timed_out: bool = False
-    output_exceeded: bool = False
-    signal: int | None = None
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.exit_code == 0 and not self.timed_out and not self.output_exceeded
 
 
 def find_bwrap() -> str | None:
@@ -119,24 +88,6 @@ def _mounts(python: str) -> list[str]:
     if not str(prefix).startswith("/usr"):
         args += ["--ro-bind", str(prefix), str(prefix)]
     return args
-
-
-def _limit_preexec(limits: Limits, uid: int | None) -> Callable[[], None]:
-    def apply() -> None:
-        os.setsid()
-        mb = 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s + 1))
-        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_mb * mb, limits.memory_mb * mb))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size_mb * mb,) * 2)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        if uid is not None:  # as root: a user of its own, so the per-user limit means this run
-            resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
-            os.setgroups([])
-            os.setgid(uid)
-            os.setuid(uid)
-
-    return apply
 
 
 class Sandbox:
@@ -250,15 +201,15 @@ class Sandbox:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                preexec_fn=_limit_preexec(limits, uid),  # limits and the user are set there
+                preexec_fn=limit_preexec(limits, uid),  # limits and the user are set there
                 env={"PATH": "/usr/bin:/bin", **dict(self.env)} if self.bwrap is None else {},
                 pass_fds=() if seccomp_read is None else (seccomp_read,),
             )
         finally:
             if seccomp_read is not None:
                 os.close(seccomp_read)
-        out = _Capped(limits.output_bytes)
-        err = _Capped(limits.output_bytes)
+        out = CappedOutput(limits.output_bytes)
+        err = CappedOutput(limits.output_bytes)
         readers = [
             threading.Thread(target=out.drain, args=(process.stdout, process), daemon=True),
             threading.Thread(target=err.drain, args=(process.stderr, process), daemon=True),
@@ -276,7 +227,7 @@ class Sandbox:
             process.wait(timeout=limits.wall_s)
         except subprocess.TimeoutExpired:
             timed_out = True
-        _kill_group(process)
+        kill_group(process)
         for reader in readers:
             reader.join(timeout=2)
         code = process.returncode
@@ -291,29 +242,6 @@ class Sandbox:
         )
 
 
-class _Capped:
-    """Reads a pipe, keeps at most ``cap`` bytes, kills the program when it writes more."""
-
-    def __init__(self, cap: int) -> None:
-        self.cap = cap
-        self.data = bytearray()
-        self.exceeded = False
-
-    def drain(self, pipe: object, process: subprocess.Popen[bytes]) -> None:
-        read = pipe.read  # type: ignore[attr-defined]
-        while chunk := read(65536):
-            room = self.cap - len(self.data)
-            if len(chunk) > room:
-                self.data += chunk[: max(room, 0)]
-                self.exceeded = True
-                _kill_group(process)
-                break
-            self.data += chunk
-
-    def text(self) -> str:
-        return self.data.decode("utf-8", errors="replace")
-
-
 def _setup_raced(result: RunResult) -> bool:
     """bwrap itself failed to fork (EAGAIN) before the program started."""
     return (
@@ -321,13 +249,3 @@ def _setup_raced(result: RunResult) -> bool:
         and result.stderr.startswith("bwrap: ")
         and "Resource temporarily unavailable" in result.stderr
     )
-
-
-def _kill_group(process: subprocess.Popen[bytes]) -> None:
-    """SIGKILL the program's whole process group (it was started in its own session)."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
-    try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        process.kill()

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from rewardgym.errors import InvalidRequestError
 from rewardgym.jsonwalk import iter_json
+from rewardgym.on_error import failed, value_of
 from rewardgym.schema import Item, Message, ScoreRequest
 from rewardgym.server.routes._deps import get_caller, get_service
 from rewardgym.service import RewardService
@@ -111,9 +112,8 @@ async def verify(
     except ValidationError as exc:
         raise InvalidRequestError(f"the verify request's messages: {exc}") from exc
     [result] = (await service.score(ScoreRequest(reward=str(name), items=[item]), caller)).results
-    failed = result.error is not None or result.score is None
-    row["reward"] = service.settings.nemo_gym_on_error if failed else float(result.score or 0.0)
-    row["reward_error"] = float(failed)
+    row["reward"] = value_of(result, service.settings.nemo_gym_on_error)  # numbers only
+    row["reward_error"] = float(failed(result))
     for own in ("reward_error_type", "reward_error_message", "reward_components"):
         row.pop(own, None)  # the verdict's fields are the server's, never the caller's
     if result.error is not None:

@@ -20,7 +20,8 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field, model_validator
 
 from rewardgym.end_texts import compat_end_texts, strip_end_texts
-from rewardgym.schema import Item, ScoreRequest
+from rewardgym.on_error import failed, value_of
+from rewardgym.schema import Item, ScoreOptions, ScoreRequest
 from rewardgym.server.routes._deps import get_caller, get_service
 from rewardgym.service import RewardService
 from rewardgym.trust import Caller
@@ -66,8 +67,9 @@ async def get_reward(
         response = strip_end_texts(response, end_texts)
         label = body.labels[i] if body.labels else None
         items.append(Item(prompt=prompt, response=response, reference=label))
-    scored = await service.score(ScoreRequest(reward=name, items=items), caller)
-    fallback = service.settings.openrlhf_on_error
-    rewards = [r.score if r.score is not None else fallback for r in scored.results]
-    errors = [float(r.error is not None) for r in scored.results]
+    policy = service.settings.openrlhf_on_error  # OpenRLHF's slot takes only numbers
+    request = ScoreRequest(reward=name, items=items, options=ScoreOptions(on_error=policy))
+    scored = await service.score(request, caller)
+    rewards = [value_of(r, policy, index=i) for i, r in enumerate(scored.results)]
+    errors = [float(failed(r)) for r in scored.results]
     return {"rewards": rewards, "scores": rewards, "extra_logs": {"reward_error": errors}}

@@ -20,7 +20,8 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from rewardgym.end_texts import compat_end_texts, strip_end_texts
-from rewardgym.schema import Item, ScoreOptions, ScoreRequest, Text
+from rewardgym.on_error import failed, value_of
+from rewardgym.schema import Item, OnError, ScoreOptions, ScoreRequest, Text
 from rewardgym.server.routes._deps import get_caller, get_service
 from rewardgym.service import RewardService
 from rewardgym.trust import Caller
@@ -57,13 +58,16 @@ async def slime_reward(
         reference=body.label,
         metadata=body.metadata,
     )
-    options = ScoreOptions(on_error="raise" if on_error is None else on_error)
-    request = ScoreRequest(reward=reward or service.settings.slime_reward, items=[item])
-    request.options = options
+    policy: OnError = "raise" if on_error is None else on_error
+    request = ScoreRequest(
+        reward=reward or service.settings.slime_reward,
+        items=[item],
+        options=ScoreOptions(on_error=policy),
+    )
     [result] = (await service.score(request, caller)).results
-    score = result.score if result.score is not None else on_error
+    score = value_of(result, policy)
     if format == "number":
         return score
-    out: dict[str, Any] = {"score": score, "reward_error": float(result.error is not None)}
+    out: dict[str, Any] = {"score": score, "reward_error": float(failed(result))}
     out.update({k: v for k, v in result.scores.items() if v is not None})
     return out

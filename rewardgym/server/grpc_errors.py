@@ -1,0 +1,38 @@
+"""How a gRPC call fails: the error's status code, its message in words, and the whole error
+object (type, item index, retryable...) in a binary trailer that both clients decode as they
+decode an HTTP error body (``rewardgym.errors.error_from_wire``)."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import grpc
+
+from rewardgym.errors import RewardGymError
+
+__all__ = ["ERROR_TRAILER", "abort_args", "error_object"]
+
+ERROR_TRAILER = "rewardgym-error-bin"
+"""Trailing metadata key of a failed call's error object (JSON, as HTTP's body has it)."""
+
+
+def error_object(exc: RewardGymError) -> bytes:
+    """The error as JSON, within gRPC's metadata budget (8 KiB by default): past 4 KiB only
+    the code, message, retryable and item fields are kept."""
+    body = exc.to_dict()["error"]
+    data = json.dumps(body, default=str).encode()
+    if len(data) > 4096:
+        keep = ("code", "message", "retryable", "index", "item_error", "retry_after_s")
+        data = json.dumps({k: body[k] for k in keep if k in body}, default=str)[:4096].encode()
+    return data
+
+
+def abort_args(exc: RewardGymError) -> tuple[Any, str, tuple[tuple[str, str | bytes], ...]]:
+    """``context.abort``'s arguments for the error: code, message, trailing metadata (the
+    error object, and ``retry-after`` in whole seconds when the error says when to retry)."""
+    trailer: list[tuple[str, str | bytes]] = [(ERROR_TRAILER, error_object(exc))]
+    if "retry_after_s" in exc.detail:
+        trailer.append(("retry-after", str(max(1, math.ceil(exc.detail["retry_after_s"])))))
+    return getattr(grpc.StatusCode, exc.grpc_code), exc.message, tuple(trailer)

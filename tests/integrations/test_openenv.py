@@ -1,0 +1,164 @@
+"""A real OpenEnv server (``rewardgym envs serve``) on loopback, played by OpenEnv's own
+``EnvClient``: concurrent sessions, rewards through OpenEnv's fields, clear errors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import gymnasium as gym
+import httpx
+import pytest
+
+from rewardgym.envs.datasets import env_rows
+from rewardgym.judges.runtime.ports import free_loopback_port
+
+pytest.importorskip("openenv.core", reason="the openenv extra is not installed")
+
+from rewardgym.integrations.openenv import RewardgymEnvClient, TextAction
+
+SESSIONS = 16
+ARITHMETIC = {"task": "basic_arithmetic", "size": 64}
+
+
+def serve(env_id: str, kwargs: dict[str, Any], max_sessions: int) -> tuple[str, Any]:
+    port = free_loopback_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rewardgym",
+            "envs",
+            "serve",
+            env_id,
+            "--port",
+            str(port),
+            "--max-sessions",
+            str(max_sessions),
+            "--env-kwargs",
+            json.dumps(kwargs),
+        ],
+        stdout=subprocess.DEVNULL,
+        env={**os.environ},
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        assert process.poll() is None, "the OpenEnv server exited"
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return url, process
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, "the OpenEnv server did not start"
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def arithmetic_server() -> Iterator[str]:
+    url, process = serve("rewardgym/ReasoningGym-v0", ARITHMETIC, SESSIONS)
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def test_sixteen_concurrent_sessions_get_the_right_rewards_and_a_seventeenth_is_refused(
+    arithmetic_server: str,
+):
+    rows = env_rows(gym.make("rewardgym/ReasoningGym-v0", **ARITHMETIC), range(SESSIONS))
+
+    async def main() -> tuple[list[Any], str]:
+        clients = [RewardgymEnvClient(arithmetic_server) for _ in range(SESSIONS)]
+        await asyncio.gather(*(c.connect() for c in clients))
+        starts = await asyncio.gather(
+            *(c.reset(task=json.loads(r["task"])) for c, r in zip(clients, rows, strict=True))
+        )
+        extra = RewardgymEnvClient(arithmetic_server, message_timeout_s=10)
+        try:
+            await extra.reset()
+            refusal = "accepted"
+        except Exception as exc:  # OpenEnv's capacity error, at once
+            refusal = str(exc)
+        finally:
+            await extra.close()
+        answers = [r["reference"] if i % 2 == 0 else "-1" for i, r in enumerate(rows)]
+        steps = await asyncio.gather(
+            *(c.step(TextAction(text=a)) for c, a in zip(clients, answers, strict=True))
+        )
+        for start, row in zip(starts, rows, strict=True):
+            assert start.observation.text == row["prompt"][-1]["content"] and not start.done
+        await asyncio.gather(*(c.close() for c in clients))
+        return steps, refusal
+
+    started = time.monotonic()
+    steps, refusal = asyncio.run(main())
+    assert "CAPACITY_REACHED" in refusal and time.monotonic() - started < 30
+    for i, step in enumerate(steps):
+        assert step.done and step.reward == (1.0 if i % 2 == 0 else 0.0)
+        observation = step.observation
+        assert observation.terminated and observation.stop == "final_answer"
+        assert observation.result["score"] == step.reward and observation.result["error"] is None
+        assert observation.result["taxonomy"]["basis"] == "rule"
+        assert observation.messages[-1]["role"] == "assistant"
+
+
+def test_a_step_after_the_end_is_a_clear_error_and_state_reports_the_episode(
+    arithmetic_server: str,
+):
+    async def main() -> tuple[Any, str]:
+        async with RewardgymEnvClient(arithmetic_server) as client:
+            await client.reset(index=3)
+            await client.step(TextAction(text="7"))
+            state = await client.state()
+            try:
+                await client.step(TextAction(text="8"))
+                error = "no error"
+            except RuntimeError as exc:
+                error = str(exc)
+        return state, error
+
+    state, error = asyncio.run(main())
+    assert state.done and state.stop == "final_answer" and state.step_count == 1
+    assert state.env_id == "rewardgym/ReasoningGym-v0" and len(state.rewards) == 1
+    assert "episode is over" in error and "reset" in error
+
+
+def test_multi_step_episode_over_openenv_with_step_rewards():
+    url, process = serve("rewardgym/MultiStep-v0", {"step_reward": "no_repetition"}, 2)
+    try:
+        [row] = env_rows(gym.make("rewardgym/MultiStep-v0"), [0])
+
+        async def main() -> list[Any]:
+            async with RewardgymEnvClient(url) as client:
+                await client.reset(task=json.loads(row["task"]))
+                first = await client.step(TextAction(text="First the product."))
+                last = await client.step(TextAction(text=f"Final answer: {row['reference']}"))
+                return [first, last]
+
+        first, last = asyncio.run(main())
+        assert (
+            not first.done
+            and first.reward == 1.0
+            and first.observation.text == "First the product."
+        )
+        assert last.done and last.reward == 2.0  # step reward + the right outcome
+        assert last.observation.stop == "final_answer"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_unknown_environment_lists_the_registered_ones():
+    run = subprocess.run(
+        [sys.executable, "-m", "rewardgym", "envs", "serve", "rewardgym/Nope-v0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode != 0 and "rewardgym/MultiStep-v0" in run.stdout + run.stderr
