@@ -18,8 +18,7 @@ from rewardgym.errors import (
 )
 from rewardgym.judges.backends.factory import CacheDefaults, configure_cache
 from rewardgym.judges.base import Reward, ScoreContext
-from rewardgym.judges.runtime.shared_pools import close_shared_pools, shared_pool
-from rewardgym.judges.sync_rule import SyncRule
+from rewardgym.judges.lifecycle import close_shared, start_shared
 from rewardgym.judges.user_regex import RegexLimits, configure_regex
 from rewardgym.metrics import ITEMS, REJECTED, REQUEST_SECONDS, REQUESTS, register_gauges
 from rewardgym.on_error import apply_on_error
@@ -154,7 +153,7 @@ class RewardService:
         # must not stall every other request while its module (and openai's) imports.
         await asyncio.to_thread(_import_reward_types)
         # The rule workers too: the first large rule batch must not wait for their start.
-        await shared_pool(SyncRule.worker_target).start()
+        await start_shared()
         named = [self.registry.get(n) for n in self.registry.names()]
         await asyncio.gather(*(reward.start() for reward in named))
         for reward in named:
@@ -176,7 +175,7 @@ class RewardService:
         self._unregister()
         for reward in self.registry.all_rewards():
             await reward.aclose()
-        await close_shared_pools()
+        await close_shared()
 
     def caller(self, key_id: str | None) -> Caller:
         """The caller an API key (or none) makes: trusted when the operator marked the key so,

@@ -129,8 +129,9 @@ def main() -> None:
 
     import rewardgym.envs  # noqa: F401
     from rewardgym.envs.datasets import split_rows
-    from rewardgym.trainers.grpo import GRPORun, train_grpo
-    from rewardgym.trainers.self_rewarding import SelfRewardingRun, train_self_rewarding
+    from rewardgym.trainers.grpo import train_grpo
+    from rewardgym.trainers.runs import GRPORun, SelfRewardingRun
+    from rewardgym.trainers.self_rewarding import train_self_rewarding
 
     out: Path = opts.out
     out.mkdir(parents=True, exist_ok=True)

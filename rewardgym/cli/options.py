@@ -19,6 +19,7 @@ __all__ = [
     "UrlOpt",
     "check_env",
     "console",
+    "has_gpu",
     "parse_env_kwargs",
     "progress",
 ]
@@ -83,3 +84,10 @@ def check_env(env_id: str) -> None:
 
     if env_id not in ENV_IDS:
         raise typer.BadParameter(f"unknown environment {env_id!r}; registered: {sorted(ENV_IDS)}")
+
+
+def has_gpu() -> bool:
+    """Whether torch sees a GPU (training commands default to it when one is there)."""
+    import torch
+
+    return bool(torch.cuda.is_available())

@@ -14,6 +14,7 @@ from rewardgym.cli.options import (
     UrlOpt,
     check_env,
     console,
+    has_gpu,
     parse_env_kwargs,
 )
 from rewardgym.trainers.runs import GRPORun, RewardModelRun, SelfRewardingRun
@@ -92,7 +93,7 @@ def grpo(
             beta=beta,
             eval_every=eval_every,
             seed=seed,
-            use_cpu=cpu or not _has_gpu(),
+            use_cpu=cpu or not has_gpu(),
         )
     )
     table = Table(title=f"GRPO through {env}")
@@ -206,7 +207,7 @@ def self_rewarding(
         batch_size=batch_size,
         external=external,
         seed=seed,
-        use_cpu=cpu or not _has_gpu(),
+        use_cpu=cpu or not has_gpu(),
     )
     reports = train_self_rewarding(run)
     table = Table(title=f"self-rewarding DPO ({len(reports)} iterations) -> {output}")
@@ -225,12 +226,6 @@ def self_rewarding(
 
 def _fmt(value: Any) -> str:
     return "-" if value is None else f"{value:.3f}"
-
-
-def _has_gpu() -> bool:
-    import torch
-
-    return bool(torch.cuda.is_available())
 
 
 @train_app.command("reward-model")
@@ -286,7 +281,7 @@ def reward_model(
             batch_size=batch_size,
             max_length=max_length,
             seed=seed,
-            use_cpu=cpu or not _has_gpu(),
+            use_cpu=cpu or not has_gpu(),
         )
     )
     table = Table(title=f"reward model -> {output}")

@@ -9,8 +9,6 @@ enough to ride out a server restart). The API key is ``api_key``, else ``$REWARD
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import os
 import time
 from collections.abc import Sequence
@@ -19,21 +17,15 @@ from typing import Any
 import httpx
 from pydantic import TypeAdapter
 
+from rewardgym.client.http_base import _JSON, _TRANSPORT_ERRORS, HttpClientBase
 from rewardgym.client.retry import (
-    RetryPolicy,
     as_items,
     as_reward,
     call_deadline,
-    chunks,
     timeout_for,
 )
-from rewardgym.config import client_settings
 from rewardgym.errors import (
-    ItemFailedError,
-    RequestTimeoutError,
     ServerError,
-    UnavailableError,
-    error_from_wire,
 )
 from rewardgym.schema import (
     CompareItem,
@@ -47,6 +39,8 @@ from rewardgym.schema import (
     ScoreResponse,
 )
 
+_REWARD_LIST: TypeAdapter[list[RewardInfo]] = TypeAdapter(list[RewardInfo])
+
 __all__ = [
     "AsyncRewardClient",
     "RewardClient",
@@ -55,117 +49,6 @@ __all__ = [
     "as_reward",
     "shared_client",
 ]
-
-RETRY_STATUS = frozenset({429, 502, 503, 504})
-_JSON = {"content-type": "application/json"}
-_TRANSPORT_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
-_REWARD_LIST: TypeAdapter[list[RewardInfo]] = TypeAdapter(list[RewardInfo])
-
-
-def _raise_for(response: httpx.Response) -> None:
-    if response.is_success:
-        return
-    try:
-        body = response.json().get("error", {})
-    except (ValueError, AttributeError):
-        body = {"message": response.text[:500]}
-    raise error_from_wire(body, http_status=response.status_code, status=response.status_code)
-
-
-def _item_failed(response: httpx.Response) -> bool:
-    """A 504 for an item that timed out under ``on_error: raise``: asking again would only
-    time out again, so it is not retried."""
-    with contextlib.suppress(ValueError, AttributeError, KeyError, TypeError):
-        return bool(response.json()["error"]["code"] == ItemFailedError.code)
-    return False
-
-
-def _retry_after(response: httpx.Response | httpx.TransportError) -> float:
-    """The server's ``Retry-After`` in seconds (at most 30), or 0."""
-    if isinstance(response, httpx.Response):
-        with contextlib.suppress(ValueError):
-            return min(float(response.headers.get("retry-after", 0)), 30.0)
-    return 0.0
-
-
-class _Base:
-    def __init__(
-        self,
-        base_url: str = "http://127.0.0.1:8000",
-        *,
-        timeout: float = 60.0,
-        retries: int = 3,
-        backoff_s: float = 0.25,
-        chunk_size: int = 1024,
-        api_key: str | None = None,
-        retry_budget_s: float | None = None,
-    ) -> None:
-        self.retry = RetryPolicy(retries=retries, backoff_s=backoff_s, budget_s=retry_budget_s)
-        self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
-        self.retries = retries
-        self.retry_budget_s = retry_budget_s
-        self.backoff_s = backoff_s
-        self.chunk_size = chunk_size
-        api_key = api_key or client_settings().api_key or None
-        self.headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
-
-    def _next_delay(
-        self,
-        attempt: int,
-        started: float,
-        response: httpx.Response | httpx.TransportError,
-        deadline: float | None,
-    ) -> float | None:
-        """Seconds to wait before the next try, or None when there is no next try."""
-        wait = _retry_after(response)
-        return self.retry.next_delay(attempt, started, at_least=wait, deadline=deadline)
-
-    def _score_bodies(
-        self,
-        reward: str | RewardSpec | dict[str, Any],
-        items: Sequence[Item | dict[str, Any]],
-        on_error: OnError | None,
-        deadline_s: float | None,
-    ) -> list[bytes]:
-        # Plain dicts go out as they are: the server validates every item (and says which
-        # field is wrong), so validating here too would only double the work.
-        options = ScoreOptions(on_error=on_error, deadline_s=deadline_s)
-        head = {
-            "reward": reward.model_dump(mode="json") if isinstance(reward, RewardSpec) else reward,
-            "options": options.model_dump(mode="json", exclude_none=True),
-        }
-        plain = [
-            i.model_dump(mode="json", exclude_none=True) if isinstance(i, Item) else i
-            for i in items
-        ]
-        return [
-            json.dumps({**head, "items": chunk}, ensure_ascii=False).encode()
-            for chunk in chunks(plain, self.chunk_size)
-        ]
-
-    def _outcome(
-        self, attempt: int, path: str, response: httpx.Response | httpx.TransportError, last: bool
-    ) -> bytes | None:
-        """The body to return, or None to try again; raises when there is no point."""
-        tries = f" ({attempt + 1} tries)" if attempt else ""
-        if isinstance(response, httpx.TimeoutException):
-            if last:
-                raise RequestTimeoutError(
-                    f"{self.base_url}{path} did not answer within {self.timeout} s{tries}"
-                ) from response
-            return None
-        if isinstance(response, httpx.TransportError):
-            if last:
-                raise UnavailableError(
-                    f"cannot reach {self.base_url}{tries}: {response}"
-                ) from response
-            return None
-        if response.status_code in RETRY_STATUS and not last and not _item_failed(response):
-            return None
-        _raise_for(response)
-        return response.content
-
 
 _SHARED: dict[tuple[int, str, str], RewardClient] = {}
 
@@ -181,7 +64,7 @@ def shared_client(base_url: str, **kwargs: Any) -> RewardClient:
     return client
 
 
-class RewardClient(_Base):
+class RewardClient(HttpClientBase):
     """Blocking client. ``score`` returns one Result per item, in order.
 
     Args:
@@ -280,7 +163,7 @@ class RewardClient(_Base):
         self.close()
 
 
-class AsyncRewardClient(_Base):
+class AsyncRewardClient(HttpClientBase):
     """Asyncio client; chunks of a large batch are sent concurrently (``max_concurrency``)."""
 
     def __init__(

@@ -1,4 +1,7 @@
-"""The reward contract: ``async score(items, ctx) -> list[Result]``, one per item, in order."""
+"""The reward contract: ``async score(items, ctx) -> list[Result]``, one per item, in order.
+
+Rules computed in process subclass ``sync_rule.SyncRule``; the text a reward reads is in ``texts``.
+"""
 
 from __future__ import annotations
 

@@ -33,7 +33,7 @@ from rewardgym.trainers.curves import CurveRecorder, write_curve
 from rewardgym.trainers.runs import GRPORun
 from rewardgym.trainers.trl_args import common_trl_args
 
-__all__ = ["GRPORun", "tool_calling_tokenizer", "train_grpo"]
+__all__ = ["tool_calling_tokenizer", "train_grpo"]
 
 
 def tool_calling_tokenizer(tokenizer: Any, model: str) -> Any:

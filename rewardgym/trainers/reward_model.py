@@ -24,7 +24,7 @@ from rewardgym.progress import progress_bar
 from rewardgym.trainers.runs import RewardModelRun
 from rewardgym.trainers.trl_args import common_trl_args
 
-__all__ = ["RewardModelRun", "pair_accuracy", "train_reward_model"]
+__all__ = ["pair_accuracy", "train_reward_model"]
 
 
 def _chosen_rejected(pair: LabelledPair) -> tuple[str, str]:

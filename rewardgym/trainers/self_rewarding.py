@@ -23,13 +23,11 @@ resumes after its last finished iteration. The reports also go to
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import shutil
 import statistics
 import time
-from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -38,72 +36,19 @@ import rewardgym.envs  # noqa: F401  (registers the ids)
 from rewardgym.envs.datasets import split_rows
 from rewardgym.integrations.trl_env_reward import EnvReward
 from rewardgym.integrations.trl_reward import RewardFunction
-from rewardgym.on_error import value_of
 from rewardgym.progress import progress_bar
-from rewardgym.schema import Item, Message, Result, RewardSpec, ScoreOptions, ScoreRequest
 from rewardgym.trainers.curves import complete, heldout_reward, write_curve
 from rewardgym.trainers.runs import SelfRewardingRun
+from rewardgym.trainers.self_judging import (
+    agreement,
+    build_pairs,
+    mean_score,
+    score_in_process,
+    self_judge_spec,
+)
 from rewardgym.trainers.trl_args import common_trl_args
 
-__all__ = [
-    "SelfRewardingRun",
-    "build_pairs",
-    "finished_iterations",
-    "self_judge_spec",
-    "train_self_rewarding",
-]
-
-
-def self_judge_spec(model_dir: str, run: SelfRewardingRun) -> dict[str, Any]:
-    """The additive 5-point rubric judged by ``model_dir`` through the in-process backend."""
-    sampled = run.judge_samples > 1 and run.judge_verdict != "logprobs"
-    return {
-        "type": "pointwise",
-        "params": {
-            "rubric": "additive5",
-            "verdict": run.judge_verdict,
-            "backend": {"kind": "transformers", "model": model_dir, "cache": False},
-            "samples": run.judge_samples if sampled else 1,
-            "temperature": 0.7 if sampled else 0.0,
-            "max_tokens": 256,
-        },
-    }
-
-
-def build_pairs(
-    groups: Sequence[tuple[Any, Sequence[tuple[str, float | None]]]],
-    *,
-    min_margin: float = 0.0,
-    length_control: bool = False,
-) -> list[dict[str, Any]]:
-    """DPO pairs from ``(prompt, [(response, score), ...])`` groups: the best response against
-    the worst, when ``best - worst > min_margin``. Unscored responses (None, NaN) are left out.
-    With ``length_control`` the shortest best and the longest worst response are taken, so the
-    pairs do not teach "longer is better"."""
-    pairs = []
-    for index, (prompt, group) in enumerate(groups):
-        scored = [(r, s) for r, s in group if s is not None and not math.isnan(s)]
-        if len(scored) < 2:
-            continue
-        high = max(s for _, s in scored)
-        low = min(s for _, s in scored)
-        if high - low <= min_margin:
-            continue
-        best = [r for r, s in scored if s == high]
-        worst = [r for r, s in scored if s == low]
-        chosen = min(best, key=len) if length_control else best[0]
-        rejected = max(worst, key=len) if length_control else worst[0]
-        pairs.append(
-            {
-                "group": index,
-                "prompt": prompt,
-                "chosen": chosen,
-                "rejected": rejected,
-                "score_chosen": high,
-                "score_rejected": low,
-            }
-        )
-    return pairs
+__all__ = ["finished_iterations", "train_self_rewarding"]
 
 
 def finished_iterations(out: Path) -> list[dict[str, Any]]:
@@ -114,34 +59,6 @@ def finished_iterations(out: Path) -> list[dict[str, Any]]:
         reports.append(json.loads(path.read_text(encoding="utf-8")))
         k += 1
     return reports
-
-
-def _score_self(
-    spec: dict[str, Any], rows: Sequence[dict[str, Any]], texts: list[str]
-) -> list[Any]:
-    """Judge in process with a fresh service, released afterwards (a new model every time)."""
-    from rewardgym.config import Settings
-    from rewardgym.judges.backends.transformers_local import unload_model
-    from rewardgym.service import RewardService
-
-    items = [
-        Item(prompt=[Message.model_validate(m) for m in row["prompt"]], response=text)
-        for row, text in zip(rows, texts, strict=True)
-    ]
-
-    async def run() -> list[Result]:
-        request = ScoreRequest(
-            reward=RewardSpec.model_validate(spec),
-            items=items,
-            options=ScoreOptions(on_error="null", deadline_s=3600),
-        )
-        try:
-            async with RewardService.running(Settings()) as service:
-                return list((await service.score(request)).results)
-        finally:
-            unload_model(spec["params"]["backend"]["model"])
-
-    return [value_of(r, "null") for r in asyncio.run(run())]
 
 
 class _Loop:
@@ -173,7 +90,7 @@ class _Loop:
     def judge(self, model_dir: str, rows: list[dict[str, Any]], texts: list[str]) -> list[Any]:
         judge = self.run.judge
         if judge == "self":
-            return _score_self(self_judge_spec(model_dir, self.run), rows, texts)
+            return score_in_process(self_judge_spec(model_dir, self.run), rows, texts)
         if judge == "env":
             return self.env_reward(
                 [r["prompt"] for r in rows], texts, task=[r["task"] for r in rows]
@@ -232,27 +149,6 @@ class _Loop:
         return trainer.model, losses
 
 
-def _mean(values: Sequence[Any]) -> float | None:
-    kept = [float(v) for v in values if v is not None and not math.isnan(float(v))]
-    return statistics.fmean(kept) if kept else None
-
-
-def _agreement(
-    pairs: list[dict[str, Any]], external: dict[tuple[int, str], float | None]
-) -> float | None:
-    """Of the pairs whose two responses the external reward tells apart, the fraction where it
-    prefers the same response as the judge (``external``: (group, response) -> reward)."""
-    decided = agreed = 0
-    for p in pairs:
-        a = external.get((p["group"], p["chosen"]))
-        b = external.get((p["group"], p["rejected"]))
-        if a is None or b is None or a == b:
-            continue
-        decided += 1
-        agreed += a > b
-    return agreed / decided if decided else None
-
-
 def train_self_rewarding(
     run: SelfRewardingRun, *, show_progress: bool = True
 ) -> list[dict[str, Any]]:
@@ -305,12 +201,12 @@ def train_self_rewarding(
                 "prompts": len(rows),
                 "samples": len(texts),
                 "judge": run.judge,
-                "mean_judge_score": _mean(scores),
+                "mean_judge_score": mean_score(scores),
                 "unscored": sum(s is None or math.isnan(float(s)) for s in scores),
                 "pairs": len(pairs),
                 "mean_length": statistics.fmean(len(t) for t in texts) if texts else 0.0,
-                "mean_chosen_length": _mean([len(p["chosen"]) for p in pairs]),
-                "mean_rejected_length": _mean([len(p["rejected"]) for p in pairs]),
+                "mean_chosen_length": mean_score([len(p["chosen"]) for p in pairs]),
+                "mean_rejected_length": mean_score([len(p["rejected"]) for p in pairs]),
             }
             if run.external:
                 external = loop.external(sample_rows, texts)
@@ -318,8 +214,8 @@ def train_self_rewarding(
                     (i // run.samples, text): value
                     for i, (text, value) in enumerate(zip(texts, external, strict=True))
                 }
-                report["mean_external_reward"] = _mean(external)
-                report["judge_agreement"] = _agreement(pairs, by_text)
+                report["mean_external_reward"] = mean_score(external)
+                report["judge_agreement"] = agreement(pairs, by_text)
             bar.update(job, description=f"iteration {k}: DPO on {len(pairs)} pairs")
             target = out / f"iteration-{k}"
             if pairs:

@@ -92,6 +92,7 @@ def test_train_commands_explain_themselves(command: list[str]):
         assert "--env" in result.stdout
 
 
+@pytest.mark.slow
 def test_train_grpo_unknown_env_lists_the_registered_ones(tmp_path: Path):
     result = run(
         "train", "grpo", "--env", "nope/X-v0", "--model", str(tmp_path), "--output", str(tmp_path)

@@ -146,6 +146,7 @@ def test_grpc_client_on_a_closed_port_fails_after_retries():
         client.score("math", ITEMS[:1])
 
 
+@pytest.mark.slow
 def test_a_retry_budget_rides_out_a_server_that_starts_late():
     """A trainer's reward call made while the server restarts: with a retry budget the client
     keeps trying (jittered backoff) until the server answers, then scores normally."""

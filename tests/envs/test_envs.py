@@ -51,7 +51,13 @@ def requests_at(server: Server, reward: str) -> float:
     return float(found.group(1)) if found else 0.0
 
 
-@pytest.mark.parametrize("env_id", sorted(rewardgym.envs.ENV_IDS))
+@pytest.mark.parametrize(
+    "env_id",
+    [  # ReasoningGym builds its task generators: seconds
+        pytest.param(e, marks=pytest.mark.slow) if e == "rewardgym/ReasoningGym-v0" else e
+        for e in sorted(rewardgym.envs.ENV_IDS)
+    ],
+)
 def test_check_env_passes_for_every_registered_id(env_id: str):
     env = gym.make(env_id)
     check_env(env.unwrapped, skip_render_check=True)
@@ -69,6 +75,7 @@ def test_text_space_takes_real_completions():
     assert not text_space(10).contains("x" * 11) and not text_space().contains("a\x00b")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", ["basic_arithmetic", "chain_sum"])
 def test_reasoning_gym_known_right_and_wrong_answers(family: str):
     env = gym.make("rewardgym/ReasoningGym-v0", task=family)
@@ -201,6 +208,7 @@ def test_mt_bench_questions_as_dialogues():
     assert env.step("Another one.")[4]["stop"] == "end_of_dialogue"
 
 
+@pytest.mark.slow
 def test_remote_mode_gives_the_same_rewards_as_in_process(server: Server):
     local = gym.make("rewardgym/ReasoningGym-v0", task="chain_sum")
     remote = gym.make("rewardgym/ReasoningGym-v0", task="chain_sum", scorer=server.url)
@@ -219,6 +227,7 @@ def test_remote_mode_gives_the_same_rewards_as_in_process(server: Server):
     assert requests_at(server, "inline:reasoning_gym") - before == 6  # really remote
 
 
+@pytest.mark.slow
 def test_a_down_or_silent_server_is_a_clear_error_not_a_hang_fault_injection():
     with socket.socket() as probe:  # a port with nothing listening
         probe.bind(("127.0.0.1", 0))
@@ -281,6 +290,7 @@ def test_vector_env_scores_a_batch_with_one_server_call(server: Server):
     venv.close()
 
 
+@pytest.mark.slow
 def test_rollouts_become_rows_groups_and_dpo_pairs():
     env = gym.make("rewardgym/ReasoningGym-v0", task="chain_sum")
     rows = collect(env, lambda prompts: [solve(p) for p in prompts], 4, seed=0, progress=False)

@@ -68,6 +68,7 @@ def arithmetic_server() -> Iterator[str]:
     process.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_sixteen_concurrent_sessions_get_the_right_rewards_and_a_seventeenth_is_refused(
     arithmetic_server: str,
 ):
@@ -108,6 +109,7 @@ def test_sixteen_concurrent_sessions_get_the_right_rewards_and_a_seventeenth_is_
         assert observation.messages[-1]["role"] == "assistant"
 
 
+@pytest.mark.slow
 def test_a_step_after_the_end_is_a_clear_error_and_state_reports_the_episode(
     arithmetic_server: str,
 ):
@@ -129,6 +131,7 @@ def test_a_step_after_the_end_is_a_clear_error_and_state_reports_the_episode(
     assert "episode is over" in error and "reset" in error
 
 
+@pytest.mark.slow
 def test_multi_step_episode_over_openenv_with_step_rewards():
     url, process = serve("rewardgym/MultiStep-v0", {"step_reward": "no_repetition"}, 2)
     try:

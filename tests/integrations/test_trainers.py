@@ -126,6 +126,7 @@ def test_trl_grpo_trains_a_few_steps_with_the_remote_reward(
     assert _math_calls(server) - before >= 2  # the rewards really came from the server
 
 
+@pytest.mark.slow
 def test_pairwise_judge_adapter_fault_injection(faulty: str, server: Server):  # noqa: F811
     from tests.judges.test_judge_faults import pairwise_spec
 

@@ -18,6 +18,7 @@ import gymnasium as gym
 import pytest
 
 from rewardgym.envs.datasets import env_rows
+from rewardgym.errors import ItemFailedError
 from rewardgym.integrations.trl_env import (
     DialogueEnvironment,
     EnvironmentFactory,
@@ -122,7 +123,7 @@ def test_on_error_raise_and_unknown_ids_are_clear_errors():
     env = environment_factory("rewardgym/SingleTurn-v0", reward=spec, on_error="raise")()
     env.reset(task={"prompt": "Compute it.", "reference": "1"})
     env.submit(r"\boxed{9^{9^{9^{9^{9}}}}}")
-    with pytest.raises(RuntimeError, match="timeout"):
+    with pytest.raises(ItemFailedError, match="timeout"):
         env.get_reward()
     with pytest.raises(ValueError, match="registered: rewardgym/MultiStep-v0"):
         environment_factory("rewardgym/Nope-v0")
@@ -158,6 +159,7 @@ class RecordingFactory(EnvironmentFactory):
         return instance
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("env_id", "env_kwargs", "cls"),
     [
@@ -216,6 +218,7 @@ def test_trl_grpo_trains_through_the_environment_factory(
     print(f"\n{env_id}: {calls} tool calls in {steps * batch} rollouts, returns {returns}")
 
 
+@pytest.mark.slow
 def test_train_grpo_cli_takes_the_environment_slot_for_multi_turn(tool_model: Path, tmp_path: Path):
     out = tmp_path / "run"
     run = subprocess.run(

@@ -46,6 +46,7 @@ def _score(reward: Any, items: list[Item]) -> list[Any]:
     return asyncio.run(run())
 
 
+@pytest.mark.slow
 def test_all_humaneval_canonical_solutions_pass():
     path = shared_path("data/humaneval/HumanEval.jsonl.gz")
     with gzip.open(path, "rt") as fh:
@@ -56,6 +57,7 @@ def test_all_humaneval_canonical_solutions_pass():
     assert len(problems) == 164 and failed == []
 
 
+@pytest.mark.slow
 def test_humaneval_example_samples_give_pass_at_1_of_one_half():
     problem = json.loads(shared_path("data/humaneval/example_problem.jsonl").read_text())
     samples = [
@@ -191,6 +193,7 @@ def _leftover_processes(uids: set[int]) -> list[int]:
     return found
 
 
+@pytest.mark.slow
 def test_hostile_programs_are_contained_and_the_server_stays_healthy(
     code_server: tuple[Server, Path],
 ):

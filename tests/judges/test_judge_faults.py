@@ -146,9 +146,9 @@ async def test_a_good_backend_gives_a_normalised_score_and_critique(faulty: str)
 @pytest.mark.parametrize(
     ("mode", "error", "calls"),
     [
-        ("slow", ErrorType.TIMEOUT, 3),
-        ("e500", ErrorType.BACKEND_ERROR, 3),
-        ("garbage", ErrorType.BACKEND_ERROR, 3),
+        pytest.param("slow", ErrorType.TIMEOUT, 3, marks=pytest.mark.slow),
+        pytest.param("e500", ErrorType.BACKEND_ERROR, 3, marks=pytest.mark.slow),
+        pytest.param("garbage", ErrorType.BACKEND_ERROR, 3, marks=pytest.mark.slow),
         ("chatty", ErrorType.JUDGE_PARSE_ERROR, 2),
     ],
 )
@@ -236,6 +236,7 @@ def test_pairwise_needs_exactly_two_responses(faulty: str, server: Server):
     assert results[1].error is not None and results[1].error.type == ErrorType.INVALID_INPUT
 
 
+@pytest.mark.slow
 def test_eval_judge_cli_on_llmbar_with_a_position_biased_judge_fault_injection(
     faulty: str, tmp_path: Path
 ):
@@ -348,10 +349,10 @@ def test_self_consistency_needs_sampling_temperature(server: Server):
 @pytest.mark.parametrize(
     ("mode", "error", "kind"),
     [
-        ("down", "backend_error", "connection"),
-        ("slow", "timeout", "timeout"),
-        ("e500", "backend_error", "http"),
-        ("garbage", "backend_error", "malformed"),
+        pytest.param("down", "backend_error", "connection", marks=pytest.mark.slow),
+        pytest.param("slow", "timeout", "timeout", marks=pytest.mark.slow),
+        pytest.param("e500", "backend_error", "http", marks=pytest.mark.slow),
+        pytest.param("garbage", "backend_error", "malformed", marks=pytest.mark.slow),
         ("chatty", "judge_parse_error", None),
     ],
 )

@@ -16,6 +16,8 @@ from rewardgym.registry import RewardRegistry
 from rewardgym.schema import ErrorType, Item, RewardSpec
 from tests.conftest import Server
 
+pytestmark = pytest.mark.slow
+
 ITEMS = [
     Item(
         prompt="What is the capital of France?", response=f"Paris, surely. ({i})", reference="Paris"

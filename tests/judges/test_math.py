@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 
 from rewardgym.judges.base import ScoreContext
 from rewardgym.registry import RewardRegistry
@@ -43,6 +44,7 @@ def _param_sets(kwargs: dict[str, Any]) -> list[dict[str, Any]]:
     return [{**base, **fixed, **dict(zip(open_keys, c, strict=True))} for c in combos]
 
 
+@pytest.mark.slow
 async def test_math_agrees_with_math_verify_cases():
     rows = [json.loads(line) for line in shared_path("data/math_verify_cases.jsonl").open()]
     registry = RewardRegistry([])
@@ -70,6 +72,7 @@ async def test_math_agrees_with_math_verify_cases():
     assert agreement >= 0.99, disagreements
 
 
+@pytest.mark.slow
 def test_pathological_items_time_out_and_the_rest_are_scored(server: Server):
     deadline_s = 5.0
     hard = [

@@ -280,6 +280,7 @@ def test_embedding_similarity_with_the_shipped_minilm():
     assert missing.error is not None and missing.error.type == "invalid_input"
 
 
+@pytest.mark.slow
 def test_model_rewards_served_by_name_over_http_and_grpc(
     tiny_models: dict[str, str], tmp_path: Path
 ):
@@ -334,7 +335,8 @@ def test_train_reward_model_then_serve_it_by_path(tiny_models: dict[str, str], t
     import json as _json
 
     from rewardgym.evals.judge import load_pairs
-    from rewardgym.trainers.reward_model import RewardModelRun, train_reward_model
+    from rewardgym.trainers.reward_model import train_reward_model
+    from rewardgym.trainers.runs import RewardModelRun
 
     data = tmp_path / "pairs.jsonl"
     rows = [
@@ -391,6 +393,7 @@ def vllm_rm(tiny_models: dict[str, str]) -> Any:
         yield url
 
 
+@pytest.mark.slow
 def test_reward_model_through_vllm_classify_equals_the_local_model(
     tiny_models: dict[str, str], vllm_rm: str
 ):
@@ -487,6 +490,7 @@ def vllm_prm(tiny_judge_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         yield url, model_dir
 
 
+@pytest.mark.slow
 def test_prm_through_vllm_step_pooling_equals_the_direct_computation(vllm_prm: Any):
     from safetensors.torch import load_file
     from transformers import AutoTokenizer, Qwen2Model

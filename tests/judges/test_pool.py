@@ -49,6 +49,7 @@ async def test_crashed_worker_is_an_error_and_the_pool_recovers():
         await pool.close()
 
 
+@pytest.mark.slow
 async def test_stragglers_do_not_block_other_calls():
     """Two hung calls on a pool of size 2: quick calls still finish long before the deadline."""
     pool = KillablePool("time:sleep", size=2, straggler_after_s=0.2)

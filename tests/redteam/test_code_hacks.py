@@ -39,6 +39,7 @@ def _wrong(problem: dict[str, Any], hack: str) -> dict[str, Any]:
     return item
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("hack", sorted(CODE_HACKS))
 def test_a_hack_after_a_wrong_solution_scores_zero(server: Server, hack: str):
     items = [_wrong(p, CODE_HACKS[hack]) for p in _problems(12)]
@@ -49,6 +50,7 @@ def test_a_hack_after_a_wrong_solution_scores_zero(server: Server, hack: str):
     assert scores == [0.0] * len(items), (hack, scores)
 
 
+@pytest.mark.slow
 def test_an_always_equal_return_value_fails(server: Server):
     problems = _problems(30)
     items = []
@@ -66,6 +68,7 @@ def test_an_always_equal_return_value_fails(server: Server):
     assert "not plain data" in json.dumps(results[0]["metadata"])
 
 
+@pytest.mark.slow
 def test_assert_tests_hold_too(server: Server):
     tests = ["assert add(1, 2) == 3", "assert add(2, 2) == 4"]
     for hack in CODE_HACKS.values():

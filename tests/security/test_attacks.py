@@ -253,6 +253,7 @@ def test_a_trusted_key_may_set_host_params(server: Server):
     assert response.status_code == 200, response.text
 
 
+@pytest.mark.slow
 def test_inline_specs_can_be_turned_off():
     server = start_server({"REWARDGYM_API_KEYS": KEY, "REWARDGYM_INLINE_SPECS": "off"})
     try:
@@ -340,6 +341,7 @@ def test_a_large_catastrophic_batch_finishes_and_the_server_stays_free(
     assert {r["score"] for r in response.json()["results"]} == {0.0}
 
 
+@pytest.mark.slow
 def test_fresh_patterns_do_not_grow_memory(http: httpx.Client, server: Server):
     before = _rss_mb(server.process.pid)
     for n in range(300):
@@ -440,6 +442,7 @@ def test_openrlhf_labels_of_the_wrong_type_are_flagged(http: httpx.Client):
     assert response.json()["extra_logs"]["reward_error"] == [1.0]
 
 
+@pytest.mark.slow
 def test_inline_code_specs_share_one_metrics_series(http: httpx.Client, server: Server):
     for n in range(12):
         spec = {"type": "code", "params": {"excerpt_chars": n, "all_or_nothing": n % 2 == 0}}
@@ -463,6 +466,7 @@ def test_inline_code_specs_share_one_metrics_series(http: httpx.Client, server: 
     )
 
 
+@pytest.mark.slow
 def test_a_trickling_judge_is_cut_at_its_timeout_fault_injection(
     http: httpx.Client, server: Server
 ):
@@ -485,6 +489,7 @@ def test_a_caller_cannot_lengthen_the_deadline(http: httpx.Client):
     assert response.status_code == 200
 
 
+@pytest.mark.slow
 def test_reasoning_gym_checkers_that_eval_answers_run_in_the_sandbox(http: httpx.Client):
     if find_bwrap() is None:
         pytest.skip("bubblewrap is not installed")
@@ -519,6 +524,7 @@ def test_reasoning_gym_checkers_that_eval_answers_run_in_the_sandbox(http: httpx
     assert not Path(marker).exists(), "a checker ran the answer's code on the host"
 
 
+@pytest.mark.slow
 def test_http_answers_503_while_draining_and_exits_within_the_grace():
     server = start_server({"REWARDGYM_SHUTDOWN_GRACE_S": "8"})
     outcome: dict[str, httpx.Response] = {}
@@ -563,6 +569,7 @@ def _fanned_out_schema(levels: int) -> dict[str, Any]:
     return {"$defs": defs, "$ref": "#/$defs/a0"}
 
 
+@pytest.mark.slow
 def test_a_schema_that_fans_out_is_cut_at_the_deadline(http: httpx.Client):
     """Found by the red team: it hung the event loop for good."""
     body = {
@@ -592,6 +599,7 @@ def test_a_fence_bomb_in_code_is_linear(http: httpx.Client):
     assert time.perf_counter() - started < 20
 
 
+@pytest.mark.slow
 def test_params_text_counts_toward_the_inline_budget(http: httpx.Client):
     """Found by the red team: a fixed 200 KB reference times every item was computed on the
     event loop (ROUGE-L is O(n*m) in pure Python). Now it goes to a killable worker."""
@@ -612,6 +620,7 @@ def test_params_text_is_bounded(http: httpx.Client):
     assert "REWARDGYM_INLINE_MAX_PARAMS_CHARS" in response.json()["error"]["message"]
 
 
+@pytest.mark.slow
 def test_many_inline_code_specs_share_one_thread_pool(http: httpx.Client, server: Server):
     """Found by the red team: each inline code spec had a thread pool of its own (189 threads)."""
     items = [{"response": "x = 1", "reference": {"tests": ["assert True"]}}] * 4

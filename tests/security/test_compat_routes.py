@@ -77,6 +77,7 @@ def test_client_refuses_retry_settings_that_make_no_sense():
             RewardClient("http://127.0.0.1:9", **kwargs)  # type: ignore[arg-type]
 
 
+@pytest.mark.slow
 def test_path_keys_never_reach_a_log_and_odd_ones_are_401_not_500(
     capfd: pytest.CaptureFixture[str],
 ):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
 from rewardgym.server.auth import ApiKeys, TokenBuckets, load_keys
 from tests.conftest import start_server, stop_server
@@ -30,6 +31,7 @@ def test_token_bucket_refills_at_its_rate():
     assert buckets.take("other", now=0.5) == 0.0  # each key has its own bucket
 
 
+@pytest.mark.slow
 def test_server_requires_a_bearer_key_and_limits_its_rate():
     server = start_server(
         {

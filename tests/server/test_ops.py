@@ -67,6 +67,7 @@ def _wait_in_flight(url: str) -> None:
         time.sleep(0.02)
 
 
+@pytest.mark.slow
 def test_saturated_server_answers_503_with_retry_after_over_http_and_grpc():
     server = start_server({"REWARDGYM_MAX_PENDING_ITEMS": "4", "REWARDGYM_RETRY_AFTER_S": "3"})
     try:
@@ -98,6 +99,7 @@ def test_saturated_server_answers_503_with_retry_after_over_http_and_grpc():
         stop_server(server)
 
 
+@pytest.mark.slow
 def test_grpc_needs_the_key_shares_the_rate_with_http_and_keeps_health_open():
     server = start_server(
         {
@@ -125,6 +127,7 @@ def test_grpc_needs_the_key_shares_the_rate_with_http_and_keeps_health_open():
         stop_server(server)
 
 
+@pytest.mark.slow
 def test_request_ids_reach_the_response_and_every_json_log_line(tmp_path: Path):
     log_path = tmp_path / "server.log"
     with log_path.open("w") as log_file:
@@ -249,6 +252,7 @@ def _backend_calls(url: str) -> float:
     return total
 
 
+@pytest.mark.slow
 def test_two_replicas_reuse_each_other_s_judgments_through_redis(
     redis_url: str, tiny_judge_dir: Path, tmp_path: Path
 ):
@@ -276,6 +280,7 @@ def test_two_replicas_reuse_each_other_s_judgments_through_redis(
         stop_server(second)
 
 
+@pytest.mark.slow
 def test_redis_down_means_judging_without_the_cache_then_it_comes_back(
     tiny_judge_dir: Path, tmp_path: Path
 ):

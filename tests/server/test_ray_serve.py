@@ -13,6 +13,8 @@ import pytest
 from rewardgym.client import RewardClient
 from rewardgym.judges.runtime.ports import free_loopback_port
 
+pytestmark = pytest.mark.slow
+
 
 def test_ray_serve_runs_two_replicas_of_the_same_app(tmp_path):
     pytest.importorskip("ray.serve", reason="the ray extra is not installed")

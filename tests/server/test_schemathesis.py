@@ -13,6 +13,8 @@ import pytest
 
 from tests.conftest import Server
 
+pytestmark = pytest.mark.slow
+
 
 def test_no_generated_case_gets_a_server_error(server: Server, tmp_path: Path):
     binary = shutil.which("schemathesis", path=str(Path(sys.executable).parent))

@@ -16,6 +16,8 @@ from rewardgym.client.grpc import GrpcRewardClient
 from rewardgym.errors import OverloadedError
 from tests.conftest import start_server
 
+pytestmark = pytest.mark.slow
+
 
 def _descendants(root: int) -> set[int]:
     parents: dict[int, int] = {}

@@ -21,11 +21,9 @@ pytest.importorskip("trl", reason="the train extra is not installed")
 
 from rewardgym.envs.datasets import env_rows
 from rewardgym.integrations.trl_env_reward import EnvReward
-from rewardgym.trainers.self_rewarding import (
-    SelfRewardingRun,
-    build_pairs,
-    train_self_rewarding,
-)
+from rewardgym.trainers.runs import SelfRewardingRun
+from rewardgym.trainers.self_judging import build_pairs
+from rewardgym.trainers.self_rewarding import train_self_rewarding
 
 ARITHMETIC = {
     "task": "basic_arithmetic",
@@ -45,6 +43,7 @@ def _rows(n: int) -> list[dict]:
         env.close()
 
 
+@pytest.mark.slow
 def test_env_reward_scores_right_and_wrong_answers_and_pickles():
     rows = _rows(3)
     reward = EnvReward("rewardgym/ReasoningGym-v0", ARITHMETIC)
@@ -122,6 +121,7 @@ def _inline_calls(server: Server) -> float:
     return float(found.group(1)) if found else 0.0
 
 
+@pytest.mark.slow
 def test_train_grpo_cli_through_the_environment_on_a_real_server(
     server: Server, tiny_judge_dir: Path, tmp_path: Path
 ):
@@ -177,6 +177,7 @@ def test_train_grpo_cli_through_the_environment_on_a_real_server(
     assert "heldout_end" in result.stdout
 
 
+@pytest.mark.slow
 def test_self_rewarding_one_iteration_judged_by_itself_then_resumed(
     tiny_judge_dir: Path, tmp_path: Path
 ):

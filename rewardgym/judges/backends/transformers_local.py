@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rewardgym.judges.backends.base import BackendError, ChatRequest, ChatResponse
+from rewardgym.judges.deadline import time_left
 from rewardgym.judges.runtime.model_loader import load_pretrained, unload
 from rewardgym.metrics import BACKEND_ERRORS, BACKEND_SECONDS
 
@@ -109,15 +110,18 @@ class TransformersBackend:
         await self._queue.put(pending)
         started = time.perf_counter()
         label = f"transformers/{self.model}"
+        left = time_left()
+        limit = self.timeout_s if left is None else min(self.timeout_s, left)
         try:
-            response = await asyncio.wait_for(asyncio.shield(pending.future), self.timeout_s)
+            response = await asyncio.wait_for(asyncio.shield(pending.future), limit)
         except BackendError:
             BACKEND_ERRORS.labels(label, "other").inc()
             raise
         except TimeoutError as exc:
             BACKEND_ERRORS.labels(label, "timeout").inc()
             raise BackendError(
-                f"local model {self.model}: no answer within {self.timeout_s:g} s",
+                f"local model {self.model}: no answer within {limit:.3g} s"
+                + (" (the request's deadline)" if limit < self.timeout_s else ""),
                 retryable=True,
                 timeout=True,
             ) from exc

@@ -23,6 +23,8 @@ from openenv.core import GenericEnvClient
 
 from tests.integrations.test_openenv import ARITHMETIC, serve
 
+pytestmark = pytest.mark.slow
+
 TRIALS = 12
 
 

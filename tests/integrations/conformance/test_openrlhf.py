@@ -70,6 +70,7 @@ def test_openrlhf_agent_executor_scores_like_v1_score(peers: Path, server: Serve
     assert all(o["extra_logs"]["reward_error"] == [0.0] for o in outputs)
 
 
+@pytest.mark.slow
 def test_openrlhf_reaches_a_server_with_keys_through_the_key_in_the_path(
     peers: Path, tokenizer: Any, capfd: pytest.CaptureFixture[str]
 ):

@@ -38,6 +38,7 @@ class Recorded(RewardFunction):
         return values
 
 
+@pytest.mark.slow
 def test_grpo_with_tools_scores_through_the_server(
     server: Server,
     tool_model: Path,  # noqa: F811
@@ -90,6 +91,7 @@ def test_grpo_with_tools_scores_through_the_server(
     print(f"\nTRL completions: {len(items)} items, {calls} tool calls, roles {sorted(roles)}")
 
 
+@pytest.mark.slow
 def test_trl_parsed_reasoning_and_tool_call_messages_score_on_their_text(
     server: Server,
     tool_model: Path,  # noqa: F811
