@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -14,21 +15,39 @@ from rewardgym.errors import ConfigError
 from rewardgym.schema import RewardSpec
 
 __all__ = [
+    "CacheSettings",
     "ClientSettings",
     "RewardConfig",
     "Settings",
     "client_settings",
     "default_config_path",
     "load_reward_config",
+    "settings_environment",
 ]
 
 
-class Settings(BaseSettings):
+_ENV = SettingsConfigDict(env_prefix="REWARDGYM_", extra="ignore", env_parse_none_str="none")
+
+
+class CacheSettings(BaseSettings):
+    """Where LLM judges keep their judgments (also what a judge built outside a server reads,
+    so one unrelated bad variable cannot stop it)."""
+
+    model_config = _ENV
+
+    cache_dir: Path | None = Field(
+        default=None, description="the SQLite judgment cache's folder (default ~/.cache/rewardgym)"
+    )
+    cache_url: str | None = Field(
+        default=None, description="redis://HOST:PORT/DB: judgments shared by every replica"
+    )
+    cache_ttl_s: float = Field(default=30 * 24 * 3600, ge=0, description="Redis TTL; 0 = none")
+
+
+class Settings(CacheSettings):
     """Server settings; each field can be set as ``REWARDGYM_<FIELD>`` (``REWARDGYM_PORT``)."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="REWARDGYM_", extra="ignore", env_parse_none_str="none"
-    )
+    model_config = _ENV
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
@@ -76,13 +95,6 @@ class Settings(BaseSettings):
         description="comma-separated end-of-sequence/padding texts the compatibility routes "
         "strip from a response's end (default: the common chat templates' own)",
     )
-    cache_dir: Path | None = Field(
-        default=None, description="the SQLite judgment cache's folder (default ~/.cache/rewardgym)"
-    )
-    cache_url: str | None = Field(
-        default=None, description="redis://HOST:PORT/DB: judgments shared by every replica"
-    )
-    cache_ttl_s: float = Field(default=30 * 24 * 3600, ge=0, description="Redis TTL; 0 = none")
     log_level: str = "info"
     log_format: Literal["text", "json"] = Field(
         default="text", description="json: one JSON object a line, with the request id"
@@ -123,15 +135,19 @@ class Settings(BaseSettings):
     rate_burst: int = Field(default=20, ge=1, description="requests at once per key")
 
 
+def settings_environment() -> dict[str, str]:
+    """This process's ``REWARDGYM_*`` variables, for processes it starts with the same
+    settings (Ray Serve replicas)."""
+    return {k: v for k, v in os.environ.items() if k.startswith("REWARDGYM_")}
+
+
 class ClientSettings(BaseSettings):
     """What a client-side adapter reads from the environment when its caller does not say
     (verl's ``compute_score``, the clients' API key): ``REWARDGYM_URL``, ``REWARDGYM_API_KEY``,
     ``REWARDGYM_REWARD``, ``REWARDGYM_TIMEOUT_S``, ``REWARDGYM_RETRY_BUDGET_S``,
     ``REWARDGYM_ON_ERROR``."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="REWARDGYM_", extra="ignore", env_parse_none_str="none"
-    )
+    model_config = _ENV
 
     url: str = Field(default="http://127.0.0.1:8000", description="the reward server")
     api_key: str | None = Field(default=None, description="sent as a bearer token")

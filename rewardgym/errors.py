@@ -16,6 +16,7 @@ The tree (code · HTTP status · gRPC status · retryable)::
     ├── RequestTimeoutError           timeout               504  DEADLINE_EXCEEDED    yes
     ├── NotImplementedYetError        not_implemented       501  UNIMPLEMENTED
     ├── ServerError                   internal              500  INTERNAL
+    ├── HttpProtocolError             http_error            400  INVALID_ARGUMENT
     └── ItemFailedError               item_failed     504 / 422  DEADLINE_EXCEEDED /
                                                                  FAILED_PRECONDITION  never
 
@@ -39,6 +40,7 @@ from rewardgym.schema import Error, ErrorType
 __all__ = [
     "ConfigError",
     "ForbiddenError",
+    "HttpProtocolError",
     "InvalidRequestError",
     "ItemFailedError",
     "NotImplementedYetError",
@@ -183,6 +185,20 @@ class ServerError(RewardGymError):
     client has no closer class for."""
 
 
+class HttpProtocolError(RewardGymError):
+    """An HTTP request that never reached an endpoint: a body that is not JSON (400), a path
+    that does not exist (404), a method the path does not take (405). ``status`` is the one
+    HTTP gave it; gRPC has no such failure."""
+
+    http_status = 400
+    grpc_code = "INVALID_ARGUMENT"
+    code = "http_error"
+
+    def __init__(self, message: str, status: int = 400, **detail: Any) -> None:
+        super().__init__(message, **detail)
+        self.http_status = status
+
+
 class ItemFailedError(RewardGymError):
     """An item failed under ``on_error: raise``; the request fails as a whole."""
 
@@ -254,8 +270,14 @@ def error_from_wire(
     code = body.get("code")
     where = where or (f"HTTP {http_status}" if http_status else f"gRPC {grpc_code}")
     message = str(body.get("message") or where)
-    if code == ItemFailedError.code and isinstance(body.get("item_error"), dict):
-        return ItemFailedError(int(body.get("index", -1)), Error.model_validate(body["item_error"]))
+    if code == ItemFailedError.code:  # never a fault to retry, whatever else it lacks
+        raw = body.get("item_error")
+        try:
+            error = Error.model_validate(raw)
+        except ValueError:
+            error = Error(type=ErrorType.INTERNAL, message=message)
+        index = body.get("index", -1)
+        return ItemFailedError(index if isinstance(index, int) else -1, error)
     detail = {k: v for k, v in body.items() if k not in ("code", "message", "retryable")}
     cls = _BY_CODE.get(str(code)) if code is not None else None
     if cls is None and http_status is not None:

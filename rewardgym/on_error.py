@@ -104,6 +104,8 @@ def apply_on_error(results: Sequence[Result], policy: OnError) -> list[Result]:
     ``"raise"`` fails the whole batch at its first failed item."""
     out = list(results)
     for index, result in enumerate(out):
-        if result.error is not None:
+        if failed(result):
+            if result.error is None:  # no score and no reason: never a silent null
+                result.error = Error(type=ErrorType.INTERNAL, message="the reward gave no score")
             result.score = value_of(result, policy, index=index)
     return out

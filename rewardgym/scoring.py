@@ -125,7 +125,7 @@ class LocalScorer:
         request = ScoreRequest(
             reward=reward if not isinstance(reward, dict) else RewardSpec.model_validate(reward),
             items=list(items),
-            options=ScoreOptions(on_error="null", deadline_s=self.timeout_s),
+            options=ScoreOptions(on_error="null", deadline_s=min(self.timeout_s, 3600.0)),
         )
         future = asyncio.run_coroutine_threadsafe(
             self._service().score(request), _LoopThread.loop()

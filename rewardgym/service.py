@@ -18,6 +18,7 @@ from rewardgym.errors import (
 )
 from rewardgym.judges.backends.factory import CacheDefaults, configure_cache
 from rewardgym.judges.base import Reward, ScoreContext
+from rewardgym.judges.deadline import deadline_scope
 from rewardgym.judges.lifecycle import close_shared, start_shared
 from rewardgym.judges.user_regex import RegexLimits, configure_regex
 from rewardgym.metrics import ITEMS, REJECTED, REQUEST_SECONDS, REQUESTS, register_gauges
@@ -260,7 +261,8 @@ class RewardService:
         ctx = self._prepare(len(request.items), request.options)
         reward = await self._resolve_warm(request.reward, caller)
         started = time.perf_counter()
-        with self._admit(len(request.items)):
+        # Judges' backends read the time left (as Reward.score sets it for score).
+        with self._admit(len(request.items)), deadline_scope(ctx.deadline):
             results = await reward.compare(request.items, ctx)
         for result in results:
             reward.stamp(result)

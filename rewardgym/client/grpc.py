@@ -154,12 +154,19 @@ class GrpcRewardClient:
         self,
         reward: str | RewardSpec | dict[str, Any],
         items: Sequence[CompareItem | dict[str, Any]],
+        *,
+        on_error: OnError | None = None,
+        deadline_s: float | None = None,
     ) -> list[Result]:
-        """Rank responses with a preference reward."""
+        """Rank responses with a preference reward (``deadline_s`` as for ``score``)."""
         request = CompareRequest(
-            reward=as_reward(reward), items=[CompareItem.model_validate(i) for i in items]
+            reward=as_reward(reward),
+            items=[CompareItem.model_validate(i) for i in items],
+            options=ScoreOptions(on_error=on_error, deadline_s=deadline_s),
         )
-        reply = self._call(self._stub.Compare, conv.compare_request_to_pb(request))
+        reply = self._call(
+            self._stub.Compare, conv.compare_request_to_pb(request), call_deadline(deadline_s)
+        )
         return conv.score_response_from_pb(reply).results
 
     def rewards(self) -> list[RewardInfo]:

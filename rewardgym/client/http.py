@@ -29,13 +29,11 @@ from rewardgym.errors import (
 )
 from rewardgym.schema import (
     CompareItem,
-    CompareRequest,
     Item,
     OnError,
     Result,
     RewardInfo,
     RewardSpec,
-    ScoreOptions,
     ScoreResponse,
 )
 
@@ -132,14 +130,11 @@ class RewardClient(HttpClientBase):
         items: Sequence[CompareItem | dict[str, Any]],
         *,
         on_error: OnError | None = None,
+        deadline_s: float | None = None,
     ) -> list[Result]:
-        """Rank responses with a preference reward."""
-        body = CompareRequest(
-            reward=as_reward(reward),
-            items=[CompareItem.model_validate(i) for i in items],
-            options=ScoreOptions(on_error=on_error),
-        ).model_dump_json(exclude_none=True)
-        reply = self._request("POST", "/v1/compare", body.encode())
+        """Rank responses with a preference reward (``deadline_s`` as for ``score``)."""
+        body = self._compare_body(reward, items, on_error, deadline_s)
+        reply = self._request("POST", "/v1/compare", body, call_deadline(deadline_s))
         return ScoreResponse.model_validate_json(reply).results
 
     def rewards(self) -> list[RewardInfo]:
@@ -226,6 +221,19 @@ class AsyncRewardClient(HttpClientBase):
             *(one(b) for b in self._score_bodies(reward, items, on_error, deadline_s))
         )
         return [r for part in parts for r in part]
+
+    async def compare(
+        self,
+        reward: str | RewardSpec | dict[str, Any],
+        items: Sequence[CompareItem | dict[str, Any]],
+        *,
+        on_error: OnError | None = None,
+        deadline_s: float | None = None,
+    ) -> list[Result]:
+        """Rank responses with a preference reward (``deadline_s`` as for ``score``)."""
+        body = self._compare_body(reward, items, on_error, deadline_s)
+        reply = await self._request("POST", "/v1/compare", body, call_deadline(deadline_s))
+        return ScoreResponse.model_validate_json(reply).results
 
     async def rewards(self) -> list[RewardInfo]:
         return _REWARD_LIST.validate_json(await self._request("GET", "/v1/rewards"))

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from rewardgym.client.retry import RetryPolicy, chunks
+from rewardgym.client.retry import DEADLINE_GRACE_S, RetryPolicy, as_reward, chunks
 from rewardgym.config import client_settings
 from rewardgym.errors import (
     ItemFailedError,
@@ -19,7 +19,7 @@ from rewardgym.errors import (
     UnavailableError,
     error_from_wire,
 )
-from rewardgym.schema import Item, OnError, RewardSpec, ScoreOptions
+from rewardgym.schema import CompareItem, CompareRequest, Item, OnError, RewardSpec, ScoreOptions
 
 __all__ = ["RETRY_STATUS", "HttpClientBase", "raise_for_error"]
 
@@ -90,6 +90,28 @@ class HttpClientBase:
         wait = _retry_after(response)
         return self.retry.next_delay(attempt, started, at_least=wait, deadline=deadline)
 
+    def server_deadline(self, deadline_s: float | None) -> float:
+        """The deadline a request carries: the caller's, else one that ends before this
+        client stops waiting (so the server answers with timed-out items rather than work on
+        for a client that has gone, and a retry never scores the same batch twice at once)."""
+        if deadline_s is not None:
+            return deadline_s
+        return min(max(self.timeout - DEADLINE_GRACE_S, self.timeout / 2), 3600.0)
+
+    def _compare_body(
+        self,
+        reward: str | RewardSpec | dict[str, Any],
+        items: Sequence[CompareItem | dict[str, Any]],
+        on_error: OnError | None,
+        deadline_s: float | None,
+    ) -> bytes:
+        request = CompareRequest(
+            reward=as_reward(reward),
+            items=[CompareItem.model_validate(i) for i in items],
+            options=ScoreOptions(on_error=on_error, deadline_s=self.server_deadline(deadline_s)),
+        )
+        return request.model_dump_json(exclude_none=True).encode()
+
     def _score_bodies(
         self,
         reward: str | RewardSpec | dict[str, Any],
@@ -99,7 +121,7 @@ class HttpClientBase:
     ) -> list[bytes]:
         # Plain dicts go out as they are: the server validates every item (and says which
         # field is wrong), so validating here too would only double the work.
-        options = ScoreOptions(on_error=on_error, deadline_s=deadline_s)
+        options = ScoreOptions(on_error=on_error, deadline_s=self.server_deadline(deadline_s))
         head = {
             "reward": reward.model_dump(mode="json") if isinstance(reward, RewardSpec) else reward,
             "options": options.model_dump(mode="json", exclude_none=True),
@@ -118,6 +140,12 @@ class HttpClientBase:
     ) -> bytes | None:
         """The body to return, or None to try again; raises when there is no point."""
         tries = f" ({attempt + 1} tries)" if attempt else ""
+        if isinstance(response, httpx.ConnectTimeout):  # never reached: unavailable
+            if last:
+                raise UnavailableError(
+                    f"cannot reach {self.base_url}{tries}: no connection within {self.timeout} s"
+                ) from response
+            return None
         if isinstance(response, httpx.TimeoutException):
             if last:
                 raise RequestTimeoutError(

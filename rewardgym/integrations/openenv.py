@@ -70,6 +70,8 @@ class RewardgymState(State):
 
 
 def _reward(value: float) -> float | None:
+    """An env's reward in OpenEnv's field: a failed reward (NaN under ``on_error: null``) is
+    None there, as TRL reads it."""
     return None if math.isnan(value) else float(value)
 
 
@@ -84,7 +86,7 @@ class RewardgymEnvironment(Environment[TextAction, TextObservation, RewardgymSta
         env = gym.make(
             env_id,
             scorer=make_scorer(url),
-            on_error="nan",
+            on_error="null",
             disable_env_checker=True,
             **env_kwargs,
         ).unwrapped

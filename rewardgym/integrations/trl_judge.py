@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from rewardgym.on_error import value_of
 from rewardgym.schema import CompareItem, RewardSpec
 
 __all__ = ["PairwiseJudge"]
@@ -71,9 +72,9 @@ class PairwiseJudge:
         ]
         results = self._client.compare(self.reward, items)
         if return_scores:
-            return [r.score if r.error is None else None for r in results]
+            return [value_of(r, "null") for r in results]
         winners: list[int] = []
         for r in results:
-            winner = r.metadata.get("winner") if r.error is None else None
+            winner = None if r.error is not None else r.metadata.get("winner")
             winners.append(int(winner) if winner in (0, 1) else -1)
         return winners

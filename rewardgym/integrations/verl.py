@@ -52,8 +52,8 @@ def _item(data_source: Any, solution: str, ground_truth: Any, extra: dict[str, A
 
 
 def _row(result: Result) -> dict[str, float]:
-    score = value_of(result, client_settings().on_error)  # verl's slot takes only numbers
-    out = {"score": float(score or 0.0), "reward_error": float(failed(result))}
+    score = value_of(result, client_settings().on_error, missing=math.nan)  # a number always
+    out = {"score": score, "reward_error": float(failed(result))}
     for key, value in result.scores.items():  # every component, NaN when it failed
         out[key] = math.nan if value is None else float(value)
     return out

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rewardgym.config import Settings
-from rewardgym.errors import InvalidRequestError, RewardGymError, ServerError
+from rewardgym.errors import HttpProtocolError, InvalidRequestError, RewardGymError, ServerError
 from rewardgym.server.auth import ApiKeyAuth, Guard, KeyInPath
 from rewardgym.server.limits import BodySizeLimit
 from rewardgym.server.logs import RequestContext
@@ -80,13 +80,8 @@ def create_app(service: RewardService | None = None, settings: Settings | None =
         message = str(exc.detail)
         if exc.status_code == 400 and "parsing the body" in message:
             message = "the body is not valid JSON (or nests too deeply, or has a huge number)"
-        body = {
-            "error": {
-                "code": "bad_request" if exc.status_code == 400 else "http_error",
-                "message": message,
-            }
-        }
-        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+        error = HttpProtocolError(message, exc.status_code)
+        return JSONResponse(error.to_dict(), status_code=error.http_status, headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

@@ -18,15 +18,33 @@ ERROR_TRAILER = "rewardgym-error-bin"
 """Trailing metadata key of a failed call's error object (JSON, as HTTP's body has it)."""
 
 
+_BUDGET = 4096
+_KEEP = ("code", "message", "retryable", "index", "item_error", "retry_after_s")
+
+
 def error_object(exc: RewardGymError) -> bytes:
     """The error as JSON, within gRPC's metadata budget (8 KiB by default): past 4 KiB only
-    the code, message, retryable and item fields are kept."""
+    the code, message, retryable and item fields are kept, and the messages are shortened
+    (the JSON itself is never cut, so the client can always read it)."""
     body = exc.to_dict()["error"]
     data = json.dumps(body, default=str).encode()
-    if len(data) > 4096:
-        keep = ("code", "message", "retryable", "index", "item_error", "retry_after_s")
-        data = json.dumps({k: body[k] for k in keep if k in body}, default=str)[:4096].encode()
+    if len(data) <= _BUDGET:
+        return data
+    small = {k: body[k] for k in _KEEP if k in body}
+    for limit in (1024, 256, 64):
+        small["message"] = _cut(str(small.get("message", "")), limit)
+        if isinstance(small.get("item_error"), dict):
+            item = dict(small["item_error"])
+            item["message"] = _cut(str(item.get("message", "")), limit)
+            small["item_error"] = item
+        data = json.dumps(small, default=str).encode()
+        if len(data) <= _BUDGET:
+            break
     return data
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def abort_args(exc: RewardGymError) -> tuple[Any, str, tuple[tuple[str, str | bytes], ...]]:

@@ -7,6 +7,9 @@ import json
 import re
 from typing import Any
 
+from rewardgym.asgi import send_json
+from rewardgym.errors import InvalidRequestError, PayloadTooLargeError
+
 __all__ = ["BodySizeLimit", "lone_surrogate_path"]
 
 # A JSON escape of a UTF-16 surrogate (\ud800-\udfff); raw UTF-8 cannot encode one, so a body
@@ -75,18 +78,12 @@ class BodySizeLimit:
         body = b"".join(chunks)
         where = lone_surrogate_path(body)
         if where is not None:
-            await _send_json(
-                send,
-                422,
-                {
-                    "error": {
-                        "code": "invalid_request",
-                        "message": f"{where} holds a lone UTF-16 surrogate (an unpaired "
-                        "\\ud800-\\udfff escape), which is not text; send valid Unicode",
-                        "field": where,
-                    }
-                },
+            error = InvalidRequestError(
+                f"{where} holds a lone UTF-16 surrogate (an unpaired \\ud800-\\udfff escape), "
+                "which is not text; send valid Unicode",
+                field=where,
             )
+            await send_json(send, error.http_status, error.to_dict())
             return
         replayed = False
 
@@ -100,30 +97,9 @@ class BodySizeLimit:
         await self.app(scope, replay, send)
 
     async def _reject(self, send: Any, size: int) -> None:
-        await _send_json(
-            send,
-            413,
-            {
-                "error": {
-                    "code": "payload_too_large",
-                    "message": f"request body of {size}+ bytes is over the limit of "
-                    f"{self.max_bytes} bytes (REWARDGYM_MAX_BODY_BYTES)",
-                    "max_bytes": self.max_bytes,
-                }
-            },
+        error = PayloadTooLargeError(
+            f"request body of {size}+ bytes is over the limit of {self.max_bytes} bytes "
+            "(REWARDGYM_MAX_BODY_BYTES)",
+            max_bytes=self.max_bytes,
         )
-
-
-async def _send_json(send: Any, status: int, content: dict[str, Any]) -> None:
-    body = json.dumps(content).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+        await send_json(send, error.http_status, error.to_dict())

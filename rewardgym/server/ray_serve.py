@@ -8,7 +8,6 @@ share judgments, and at shared judge backends. Needs the ``ray`` extra.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 __all__ = ["build_app", "rewardgym_deployment"]
@@ -35,7 +34,9 @@ def rewardgym_deployment(
     """
     from ray import serve
 
-    env_vars = {k: v for k, v in os.environ.items() if k.startswith("REWARDGYM_")}
+    from rewardgym.config import settings_environment
+
+    env_vars = settings_environment()
     env_vars.update(env or {})
     env_vars.setdefault("REWARDGYM_GRPC_PORT", "none")  # Ray's proxy serves HTTP
     ingress = serve.ingress(build_app)()

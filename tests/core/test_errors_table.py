@@ -87,3 +87,31 @@ def test_without_a_body_the_status_picks_the_class():
     assert type(error_from_wire({}, grpc_code="UNAVAILABLE")).__name__ == "UnavailableError"
     assert type(error_from_wire({"message": "?"}, http_status=599)) is ServerError
     assert type(error_from_wire({"code": "internal"}, http_status=500)) is ServerError
+
+
+def test_a_long_item_error_still_crosses_grpc_whole():
+    """gRPC's metadata budget: the messages are shortened, the JSON never cut."""
+    import json
+
+    from rewardgym.server.grpc_errors import error_object
+
+    sent = ItemFailedError(2, Error(type=ErrorType.TIMEOUT, message="x" * 20_000))
+    data = error_object(sent)
+    assert len(data) <= 4096
+    got = error_from_wire(json.loads(data), grpc_code="DEADLINE_EXCEEDED")
+    assert isinstance(got, ItemFailedError)
+    assert (got.index, got.error.type) == (2, "timeout")
+
+
+def test_item_failed_without_its_item_is_still_not_a_retryable_timeout():
+    got = error_from_wire({"code": "item_failed", "message": "item ? failed"}, http_status=504)
+    assert isinstance(got, ItemFailedError)
+    assert got.retryable is False
+
+
+def test_http_protocol_errors_are_in_the_tree():
+    from rewardgym.errors import HttpProtocolError
+
+    sent = HttpProtocolError("no such path", 404)
+    got = error_from_wire(sent.to_dict()["error"], http_status=404)
+    assert type(got) is HttpProtocolError

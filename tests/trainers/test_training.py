@@ -205,9 +205,11 @@ def test_self_rewarding_one_iteration_judged_by_itself_then_resumed(
     saved = out / "iteration-1"
     assert (saved / "config.json").is_file() and (saved / "report.json").is_file()
     assert (out / "self_rewarding_curve.png").read_bytes()[:8] == PNG_MAGIC
-    from rewardgym.judges.backends.transformers_local import _MODELS
+    from rewardgym.judges.backends.transformers_local import _VIEWS
+    from rewardgym.judges.runtime.model_loader import _LOADED
 
-    assert not any(key[0] == str(tiny_judge_dir) for key in _MODELS)  # the judge was let go
+    assert not any(key[0] == str(tiny_judge_dir) for key in _VIEWS)  # the judge was let go
+    assert not any(key[1] == str(tiny_judge_dir) for key in _LOADED)  # by the one loader too
 
     # Resume: the finished iteration is kept, iteration 2 (judged by the environment) is new.
     stamp = (saved / "report.json").stat().st_mtime_ns

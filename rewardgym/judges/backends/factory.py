@@ -46,12 +46,12 @@ def configure_cache(defaults: CacheDefaults) -> None:
 
 
 def cache_defaults() -> CacheDefaults:
-    """The configured defaults, else the ``REWARDGYM_CACHE_*`` settings."""
+    """The configured defaults, else the ``REWARDGYM_CACHE_*`` settings (read alone)."""
     if _DEFAULTS is not None:
         return _DEFAULTS
-    from rewardgym.config import Settings
+    from rewardgym.config import CacheSettings
 
-    s = Settings()
+    s = CacheSettings()
     return CacheDefaults(dir=s.cache_dir, url=s.cache_url, ttl_s=s.cache_ttl_s)
 
 

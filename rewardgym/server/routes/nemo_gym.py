@@ -16,6 +16,7 @@ beside it (NeMo Gym's metrics read top-level numbers, so failures are counted, n
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -24,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from rewardgym.errors import InvalidRequestError
 from rewardgym.jsonwalk import iter_json
 from rewardgym.on_error import failed, value_of
-from rewardgym.schema import Item, Message, ScoreRequest
+from rewardgym.schema import Item, Message, ScoreOptions, ScoreRequest
 from rewardgym.server.routes._deps import get_caller, get_service
 from rewardgym.service import RewardService
 from rewardgym.trust import Caller
@@ -111,8 +112,10 @@ async def verify(
         )
     except ValidationError as exc:
         raise InvalidRequestError(f"the verify request's messages: {exc}") from exc
-    [result] = (await service.score(ScoreRequest(reward=str(name), items=[item]), caller)).results
-    row["reward"] = value_of(result, service.settings.nemo_gym_on_error)  # numbers only
+    policy = service.settings.nemo_gym_on_error  # NeMo Gym's reward is a number
+    request = ScoreRequest(reward=str(name), items=[item], options=ScoreOptions(on_error=policy))
+    [result] = (await service.score(request, caller)).results
+    row["reward"] = value_of(result, policy, missing=math.nan)
     row["reward_error"] = float(failed(result))
     for own in ("reward_error_type", "reward_error_message", "reward_components"):
         row.pop(own, None)  # the verdict's fields are the server's, never the caller's
