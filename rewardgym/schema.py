@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
+    "MAX_DEADLINE_S",
     "Basis",
     "CompareItem",
     "CompareRequest",
@@ -113,6 +114,9 @@ class Message(_Model):
 
 Text = str | list[Message]
 
+MAX_DEADLINE_S = 3600.0
+"""The longest deadline a request may carry (``ScoreOptions.deadline_s``)."""
+
 OnError = Literal["null", "raise"] | Annotated[float, Field(allow_inf_nan=False)]
 """What a failed item becomes: ``"null"`` (score null, error kept), a fixed score (error kept),
 or ``"raise"`` (the whole request fails)."""
@@ -143,7 +147,7 @@ class ScoreOptions(_Model):
     """Per-request knobs."""
 
     on_error: OnError | None = None
-    deadline_s: Annotated[float, Field(gt=0, le=3600)] | None = None
+    deadline_s: Annotated[float, Field(gt=0, le=MAX_DEADLINE_S)] | None = None
 
 
 class ScoreRequest(_Model):

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from rewardgym.errors import RequestTimeoutError
-from rewardgym.schema import Item, Result, RewardSpec, ScoreOptions, ScoreRequest
+from rewardgym.schema import MAX_DEADLINE_S, Item, Result, RewardSpec, ScoreOptions, ScoreRequest
 
 __all__ = [
     "LocalScorer",
@@ -125,7 +125,7 @@ class LocalScorer:
         request = ScoreRequest(
             reward=reward if not isinstance(reward, dict) else RewardSpec.model_validate(reward),
             items=list(items),
-            options=ScoreOptions(on_error="null", deadline_s=min(self.timeout_s, 3600.0)),
+            options=ScoreOptions(on_error="null", deadline_s=min(self.timeout_s, MAX_DEADLINE_S)),
         )
         future = asyncio.run_coroutine_threadsafe(
             self._service().score(request), _LoopThread.loop()
@@ -183,7 +183,7 @@ class RemoteScorer:
 
         self.url = url
         self.calls = 0
-        self.deadline_s = min(timeout_s, 3600.0)  # the schema's bound on a deadline
+        self.deadline_s = min(timeout_s, MAX_DEADLINE_S)
         self._client = RewardClient(
             url,
             timeout=timeout_s + DEADLINE_GRACE_S,

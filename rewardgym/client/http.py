@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 from pydantic import TypeAdapter
 
-from rewardgym.client.http_base import _JSON, _TRANSPORT_ERRORS, HttpClientBase
+from rewardgym.client.http_base import JSON_HEADERS, TRANSPORT_ERRORS, HttpClientBase
 from rewardgym.client.retry import (
     as_items,
     as_reward,
@@ -93,10 +93,10 @@ class RewardClient(HttpClientBase):
                     method,
                     path,
                     content=body,
-                    headers=_JSON,
+                    headers=JSON_HEADERS,
                     timeout=timeout_for(self.timeout, deadline),
                 )
-            except _TRANSPORT_ERRORS as exc:
+            except TRANSPORT_ERRORS as exc:
                 response = exc
             delay = self._next_delay(attempt, started, response, deadline)
             content = self._outcome(attempt, path, response, last=delay is None)
@@ -186,10 +186,10 @@ class AsyncRewardClient(HttpClientBase):
                     method,
                     path,
                     content=body,
-                    headers=_JSON,
+                    headers=JSON_HEADERS,
                     timeout=timeout_for(self.timeout, deadline),
                 )
-            except _TRANSPORT_ERRORS as exc:
+            except TRANSPORT_ERRORS as exc:
                 response = exc
             delay = self._next_delay(attempt, started, response, deadline)
             content = self._outcome(attempt, path, response, last=delay is None)

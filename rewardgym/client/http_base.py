@@ -19,13 +19,21 @@ from rewardgym.errors import (
     UnavailableError,
     error_from_wire,
 )
-from rewardgym.schema import CompareItem, CompareRequest, Item, OnError, RewardSpec, ScoreOptions
+from rewardgym.schema import (
+    MAX_DEADLINE_S,
+    CompareItem,
+    CompareRequest,
+    Item,
+    OnError,
+    RewardSpec,
+    ScoreOptions,
+)
 
-__all__ = ["RETRY_STATUS", "HttpClientBase", "raise_for_error"]
+__all__ = ["JSON_HEADERS", "RETRY_STATUS", "TRANSPORT_ERRORS", "HttpClientBase", "raise_for_error"]
 
 RETRY_STATUS = frozenset({429, 502, 503, 504})
-_JSON = {"content-type": "application/json"}
-_TRANSPORT_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+JSON_HEADERS = {"content-type": "application/json"}
+TRANSPORT_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 
 
 def raise_for_error(response: httpx.Response) -> None:
@@ -72,9 +80,6 @@ class HttpClientBase:
         self.retry = RetryPolicy(retries=retries, backoff_s=backoff_s, budget_s=retry_budget_s)
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self.retries = retries
-        self.retry_budget_s = retry_budget_s
-        self.backoff_s = backoff_s
         self.chunk_size = chunk_size
         api_key = api_key or client_settings().api_key or None
         self.headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
@@ -96,7 +101,7 @@ class HttpClientBase:
         for a client that has gone, and a retry never scores the same batch twice at once)."""
         if deadline_s is not None:
             return deadline_s
-        return min(max(self.timeout - DEADLINE_GRACE_S, self.timeout / 2), 3600.0)
+        return min(max(self.timeout - DEADLINE_GRACE_S, self.timeout / 2), MAX_DEADLINE_S)
 
     def _compare_body(
         self,

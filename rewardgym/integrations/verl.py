@@ -28,15 +28,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from rewardgym.client import RewardClient, shared_client
-from rewardgym.config import client_settings
+from rewardgym.config import ClientSettings, client_settings
 from rewardgym.on_error import failed, value_of
 from rewardgym.schema import Result
 
 __all__ = ["compute_score", "compute_score_batch"]
 
 
-def _client(url: str | None) -> RewardClient:
-    settings = client_settings()
+def _client(url: str | None, settings: ClientSettings) -> RewardClient:
     return shared_client(
         url or settings.url, timeout=settings.timeout_s, retry_budget_s=settings.retry_budget_s
     )
@@ -51,16 +50,16 @@ def _item(data_source: Any, solution: str, ground_truth: Any, extra: dict[str, A
     }
 
 
-def _row(result: Result) -> dict[str, float]:
-    score = value_of(result, client_settings().on_error, missing=math.nan)  # a number always
+def _row(result: Result, on_error: float) -> dict[str, float]:
+    score = value_of(result, on_error, missing=math.nan)  # a number always
     out = {"score": score, "reward_error": float(failed(result))}
     for key, value in result.scores.items():  # every component, NaN when it failed
         out[key] = math.nan if value is None else float(value)
     return out
 
 
-def _reward(reward: str | None, extra: dict[str, Any]) -> str:
-    return reward or extra.get("rewardgym_reward") or client_settings().reward
+def _reward(reward: str | None, extra: dict[str, Any], settings: ClientSettings) -> str:
+    return reward or extra.get("rewardgym_reward") or settings.reward
 
 
 def compute_score(
@@ -75,10 +74,12 @@ def compute_score(
 ) -> dict[str, float]:
     """One verl sample's reward. ``reward``/``url`` come from ``reward_kwargs``; verl's other
     keyword arguments (``reward_router_address``, ...) are accepted and not used."""
+    settings = client_settings()  # the environment, read once per call
     extra = extra_info or {}
     item = _item(data_source, solution_str, ground_truth, extra)
-    [result] = _client(url).score(_reward(reward, extra), [item], on_error="null")
-    return _row(result)
+    name = _reward(reward, extra, settings)
+    [result] = _client(url, settings).score(name, [item], on_error="null")
+    return _row(result, settings.on_error)
 
 
 def compute_score_batch(
@@ -92,17 +93,18 @@ def compute_score_batch(
     **_verl_kwargs: Any,
 ) -> list[dict[str, float]]:
     """A verl batch's rewards in one call per reward name (verl's ``batch`` manager)."""
+    settings = client_settings()  # the environment, read once per call
     given = [None] * len(solution_strs) if extra_infos is None else list(extra_infos)
     extras = [e or {} for e in given]  # verl passes numpy object arrays, not lists
     by_reward: dict[str, list[int]] = {}
     for i, extra in enumerate(extras):
-        by_reward.setdefault(_reward(reward, extra), []).append(i)
+        by_reward.setdefault(_reward(reward, extra, settings), []).append(i)
     out: list[dict[str, float]] = [{} for _ in solution_strs]
     for name, indices in by_reward.items():
         items = [
             _item(data_sources[i], solution_strs[i], ground_truths[i], extras[i]) for i in indices
         ]
-        results = _client(url).score(name, items, on_error="null")
+        results = _client(url, settings).score(name, items, on_error="null")
         for i, result in zip(indices, results, strict=True):
-            out[i] = _row(result)
+            out[i] = _row(result, settings.on_error)
     return out

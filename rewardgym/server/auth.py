@@ -14,6 +14,7 @@ import hmac
 import math
 import re
 import time
+import weakref
 from collections.abc import Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from typing import Any
 from rewardgym.asgi import send_json
 from rewardgym.errors import RateLimitedError, RewardGymError, UnauthorizedError
 from rewardgym.metrics import REJECTED
-from rewardgym.trust import key_digest, key_id, split_keys
+from rewardgym.trust import key_digest, split_keys
 
 __all__ = [
     "API_KEY_ID",
@@ -107,36 +108,33 @@ class Refusal:
         return RateLimitedError(self.message, retry_after_s=self.retry_after_s)
 
 
+_GUARDS: weakref.WeakKeyDictionary[Any, Guard] = weakref.WeakKeyDictionary()
+
+
 class Guard:
     """The keys and per-key buckets of one server, shared by its HTTP and gRPC fronts (so a
     key's rate is one rate, whichever front it calls), and the one decision both make."""
 
-    def __init__(
-        self,
-        keys: ApiKeys,
-        buckets: TokenBuckets | None = None,
-        trusted: Iterable[str] = (),
-    ) -> None:
+    def __init__(self, keys: ApiKeys, buckets: TokenBuckets | None = None) -> None:
         self.keys = keys
         self.buckets = buckets
-        self.trusted_ids = frozenset(key_id(k) for k in trusted)
 
     @classmethod
     def for_service(cls, service: Any) -> Guard:
         """The one guard of a service's fronts: its HTTP app and gRPC server share it, so a
         key's rate is one rate whichever front it calls."""
-        guard: Guard | None = getattr(service, "_front_guard", None)
+        guard = _GUARDS.get(service)
         if guard is None:
-            guard = cls.from_settings(service.settings)
-            service._front_guard = guard
+            guard = _GUARDS[service] = cls.from_settings(service.settings)
         return guard
 
     @classmethod
     def from_settings(cls, settings: Any) -> Guard:
+        # Trusted keys are keys too (the service decides what trust allows them).
         trusted = load_keys(getattr(settings, "trusted_api_keys", None), None)
         keys = ApiKeys([*load_keys(settings.api_keys, settings.api_keys_file), *trusted])
         rate = settings.rate_limit
-        return cls(keys, TokenBuckets(rate, settings.rate_burst) if rate else None, trusted)
+        return cls(keys, TokenBuckets(rate, settings.rate_burst) if rate else None)
 
     def admit(self, authorization: str, how_to_send: str) -> tuple[str | None, Refusal | None]:
         """(the key's id, None) when the call may go ahead, else (id or None, the refusal).

@@ -20,7 +20,7 @@ from rewardgym.errors import InvalidRequestError, RewardGymError, ServerError
 from rewardgym.proto import convert as conv
 from rewardgym.proto._gen import reward_pb2 as pb
 from rewardgym.proto._gen import reward_pb2_grpc as pb_grpc
-from rewardgym.schema import CompareRequest, ScoreRequest
+from rewardgym.schema import MAX_DEADLINE_S, CompareRequest, ScoreRequest
 from rewardgym.server.auth import API_KEY_ID, Guard
 from rewardgym.server.grpc_auth import GrpcContextInterceptor
 from rewardgym.server.grpc_errors import ERROR_TRAILER, abort_args
@@ -44,7 +44,7 @@ def _within_deadline(request: _Request, context: Any) -> _Request:
     if remaining is None or not math.isfinite(remaining):
         return request
     own = request.options.deadline_s or math.inf
-    deadline_s = min(own, max(remaining - _MARGIN_S, 0.001), 3600.0)
+    deadline_s = min(own, max(remaining - _MARGIN_S, 0.001), MAX_DEADLINE_S)
     if deadline_s >= own:
         return request
     options = request.options.model_copy(update={"deadline_s": deadline_s})

@@ -11,7 +11,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from rewardgym.on_error import value_of
-from rewardgym.schema import Item, Message, Result, RewardSpec, ScoreOptions, ScoreRequest
+from rewardgym.schema import (
+    MAX_DEADLINE_S,
+    Item,
+    Message,
+    Result,
+    RewardSpec,
+    ScoreOptions,
+    ScoreRequest,
+)
 from rewardgym.trainers.runs import SelfRewardingRun
 
 __all__ = ["agreement", "build_pairs", "mean_score", "score_in_process", "self_judge_spec"]
@@ -87,7 +95,7 @@ def score_in_process(
         request = ScoreRequest(
             reward=RewardSpec.model_validate(spec),
             items=items,
-            options=ScoreOptions(on_error="null", deadline_s=3600),
+            options=ScoreOptions(on_error="null", deadline_s=MAX_DEADLINE_S),
         )
         try:
             async with RewardService.running(Settings()) as service:

@@ -6,7 +6,6 @@ import asyncio
 import socket
 import threading
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -52,33 +51,6 @@ def test_client_errors_are_typed_and_not_retried(server: Server):
         with pytest.raises(InvalidRequestError):
             client.score({"type": "string_check", "params": {"x": 1}}, ITEMS[:1])
         assert client.health()
-
-
-@pytest.fixture
-def silent_server() -> Iterator[int]:
-    """Fault injection: a socket that accepts connections and never answers."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    stop = threading.Event()
-    accepted: list[socket.socket] = []
-
-    def accept() -> None:
-        sock.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                accepted.append(sock.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield sock.getsockname()[1]
-    stop.set()
-    thread.join()
-    for conn in accepted:
-        conn.close()
-    sock.close()
 
 
 def test_client_times_out_on_a_silent_server_fault_injection(silent_server: int):
