@@ -8,7 +8,8 @@ A policy (``OnError`` in the schema) is one of:
 - ``"raise"``: the request (or the episode) fails with ``ItemFailedError``, which names the
   item and carries its error.
 
-Python callers may also write ``None`` for ``"null"`` (``"nan"`` is read the same way).
+Python callers (``as_policy``: the adapters' arguments) may also write ``None`` or ``"nan"`` for
+``"null"``; the wire takes only ``"null"``, ``"raise"`` or a number.
 Every front (HTTP, gRPC, the OpenRLHF, slime and NeMo Gym routes) and every adapter
 (environments, TRL, verl, composition) calls ``value_of``; none re-implements it.
 """

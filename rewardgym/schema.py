@@ -117,9 +117,10 @@ Text = str | list[Message]
 MAX_DEADLINE_S = 3600.0
 """The longest deadline a request may carry (``ScoreOptions.deadline_s``)."""
 
-OnError = Literal["null", "raise"] | Annotated[float, Field(allow_inf_nan=False)]
+OnError = Literal["null", "raise"] | Annotated[float, Field(allow_inf_nan=False, strict=True)]
 """What a failed item becomes: ``"null"`` (score null, error kept), a fixed score (error kept),
-or ``"raise"`` (the whole request fails)."""
+or ``"raise"`` (the whole request fails). The score is a JSON number: ``true`` or ``"1"`` is
+refused, never read as a full reward."""
 
 
 class Item(_Model):

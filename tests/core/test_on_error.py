@@ -108,3 +108,14 @@ def test_raise_fails_alike_everywhere(server: Server):
     env.close()
     with pytest.raises(ItemFailedError, match="item 0 failed"):
         RewardFunction("math", on_error="raise")(["1+1?"], ["\\boxed{2}"])
+
+
+@pytest.mark.parametrize("policy", [True, False, "1.5", "1"])
+def test_the_wire_refuses_a_policy_that_only_looks_like_a_number(server: Server, policy: Any):
+    """``on_error: true`` must not turn every failure into a full reward."""
+    import httpx
+
+    body = {"reward": "math", "items": [NO_REFERENCE], "options": {"on_error": policy}}
+    response = httpx.post(f"{server.url}/v1/score", json=body, timeout=30)
+    assert response.status_code == 422, response.text
+    assert "on_error" in response.text
