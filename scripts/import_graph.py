@@ -35,6 +35,8 @@ LAYERS: dict[str, int] = {
     "rewardgym.version": 0,
     "rewardgym.asgi": 0,
     "rewardgym.proto": 0,  # the schema's gRPC wire form
+    "rewardgym.wire": 0,  # the schema's lean JSON wire form (version 2)
+    "rewardgym.trusted": 0,  # schema models built without a second validation
     # the rewards, and the wire clients (which speak only the schema and the errors)
     "rewardgym.judges": 1,
     "rewardgym.client": 1,

@@ -17,7 +17,12 @@ from typing import Any
 import httpx
 from pydantic import TypeAdapter
 
-from rewardgym.client.http_base import JSON_HEADERS, TRANSPORT_ERRORS, HttpClientBase
+from rewardgym.client.http_base import (
+    JSON_HEADERS,
+    SCORE_HEADERS,
+    TRANSPORT_ERRORS,
+    HttpClientBase,
+)
 from rewardgym.client.retry import (
     as_items,
     as_reward,
@@ -34,7 +39,6 @@ from rewardgym.schema import (
     Result,
     RewardInfo,
     RewardSpec,
-    ScoreResponse,
 )
 
 _REWARD_LIST: TypeAdapter[list[RewardInfo]] = TypeAdapter(list[RewardInfo])
@@ -73,6 +77,9 @@ class RewardClient(HttpClientBase):
             last try may end up to ``timeout`` later).
         chunk_size: items per request; larger batches are split and joined back in order.
         api_key: sent as a bearer token; default ``$REWARDGYM_API_KEY``.
+        strict: validate every field of the server's answers (by default the results are
+            built from the lean version 2 answer without a second validation: the server
+            validated them; strict is for debugging a server you do not trust).
     """
 
     def __init__(self, base_url: str = "http://127.0.0.1:8000", **kwargs: Any) -> None:
@@ -83,7 +90,7 @@ class RewardClient(HttpClientBase):
 
     def _request(
         self, method: str, path: str, body: bytes | None = None, deadline: float | None = None
-    ) -> bytes:
+    ) -> httpx.Response:
         started = time.monotonic()
         attempt = 0
         while True:
@@ -93,15 +100,15 @@ class RewardClient(HttpClientBase):
                     method,
                     path,
                     content=body,
-                    headers=JSON_HEADERS,
+                    headers=JSON_HEADERS if method == "GET" else SCORE_HEADERS,
                     timeout=timeout_for(self.timeout, deadline),
                 )
             except TRANSPORT_ERRORS as exc:
                 response = exc
             delay = self._next_delay(attempt, started, response, deadline)
-            content = self._outcome(attempt, path, response, last=delay is None)
-            if content is not None:
-                return content
+            answer = self._outcome(attempt, path, response, last=delay is None)
+            if answer is not None:
+                return answer
             assert delay is not None
             time.sleep(delay)
             attempt += 1
@@ -121,7 +128,7 @@ class RewardClient(HttpClientBase):
         results: list[Result] = []
         for body in self._score_bodies(reward, items, on_error, deadline_s):
             reply = self._request("POST", "/v1/score", body, deadline)
-            results.extend(ScoreResponse.model_validate_json(reply).results)
+            results.extend(self.decode(reply).results)
         return results
 
     def compare(
@@ -135,11 +142,11 @@ class RewardClient(HttpClientBase):
         """Rank responses with a preference reward (``deadline_s`` as for ``score``)."""
         body = self._compare_body(reward, items, on_error, deadline_s)
         reply = self._request("POST", "/v1/compare", body, call_deadline(deadline_s))
-        return ScoreResponse.model_validate_json(reply).results
+        return self.decode(reply).results
 
     def rewards(self) -> list[RewardInfo]:
         """The server's named rewards."""
-        return _REWARD_LIST.validate_json(self._request("GET", "/v1/rewards"))
+        return _REWARD_LIST.validate_json(self._request("GET", "/v1/rewards").content)
 
     def health(self) -> bool:
         """True when the server answers /readyz with 200."""
@@ -176,7 +183,7 @@ class AsyncRewardClient(HttpClientBase):
 
     async def _request(
         self, method: str, path: str, body: bytes | None = None, deadline: float | None = None
-    ) -> bytes:
+    ) -> httpx.Response:
         started = time.monotonic()
         attempt = 0
         while True:
@@ -186,15 +193,15 @@ class AsyncRewardClient(HttpClientBase):
                     method,
                     path,
                     content=body,
-                    headers=JSON_HEADERS,
+                    headers=JSON_HEADERS if method == "GET" else SCORE_HEADERS,
                     timeout=timeout_for(self.timeout, deadline),
                 )
             except TRANSPORT_ERRORS as exc:
                 response = exc
             delay = self._next_delay(attempt, started, response, deadline)
-            content = self._outcome(attempt, path, response, last=delay is None)
-            if content is not None:
-                return content
+            answer = self._outcome(attempt, path, response, last=delay is None)
+            if answer is not None:
+                return answer
             assert delay is not None
             await asyncio.sleep(delay)
             attempt += 1
@@ -215,7 +222,7 @@ class AsyncRewardClient(HttpClientBase):
         async def one(body: bytes) -> list[Result]:
             async with limit:
                 data = await self._request("POST", "/v1/score", body, deadline)
-            return ScoreResponse.model_validate_json(data).results
+            return self.decode(data).results
 
         parts = await asyncio.gather(
             *(one(b) for b in self._score_bodies(reward, items, on_error, deadline_s))
@@ -233,10 +240,10 @@ class AsyncRewardClient(HttpClientBase):
         """Rank responses with a preference reward (``deadline_s`` as for ``score``)."""
         body = self._compare_body(reward, items, on_error, deadline_s)
         reply = await self._request("POST", "/v1/compare", body, call_deadline(deadline_s))
-        return ScoreResponse.model_validate_json(reply).results
+        return self.decode(reply).results
 
     async def rewards(self) -> list[RewardInfo]:
-        return _REWARD_LIST.validate_json(await self._request("GET", "/v1/rewards"))
+        return _REWARD_LIST.validate_json((await self._request("GET", "/v1/rewards")).content)
 
     async def aclose(self) -> None:
         await self._http.aclose()

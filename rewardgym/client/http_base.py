@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 from collections.abc import Sequence
 from typing import Any
 
 import httpx
+import orjson
 
 from rewardgym.client.retry import DEADLINE_GRACE_S, RetryPolicy, as_reward, chunks
 from rewardgym.config import client_settings
@@ -27,13 +29,52 @@ from rewardgym.schema import (
     OnError,
     RewardSpec,
     ScoreOptions,
+    ScoreResponse,
 )
+from rewardgym.wire import JSON_MEDIA_TYPE, V2_MEDIA_TYPE, decode_score_response
 
-__all__ = ["JSON_HEADERS", "RETRY_STATUS", "TRANSPORT_ERRORS", "HttpClientBase", "raise_for_error"]
+__all__ = [
+    "JSON_HEADERS",
+    "RETRY_STATUS",
+    "SCORE_HEADERS",
+    "TRANSPORT_ERRORS",
+    "HttpClientBase",
+    "dump_json",
+    "raise_for_error",
+]
 
 RETRY_STATUS = frozenset({429, 502, 503, 504})
 JSON_HEADERS = {"content-type": "application/json"}
+SCORE_HEADERS = {**JSON_HEADERS, "accept": f"{V2_MEDIA_TYPE}, {JSON_MEDIA_TYPE};q=0.5"}
+"""Score and compare calls ask for the lean version 2 (a server that predates it answers
+version 1, and the decoder reads either)."""
 TRANSPORT_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+
+
+def dump_json(value: Any) -> bytes:
+    """A request body as JSON: orjson where it can say the same as the standard library
+    (about 15 times faster), the standard library otherwise (an integer past 64 bits, a
+    non-finite float that the server should refuse rather than read as null)."""
+    try:
+        body = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False).encode()
+    if b"null" in body and _has_non_finite(value):
+        return json.dumps(value, ensure_ascii=False).encode()
+    return body
+
+
+def _has_non_finite(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, float) and not math.isfinite(current):
+            return True
+        if isinstance(current, dict):
+            stack.extend(current.values())
+        elif isinstance(current, list | tuple):
+            stack.extend(current)
+    return False
 
 
 def raise_for_error(response: httpx.Response) -> None:
@@ -76,7 +117,9 @@ class HttpClientBase:
         chunk_size: int = 1024,
         api_key: str | None = None,
         retry_budget_s: float | None = None,
+        strict: bool = False,
     ) -> None:
+        self.strict = strict
         self.retry = RetryPolicy(retries=retries, backoff_s=backoff_s, budget_s=retry_budget_s)
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
@@ -135,15 +178,18 @@ class HttpClientBase:
             i.model_dump(mode="json", exclude_none=True) if isinstance(i, Item) else i
             for i in items
         ]
-        return [
-            json.dumps({**head, "items": chunk}, ensure_ascii=False).encode()
-            for chunk in chunks(plain, self.chunk_size)
-        ]
+        return [dump_json({**head, "items": chunk}) for chunk in chunks(plain, self.chunk_size)]
+
+    def decode(self, response: httpx.Response) -> ScoreResponse:
+        """A score or compare answer, in either wire version; ``strict`` validates it all."""
+        return decode_score_response(
+            response.content, response.headers.get("content-type"), strict=self.strict
+        )
 
     def _outcome(
         self, attempt: int, path: str, response: httpx.Response | httpx.TransportError, last: bool
-    ) -> bytes | None:
-        """The body to return, or None to try again; raises when there is no point."""
+    ) -> httpx.Response | None:
+        """The answer to return, or None to try again; raises when there is no point."""
         tries = f" ({attempt + 1} tries)" if attempt else ""
         if isinstance(response, httpx.ConnectTimeout):  # never reached: unavailable
             if last:
@@ -166,4 +212,4 @@ class HttpClientBase:
         if response.status_code in RETRY_STATUS and not last and not _item_failed(response):
             return None
         raise_for_error(response)
-        return response.content
+        return response

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from abc import abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import cached_property
 from typing import Any, ClassVar
 
@@ -15,6 +15,7 @@ from rewardgym.jsonwalk import iter_json
 from rewardgym.judges.base import Reward, ScoreContext, error_result, timeout_result
 from rewardgym.judges.texts import text_of
 from rewardgym.schema import ErrorType, Item, Result
+from rewardgym.trusted import trusted_result
 
 __all__ = ["SyncRule", "result_from_tuple", "result_to_tuple"]
 
@@ -55,10 +56,22 @@ class SyncRule(Reward):
     def compute_all(self, items: Sequence[Item]) -> list[Result]:
         """``compute`` for every item, each failure on its own item."""
         results = []
+        compute = self.compute
+        clock = time.perf_counter
         for item in items:
-            started = time.perf_counter()
-            result = _run_one(self.compute, item)
-            result.latency_ms = (time.perf_counter() - started) * 1000.0
+            started = clock()
+            try:
+                value = compute(item)
+            except RewardError as exc:
+                value = Result(error=exc.error)
+            except Exception as exc:
+                log.exception("reward raised on one item")
+                value = error_result(ErrorType.INTERNAL, f"{type(exc).__name__}: {exc}")
+            # A float the rule computed needs no validation (a non-finite one becomes an error
+            # in Reward.score).
+            result = value if isinstance(value, Result) else trusted_result(float(value))
+            # Into the field directly: pydantic's __setattr__ would cost more than the rule.
+            result.__dict__["latency_ms"] = (clock() - started) * 1000.0
             results.append(result)
         return results
 
@@ -143,14 +156,3 @@ def _rough_len(value: Any) -> int:
         else:
             total += 8
     return total
-
-
-def _run_one(fn: Callable[[Item], Result | float], item: Item) -> Result:
-    try:
-        value = fn(item)
-    except RewardError as exc:
-        return Result(error=exc.error)
-    except Exception as exc:
-        log.exception("reward raised on one item")
-        return error_result(ErrorType.INTERNAL, f"{type(exc).__name__}: {exc}")
-    return value if isinstance(value, Result) else Result(score=float(value))

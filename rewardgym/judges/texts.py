@@ -45,6 +45,8 @@ def reference_texts(reference: Any, reward: str, *, many: bool = True) -> list[s
     """A reference as text: a string or a number (or, with ``many``, a non-empty list of them).
     Anything else (objects, nested lists, booleans) is an ``invalid_input`` error naming the
     type: a reference is never turned into text by ``str()`` and scored silently."""
+    if isinstance(reference, str):  # the common case, first
+        return [reference]
     values = reference if many and isinstance(reference, list) else [reference]
     texts = [_reference_text(v) for v in values]
     if not values or any(t is None for t in texts):

@@ -14,7 +14,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rewardgym.config import Settings
 from rewardgym.errors import HttpProtocolError, InvalidRequestError, RewardGymError, ServerError
+from rewardgym.schema import CompareRequest, ScoreRequest
 from rewardgym.server.auth import ApiKeyAuth, Guard, KeyInPath
+from rewardgym.server.json_body import add_body_schemas
 from rewardgym.server.limits import BodySizeLimit
 from rewardgym.server.logs import RequestContext
 from rewardgym.server.routes import health, metrics, nemo_gym, openrlhf, rewards, score, slime
@@ -96,4 +98,5 @@ def create_app(service: RewardService | None = None, settings: Settings | None =
     app.include_router(openrlhf.router)
     app.include_router(slime.router)
     app.include_router(nemo_gym.router)
+    add_body_schemas(app, [ScoreRequest, CompareRequest])
     return app

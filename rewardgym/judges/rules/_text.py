@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 
 import regex
 
 from rewardgym.judges.base import Params
 
-__all__ = ["NormaliseParams", "normalise"]
+__all__ = ["NormaliseParams", "normalise", "normaliser"]
 
 _PUNCTUATION = regex.compile(r"\p{P}+")
 
@@ -34,3 +35,24 @@ def normalise(text: str, opts: NormaliseParams) -> str:
     if opts.strip:
         text = text.strip()
     return text
+
+
+def normaliser(opts: NormaliseParams) -> Callable[[str], str]:
+    """``normalise`` with ``opts`` read once: a rule calls it for every item (collapsing
+    whitespace also strips, so that step then does both)."""
+    nfkc, lower, punctuation = opts.unicode_nfkc, opts.lowercase, opts.remove_punctuation
+    collapse, strip = opts.collapse_whitespace, opts.strip
+    sub = _PUNCTUATION.sub
+
+    def run(text: str) -> str:
+        if nfkc:
+            text = unicodedata.normalize("NFKC", text)
+        if lower:
+            text = text.lower()
+        if punctuation:
+            text = sub("", text)
+        if collapse:
+            return " ".join(text.split())
+        return text.strip() if strip else text
+
+    return run

@@ -1,14 +1,22 @@
-"""``POST /v1/score`` and ``POST /v1/compare``."""
+"""``POST /v1/score`` and ``POST /v1/compare``.
+
+Bodies are parsed by pydantic-core in one pass (``json_body``). The answer is version 1 JSON,
+or the lean version 2 when ``Accept`` asks for ``application/vnd.rewardgym.v2+json``
+(``rewardgym.wire``)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from rewardgym.schema import CompareRequest, ScoreRequest, ScoreResponse
+from rewardgym.server.json_body import documented_body, json_body
 from rewardgym.server.routes._deps import get_caller, get_service
 from rewardgym.service import RewardService
 from rewardgym.trust import Caller
+from rewardgym.wire import JSON_MEDIA_TYPE, V2_MEDIA_TYPE, encode_v2, wants_v2
 
 __all__ = ["router"]
 
@@ -32,26 +40,48 @@ _ERRORS: dict[int | str, dict[str, str]] = {
 }
 
 
-def _json(response: ScoreResponse) -> Response:
-    # Serialised once by pydantic-core; FastAPI would validate and encode the model again.
-    return Response(response.model_dump_json(), media_type="application/json")
+def _answer(request: Request, response: ScoreResponse) -> Response:
+    # Serialised once (pydantic-core or orjson); FastAPI would validate and encode it again.
+    if wants_v2(request.headers.get("accept")):
+        return Response(encode_v2(response), media_type=V2_MEDIA_TYPE)
+    return Response(response.model_dump_json(), media_type=JSON_MEDIA_TYPE)
 
 
-@router.post("/score", responses=_ERRORS, response_model=ScoreResponse)
+_OK: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": f"one result per item (the lean version 2 for Accept: {V2_MEDIA_TYPE})",
+        "content": {V2_MEDIA_TYPE: {"schema": {}}},
+    }
+}
+
+
+@router.post(
+    "/score",
+    responses={**_OK, **_ERRORS},
+    response_model=ScoreResponse,
+    openapi_extra=documented_body(ScoreRequest),
+)
 async def score(
-    request: ScoreRequest,
+    request: Request,
+    body: ScoreRequest = Depends(json_body(ScoreRequest)),
     service: RewardService = Depends(get_service),
     caller: Caller = Depends(get_caller),
 ) -> Response:
     """Score every item with one reward: one result per item, in order."""
-    return _json(await service.score(request, caller))
+    return _answer(request, await service.score(body, caller))
 
 
-@router.post("/compare", responses=_ERRORS, response_model=ScoreResponse)
+@router.post(
+    "/compare",
+    responses={**_OK, **_ERRORS},
+    response_model=ScoreResponse,
+    openapi_extra=documented_body(CompareRequest),
+)
 async def compare(
-    request: CompareRequest,
+    request: Request,
+    body: CompareRequest = Depends(json_body(CompareRequest)),
     service: RewardService = Depends(get_service),
     caller: Caller = Depends(get_caller),
 ) -> Response:
     """Rank the responses of each item with a preference reward."""
-    return _json(await service.compare(request, caller))
+    return _answer(request, await service.compare(body, caller))
