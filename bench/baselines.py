@@ -50,6 +50,7 @@ from rewardgym.judges.runtime.ports import free_loopback_port
 from rewardgym.registry import RewardRegistry
 from rewardgym.schema import Item, RewardSpec, ScoreRequest
 from rewardgym.service import RewardService
+from rewardgym.wire import V2_MEDIA_TYPE
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _server import running_server
@@ -184,8 +185,10 @@ def row_http(n: int, rounds: int, in_process: Callable[[], list[float | None]]) 
         assert ours() == in_process(), "HTTP and in-process results differ"
         http_ms, local_ms = median_ms(ours, rounds, in_process)
         _, bare_ms = median_ms(ours, rounds, bare)
-        raw = http.post(f"{url}/v1/score", json={"reward": "exact_match", "items": items})
-        plain = http.post(f"{bare_url}/score", json={"reward": "exact_match", "items": items})
+        body = {"reward": "exact_match", "items": items}
+        raw = http.post(f"{url}/v1/score", json=body)
+        lean = http.post(f"{url}/v1/score", json=body, headers={"accept": V2_MEDIA_TYPE})
+        plain = http.post(f"{bare_url}/score", json=body)
     ROWS.append(
         (
             "the same batch over HTTP",
@@ -197,9 +200,9 @@ def row_http(n: int, rounds: int, in_process: Callable[[], list[float | None]]) 
     ROWS.append(
         (
             "response size per result",
-            f"{len(raw.content) / n:.0f} bytes",
+            f"v2 {len(lean.content) / n:.0f} bytes (v1 {len(raw.content) / n:.0f})",
             f"bare: {len(plain.content) / n:.0f} bytes",
-            "(lean wire format: issue 20)",
+            f"v2 is {len(raw.content) / len(lean.content):.1f}x smaller than v1",
         )
     )
 

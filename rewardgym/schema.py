@@ -28,6 +28,8 @@ __all__ = [
     "ScoreRequest",
     "ScoreResponse",
     "StepScore",
+    "StreamItem",
+    "StreamResult",
     "Taxonomy",
 ]
 
@@ -271,3 +273,23 @@ class RewardInfo(_Model):
     description: str = ""
     params: dict[str, Any] = Field(default_factory=dict)
     taxonomy: Taxonomy
+
+
+class StreamItem(_Model):
+    """One item of a scoring stream, sent when its rollout finishes; ``id`` is the caller's
+    and comes back on its result (results arrive as they are ready, not in order)."""
+
+    id: str = Field(min_length=1, max_length=200)
+    reward: str | RewardSpec
+    item: Item
+    options: ScoreOptions = Field(default_factory=ScoreOptions)
+
+
+class StreamResult(_Model):
+    """The answer to one ``StreamItem``: its ``result``, or, when the item could not be taken
+    at all (an unknown reward, a malformed line), ``error`` as the error body of a refused
+    request (``code``, ``message``...)."""
+
+    id: str
+    result: Result | None = None
+    error: dict[str, Any] | None = None

@@ -26,7 +26,7 @@ def trusted(model: type[M], fields: dict[str, Any]) -> M:
     """``model`` with exactly ``fields`` (every field, defaults included), unvalidated."""
     made = model.__new__(model)
     _set(made, "__dict__", fields)
-    _set(made, "__pydantic_fields_set__", set(fields))
+    _set(made, "__pydantic_fields_set__", fields.keys() | ())
     _set(made, "__pydantic_extra__", None)
     _set(made, "__pydantic_private__", None)
     return made

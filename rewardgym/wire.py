@@ -38,6 +38,8 @@ __all__ = [
     "V2_MEDIA_TYPE",
     "decode_score_response",
     "encode_v2",
+    "lean_result",
+    "lean_result_from",
     "wants_v2",
 ]
 
@@ -58,6 +60,47 @@ def _taxonomy_json(taxonomy: Taxonomy | None) -> Any:
     return None if taxonomy is None else taxonomy.model_dump(mode="json", exclude_defaults=True)
 
 
+def lean_result(result: Result, reward: str, top: Taxonomy | None) -> dict[str, Any]:
+    """One result in version 2: defaults left out, and ``reward`` and ``taxonomy`` only where
+    they differ from the response's."""
+    fields = result.__dict__
+    item: dict[str, Any] = {}
+    score = fields["score"]
+    if score is not None:
+        item["score"] = score
+    if fields["scores"]:
+        item["scores"] = fields["scores"]
+    if fields["steps"] is not None:
+        item["steps"] = [s.model_dump(mode="json", exclude_defaults=True) for s in fields["steps"]]
+    if fields["preference"] is not None:
+        item["preference"] = fields["preference"].model_dump(mode="json", exclude_none=True)
+    if fields["critique"] is not None:
+        item["critique"] = fields["critique"]
+    error = fields["error"]
+    if error is not None:
+        item["error"] = {"type": error.type.value, "message": error.message}
+        if error.retryable:
+            item["error"]["retryable"] = True
+    if fields["cached"]:
+        item["cached"] = True
+    latency = fields["latency_ms"]
+    if latency:
+        item["latency_ms"] = round(latency, 3)
+    if fields["reward"] != reward:
+        item["reward"] = fields["reward"]
+    taxonomy = fields["taxonomy"]
+    if taxonomy is not top and taxonomy != top:
+        item["taxonomy"] = _taxonomy_json(taxonomy)
+    if fields["metadata"]:
+        item["metadata"] = fields["metadata"]
+    return item
+
+
+def lean_result_from(lean: dict[str, Any]) -> Result:
+    """A result ``lean_result(result, "", None)`` wrote (a line of a scoring stream)."""
+    return _result(lean, "", None)
+
+
 def encode_v2(response: ScoreResponse) -> bytes:
     """The version 2 body of a response."""
     results = response.results
@@ -65,66 +108,44 @@ def encode_v2(response: ScoreResponse) -> bytes:
     body: dict[str, Any] = {"wire": 2, "reward": response.reward}
     if top is not None:
         body["taxonomy"] = _taxonomy_json(top)
-    lean = []
-    for result in results:
-        fields = result.__dict__
-        item: dict[str, Any] = {}
-        score = fields["score"]
-        if score is not None:
-            item["score"] = score
-        if fields["scores"]:
-            item["scores"] = fields["scores"]
-        if fields["steps"] is not None:
-            item["steps"] = [
-                s.model_dump(mode="json", exclude_defaults=True) for s in fields["steps"]
-            ]
-        if fields["preference"] is not None:
-            item["preference"] = fields["preference"].model_dump(mode="json", exclude_none=True)
-        if fields["critique"] is not None:
-            item["critique"] = fields["critique"]
-        error = fields["error"]
-        if error is not None:
-            item["error"] = {"type": error.type.value, "message": error.message}
-            if error.retryable:
-                item["error"]["retryable"] = True
-        if fields["cached"]:
-            item["cached"] = True
-        latency = fields["latency_ms"]
-        if latency:
-            item["latency_ms"] = round(latency, 3)
-        if fields["reward"] != response.reward:
-            item["reward"] = fields["reward"]
-        taxonomy = fields["taxonomy"]
-        if taxonomy is not top and taxonomy != top:
-            item["taxonomy"] = _taxonomy_json(taxonomy)
-        if fields["metadata"]:
-            item["metadata"] = fields["metadata"]
-        lean.append(item)
+    lean = [lean_result(result, response.reward, top) for result in results]
     body["results"] = lean
     return orjson.dumps(body)
 
 
+_PLAIN = frozenset({"score", "scores", "critique", "cached", "latency_ms", "reward", "metadata"})
+
+
+def _error(lean: dict[str, Any]) -> Error:
+    return trusted(
+        Error,
+        {
+            "type": ErrorType(lean["type"]),
+            "message": lean["message"],
+            "retryable": lean.get("retryable", False),
+        },
+    )
+
+
 def _result(lean: dict[str, Any], reward: str, taxonomy: Taxonomy | None) -> Result:
-    fields = {**_DEFAULTS, "scores": {}, "metadata": {}, "reward": reward, "taxonomy": taxonomy}
-    fields.update(
-        (k, v) for k, v in lean.items() if k in _DEFAULTS
-    )  # a newer server's extras: dropped
-    error = lean.get("error")
-    if error is not None:
-        fields["error"] = trusted(
-            Error,
-            {
-                "type": ErrorType(error["type"]),
-                "message": error["message"],
-                "retryable": error.get("retryable", False),
-            },
-        )
-    if lean.get("steps") is not None:
-        fields["steps"] = [StepScore.model_validate(s) for s in lean["steps"]]
-    if lean.get("preference") is not None:
-        fields["preference"] = Preference.model_validate(lean["preference"])
-    if "taxonomy" in lean:
-        fields["taxonomy"] = None if lean["taxonomy"] is None else Taxonomy(**lean["taxonomy"])
+    fields = _DEFAULTS.copy()
+    fields["scores"] = {}
+    fields["metadata"] = {}
+    fields["reward"] = reward
+    fields["taxonomy"] = taxonomy
+    for key, value in lean.items():
+        if key in _PLAIN:
+            fields[key] = value
+        elif key == "error":
+            fields["error"] = _error(value)
+        elif key == "steps":
+            fields["steps"] = [StepScore.model_validate(s) for s in value]
+        elif key == "preference":
+            fields["preference"] = Preference.model_validate(value)
+        elif key == "taxonomy":
+            fields["taxonomy"] = None if value is None else Taxonomy(**value)
+        # any other key is a field a newer server added: dropped, not set on a model that
+        # does not know it
     return trusted(Result, fields)
 
 

@@ -46,6 +46,7 @@ LAYERS: dict[str, int] = {
     "rewardgym.trust": 2,
     "rewardgym.service": 2,
     "rewardgym.scoring": 2,
+    "rewardgym.streaming": 2,
     # fronts on the core
     "rewardgym.server": 3,
     "rewardgym.envs": 3,

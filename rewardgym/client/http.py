@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from typing import Any
 
 import httpx
+import orjson
 from pydantic import TypeAdapter
 
 from rewardgym.client.http_base import (
@@ -22,6 +23,8 @@ from rewardgym.client.http_base import (
     SCORE_HEADERS,
     TRANSPORT_ERRORS,
     HttpClientBase,
+    dump_json,
+    raise_for_error,
 )
 from rewardgym.client.retry import (
     as_items,
@@ -39,8 +42,12 @@ from rewardgym.schema import (
     Result,
     RewardInfo,
     RewardSpec,
+    StreamItem,
+    StreamResult,
 )
+from rewardgym.wire import lean_result_from
 
+StreamSent = StreamItem | dict[str, Any]
 _REWARD_LIST: TypeAdapter[list[RewardInfo]] = TypeAdapter(list[RewardInfo])
 
 __all__ = [
@@ -245,6 +252,35 @@ class AsyncRewardClient(HttpClientBase):
     async def rewards(self) -> list[RewardInfo]:
         return _REWARD_LIST.validate_json((await self._request("GET", "/v1/rewards")).content)
 
+    async def score_stream(
+        self,
+        items: AsyncIterable[StreamItem | dict[str, Any]] | Iterable[StreamItem | dict[str, Any]],
+    ) -> AsyncIterator[StreamResult]:
+        """Score a stream of ``StreamItem`` (``{"id", "reward", "item"}``) through
+        ``POST /v1/score/stream``; yields each ``StreamResult`` as the server has it ready
+        (completion order: match them by ``id``). Not retried: a stream cannot be replayed.
+        Over HTTP/1.1 the answers start once the last item is sent; to score items while
+        more are still coming, use the gRPC client's ``score_stream``."""
+
+        async def lines() -> AsyncIterator[bytes]:
+            if isinstance(items, AsyncIterable):
+                async for sent in items:
+                    yield _stream_line(sent)
+            else:
+                for sent in items:
+                    yield _stream_line(sent)
+
+        headers = {"content-type": "application/x-ndjson"}
+        async with self._http.stream(
+            "POST", "/v1/score/stream", content=lines(), headers=headers
+        ) as response:
+            if not response.is_success:
+                await response.aread()
+                raise_for_error(response)
+            async for line in response.aiter_lines():
+                if line.strip():
+                    yield _stream_result(line)
+
     async def aclose(self) -> None:
         await self._http.aclose()
 
@@ -253,3 +289,19 @@ class AsyncRewardClient(HttpClientBase):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+
+def _stream_line(sent: StreamSent) -> bytes:
+    if isinstance(sent, StreamItem):
+        return sent.model_dump_json(exclude_defaults=True).encode() + b"\n"
+    return dump_json(sent) + b"\n"
+
+
+def _stream_result(line: str) -> StreamResult:
+    data = orjson.loads(line)
+    result = data.get("result")
+    return StreamResult(
+        id=data["id"],
+        result=None if result is None else lean_result_from(result),
+        error=data.get("error"),
+    )

@@ -14,12 +14,21 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rewardgym.config import Settings
 from rewardgym.errors import HttpProtocolError, InvalidRequestError, RewardGymError, ServerError
-from rewardgym.schema import CompareRequest, ScoreRequest
+from rewardgym.schema import CompareRequest, ScoreRequest, StreamItem
 from rewardgym.server.auth import ApiKeyAuth, Guard, KeyInPath
 from rewardgym.server.json_body import add_body_schemas
 from rewardgym.server.limits import BodySizeLimit
 from rewardgym.server.logs import RequestContext
-from rewardgym.server.routes import health, metrics, nemo_gym, openrlhf, rewards, score, slime
+from rewardgym.server.routes import (
+    health,
+    metrics,
+    nemo_gym,
+    openrlhf,
+    rewards,
+    score,
+    slime,
+    stream,
+)
 from rewardgym.service import RewardService
 from rewardgym.version import __version__
 
@@ -95,8 +104,9 @@ def create_app(service: RewardService | None = None, settings: Settings | None =
     app.include_router(metrics.router)
     app.include_router(rewards.router)
     app.include_router(score.router)
+    app.include_router(stream.router)
     app.include_router(openrlhf.router)
     app.include_router(slime.router)
     app.include_router(nemo_gym.router)
-    add_body_schemas(app, [ScoreRequest, CompareRequest])
+    add_body_schemas(app, [ScoreRequest, CompareRequest, StreamItem])
     return app

@@ -114,9 +114,9 @@ def test_request_bodies_keep_what_the_standard_library_would_send():
     assert str(2**70).encode() in dump_json({"big": 2**70})
 
 
-ITEMS = [
-    {"response": f"City {i}.", "reference": f"city {i % 7}"} for i in range(200)
-] + [{"response": "no reference"}]
+ITEMS = [{"response": f"City {i}.", "reference": f"city {i % 7}"} for i in range(200)] + [
+    {"response": "no reference"}
+]
 
 
 def test_old_clients_get_v1_and_new_ones_v2_from_a_real_server(server: Server):

@@ -86,3 +86,41 @@ async def test_a_target_that_cannot_load_fails_calls_instead_of_hanging():
             await asyncio.wait_for(pool.run((), timeout_s=5), timeout=60)
     finally:
         await pool.close()
+
+
+async def test_chunks_keep_per_call_deadlines_and_rerun_what_a_kill_cut_off():
+    """A chunk goes to a worker in one round trip; a call past its own time is killed with
+    its worker, and the calls after it in the chunk run in another worker."""
+    from rewardgym.judges.runtime.chunks import run_chunked
+
+    pool = KillablePool("time:sleep", size=2, straggler_after_s=0.2)
+    try:
+        calls = [(0.01,)] * 30
+        calls[3] = (5.0,)  # killed at its 0.5 s
+        calls[17] = (5.0,)
+        replies = await run_chunked(pool, calls, timeout_s=0.5, max_chunk=8)
+        kinds = [kind for kind, _ in replies]
+        assert kinds[3] == kinds[17] == "timeout"
+        assert kinds.count("ok") == 28, replies
+        assert pool.stats["timeouts"] == 2
+        # An error in the target is that call's reply, and the chunk goes on.
+        bad = await run_chunked(pool, [(0.0,), ("x",), (0.0,)], timeout_s=1.0)
+        assert [k for k, _ in bad] == ["ok", "err", "ok"]
+    finally:
+        await pool.close()
+
+
+async def test_chunks_not_started_by_the_deadline_time_out_without_running():
+    import time
+
+    from rewardgym.judges.runtime.chunks import run_chunked
+
+    pool = KillablePool("time:sleep", size=1, straggler_after_s=10)
+    try:
+        deadline = time.monotonic() + 0.6
+        replies = await run_chunked(pool, [(0.2,)] * 12, timeout_s=5.0, deadline=deadline)
+        kinds = [kind for kind, _ in replies]
+        assert "ok" in kinds and "timeout" in kinds, kinds
+        assert time.monotonic() < deadline + 1.0
+    finally:
+        await pool.close()

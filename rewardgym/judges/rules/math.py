@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any, Literal
 
 from pydantic import Field
 
 from rewardgym.errors import RewardError
-from rewardgym.judges.base import Params, Reward, ScoreContext
-from rewardgym.judges.runtime.pool import KillablePool, WorkerCrashedError, WorkerError
+from rewardgym.judges.base import Params, Reward, ScoreContext, error_result
+from rewardgym.judges.runtime.chunks import run_chunked
+from rewardgym.judges.runtime.pool import KillablePool
 from rewardgym.judges.runtime.shared_pools import shared_pool
 from rewardgym.judges.texts import reference_texts, text_of
 from rewardgym.schema import Basis, ErrorType, Item, Result, Taxonomy
@@ -67,34 +70,57 @@ class MathReward(Reward):
     async def start(self) -> None:
         await self._pool().start()
 
-    async def score_one(self, item: Item, ctx: ScoreContext) -> Result:
+    def _call(self, item: Item) -> tuple[str, str, dict[str, Any]]:
+        """The worker call for one item (a bad reference is that item's error)."""
         if item.reference is None or item.reference == "":
             raise RewardError(ErrorType.INVALID_INPUT, "math needs a reference (the gold answer)")
         gold = reference_texts(item.reference, "math", many=False)[0]
-        options = self.params.model_dump(exclude={"timeout_s", "workers"})
-        timeout = self.params.timeout_s
-        remaining = ctx.remaining()
-        if remaining is not None:
-            timeout = min(timeout, remaining)
-        try:
-            out = await self._pool().run((gold, text_of(item.response), options), timeout)
-        except TimeoutError as exc:
-            raise RewardError(
-                ErrorType.TIMEOUT, f"math-verify took over {timeout:.2f} s", retryable=False
-            ) from exc
-        except WorkerCrashedError as exc:
-            raise RewardError(ErrorType.WORKER_CRASHED, str(exc), retryable=True) from exc
-        except WorkerError as exc:
-            raise RewardError(ErrorType.INVALID_INPUT, f"math-verify failed: {exc}") from exc
-        if not out["gold"]:
-            raise RewardError(
+        return (gold, text_of(item.response), self._options)
+
+    @cached_property
+    def _options(self) -> dict[str, Any]:
+        return self.params.model_dump(exclude={"timeout_s", "workers"})
+
+    async def score_batch(self, items: Sequence[Item], ctx: ScoreContext) -> list[Result]:
+        """Items go to the workers in chunks (one round trip per chunk); each keeps its own
+        ``timeout_s`` from its start, and none runs past the request's deadline."""
+        results: list[Result | None] = [None] * len(items)
+        calls: list[tuple[str, str, dict[str, Any]]] = []
+        positions: list[int] = []
+        for i, item in enumerate(items):
+            try:
+                calls.append(self._call(item))
+                positions.append(i)
+            except RewardError as exc:
+                results[i] = Result(error=exc.error)
+        if calls:
+            replies = await run_chunked(self._pool(), calls, self.params.timeout_s, ctx.deadline)
+            for i, (call, reply) in zip(positions, zip(calls, replies, strict=True), strict=True):
+                results[i] = self._result(call[0], reply, ctx)
+        return [r for r in results if r is not None]
+
+    def _result(self, gold: str, reply: tuple[str, Any], ctx: ScoreContext) -> Result:
+        status, value = reply
+        if status == "timeout":
+            limit = self.params.timeout_s
+            if ctx.deadline is not None and ctx.remaining() == 0.0:
+                return error_result(ErrorType.TIMEOUT, f"math-verify: {value}", retryable=True)
+            return error_result(ErrorType.TIMEOUT, f"math-verify took over {limit:.2f} s")
+        if status == "crashed":
+            return error_result(ErrorType.WORKER_CRASHED, str(value), retryable=True)
+        if status == "err":
+            kind, message = value
+            return error_result(ErrorType.INVALID_INPUT, f"math-verify failed: {kind}: {message}")
+        if not value["gold"]:
+            return error_result(
                 ErrorType.INVALID_INPUT, f"no answer could be read from the reference {gold!r}"
             )
         return Result(
-            score=1.0 if out["equal"] else 0.0,
+            score=1.0 if value["equal"] else 0.0,
+            latency_ms=value.get("seconds", 0.0) * 1000.0,
             metadata={
-                "extracted_gold": out["gold"],
-                "extracted_answer": out["pred"],
-                **({"hedged": True} if out["hedged"] else {}),
+                "extracted_gold": value["gold"],
+                "extracted_answer": value["pred"],
+                **({"hedged": True} if value["hedged"] else {}),
             },
         )

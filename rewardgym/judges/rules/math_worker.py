@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from typing import Any
 
 from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
@@ -68,6 +69,7 @@ def _targets(extraction: tuple[str, ...], boxed_priority: int) -> list[Any]:
 
 def verify_answer(gold: str, pred: str, options: dict[str, Any]) -> dict[str, Any]:
     """Is ``pred`` equal to ``gold``? Returns the verdict and what was extracted from each."""
+    started = time.perf_counter()
     targets = _targets(tuple(options["extraction"]), options["boxed_priority"])
     gold_parsed = []
     if options.get("wrap_gold", True) and not any(d in gold for d in _DELIMITERS):
@@ -93,4 +95,5 @@ def verify_answer(gold: str, pred: str, options: dict[str, Any]) -> dict[str, An
         "hedged": hedge,
         "gold": [str(x) for x in gold_parsed[-1:]],
         "pred": [str(x) for x in pred_parsed[-1:]],
+        "seconds": time.perf_counter() - started,
     }

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections import deque
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -218,6 +219,80 @@ class KillablePool:
                 self._slots.release()
         self._settle(worker, None)
         return value
+
+    async def run_chunk(
+        self, chunk: list[tuple[Any, ...]], timeout_s: float, deadline: float | None = None
+    ) -> list[tuple[str, Any]]:
+        """Run several calls in one worker, one after another, each with ``timeout_s`` from
+        its own start: the replies of ``Worker.call_chunk`` (fewer than the calls when the
+        worker was killed; the caller runs the rest elsewhere). One round trip for the chunk
+        instead of one per call; a chunk that outlives the straggler threshold (per call)
+        gives up its slot as a single call does."""
+        if self._closed:
+            raise RuntimeError("pool is closed")
+        self._init_locks()
+        assert self._slots is not None and self._processes is not None
+        self.waiting += 1
+        try:
+            await self._processes.acquire()
+        except BaseException:
+            self.waiting -= 1
+            raise
+        try:
+            try:
+                await self._slots.acquire()
+            finally:
+                self.waiting -= 1
+            return await self._run_chunk_in_slot(chunk, timeout_s, deadline)
+        finally:
+            self._processes.release()
+
+    async def _run_chunk_in_slot(
+        self, chunk: list[tuple[Any, ...]], timeout_s: float, deadline: float | None
+    ) -> list[tuple[str, Any]]:
+        assert self._slots is not None
+        holds_slot = True
+        try:
+            worker = await self._take()
+        except BaseException:
+            self._slots.release()
+            raise
+        worker.demote_after = self.demote_after_fraction
+        self.stats["calls"] += len(chunk)
+        loop = asyncio.get_running_loop()
+        call = loop.run_in_executor(self._threads, worker.call_chunk, chunk, timeout_s, deadline)
+        started = loop.time()
+        try:
+            # A straggler here is a call of the chunk that has run past the threshold since
+            # the previous call's answer (the worker notes each one's time).
+            while True:
+                wait = self.straggler_threshold() - (time.monotonic() - worker.last_reply)
+                done, _ = await asyncio.wait({call}, timeout=max(wait, 0.01))
+                if done or time.monotonic() - worker.last_reply >= self.straggler_threshold():
+                    break
+            if not done:
+                self._slots.release()
+                holds_slot = False
+                self._mark_straggler(worker)
+            replies = await asyncio.shield(call)
+        except asyncio.CancelledError:
+            self._background(self._finish_later(call, worker))
+            raise
+        finally:
+            if holds_slot:
+                self._slots.release()
+        if replies and not worker.straggler and replies[-1][0] in ("ok", "err"):
+            self._observe((loop.time() - started) / len(replies))
+        failed = replies[-1][0] if replies else "crashed"
+        if failed == "timeout":
+            self._settle(worker, TimeoutError())
+        elif failed == "crashed":
+            self._settle(worker, WorkerCrashedError())
+        else:
+            if worker.deprioritised and not worker.reprioritise():
+                worker.kill()  # cannot get its priority back: replaced
+            self._settle(worker, None)
+        return replies
 
     def straggler_threshold(self) -> float:
         """How long a call may run before it stops holding a slot: ``straggler_after_s``, or

@@ -14,6 +14,7 @@ pid. The parent holds a pidfd for each worker, so killing it can never hit a reu
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import os
 import select
@@ -23,6 +24,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
@@ -54,19 +56,24 @@ def _resolve(target: str) -> Callable[..., Any]:
 # --- inside the template and its workers -------------------------------------------------------
 
 
+def _call(fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[str, Any]:
+    try:
+        return ("ok", fn(*args))
+    except Exception as exc:  # reported to the caller as data
+        return ("err", (type(exc).__name__, str(exc)[:2000]))
+
+
 def _serve_calls(conn: Connection, fn: Callable[..., Any]) -> None:
-    """A worker's loop: receive args, call, send back ("ok", value) or ("err", (kind, msg))."""
+    """A worker's loop: receive args (a tuple: one call) or a chunk (a list of args tuples),
+    call, and send back ("ok", value) or ("err", (kind, msg)) for each call as it finishes."""
     while True:
         try:
-            args = conn.recv()
-        except (EOFError, OSError):
-            os._exit(0)
-        try:
-            reply: tuple[str, Any] = ("ok", fn(*args))
-        except Exception as exc:  # reported to the caller as data
-            reply = ("err", (type(exc).__name__, str(exc)[:2000]))
-        try:
-            conn.send(reply)
+            message = conn.recv()
+            if isinstance(message, list):
+                for args in message:
+                    conn.send(_call(fn, args))
+            else:
+                conn.send(_call(fn, message))
         except (EOFError, OSError):
             os._exit(0)
 
@@ -79,6 +86,11 @@ def _template_main(control_fd: int, target: str) -> None:
     if warmup is not None:
         with contextlib.suppress(Exception):
             fn(*warmup)
+    # What the template imported lives as long as its workers: out of the collector's way, so
+    # that a worker's collections walk only what its calls made (and do not copy the
+    # template's pages by touching them).
+    gc.collect()
+    gc.freeze()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps finished workers
     children: set[int] = set()
     control.sendall(b"R")
@@ -122,6 +134,8 @@ class Worker:
         self.pidfd = os.pidfd_open(pid)
         self.straggler = False  # overran the pool's straggler threshold on its current call
         self.deprioritised = False
+        self.demote_after = 0.5  # in a chunk: the fraction of a call's time before demotion
+        self.last_reply = time.monotonic()  # in a chunk: when the last call ended
 
     def call(self, args: tuple[Any, ...], timeout_s: float) -> Any:
         """Run one call; blocks the calling thread (never the event loop)."""
@@ -142,6 +156,47 @@ class Worker:
         if status == "err":
             raise WorkerError(*value)
         return value
+
+    def call_chunk(
+        self, chunk: list[tuple[Any, ...]], timeout_s: float, deadline: float | None = None
+    ) -> list[tuple[str, Any]]:
+        """Run a chunk of calls, one after another in this worker; blocks the calling thread.
+
+        Each call has ``timeout_s`` from its own start (and none runs past ``deadline``, a
+        ``time.monotonic()`` value); a call still running at ``demote_after`` of its time
+        drops to the lowest CPU priority. Returns one reply per call that ended: ``("ok",
+        value)`` or ``("err", (kind, message))``, then, when the worker had to be killed,
+        ``("timeout", message)`` or ``("crashed", message)`` for the call it was running. The
+        calls after that one did not run (the caller sends them to another worker)."""
+        replies: list[tuple[str, Any]] = []
+        self.last_reply = time.monotonic()
+        try:
+            self.conn.send(chunk)
+        except (BrokenPipeError, EOFError, OSError) as exc:
+            self.kill()
+            return [("crashed", f"worker pipe broke: {exc}")]
+        for _ in chunk:
+            limit = timeout_s
+            if deadline is not None:
+                limit = min(limit, deadline - time.monotonic())
+            ready = limit > 0 and self.conn.poll(limit * self.demote_after)
+            if not ready and limit > 0:
+                self.deprioritise()
+                ready = self.conn.poll(limit * (1.0 - self.demote_after))
+                if ready:
+                    self.reprioritise()
+            if not ready:
+                self.kill()
+                replies.append(("timeout", f"no answer within {max(limit, 0.0):.2f} s"))
+                return replies
+            try:
+                replies.append(self.conn.recv())
+                self.last_reply = time.monotonic()
+            except (EOFError, OSError) as exc:
+                self.kill()
+                replies.append(("crashed", f"worker died ({_exit_reason(exc)})"))
+                return replies
+        return replies
 
     @property
     def alive(self) -> bool:
