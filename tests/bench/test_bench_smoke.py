@@ -38,7 +38,7 @@ def test_env_throughput_bench_runs():
 def test_baselines_bench_prints_every_row():
     out = run_bench("baselines.py", "--quick")
     for row in (
-        "string_check items in process",
+        "exact_match items in process",
         "the same batch over HTTP",
         "response size per result",
         "math, 60 items, 2 workers",
