@@ -82,7 +82,11 @@ def _line(answer: StreamResult) -> bytes:
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {NDJSON: {"schema": {"$ref": "#/components/schemas/StreamItem"}}},
+            # Described as text: OpenAPI has no way to say "lines, each a StreamItem", and
+            # clients that generate requests from the schema (schemathesis) cannot write
+            # application/x-ndjson. The route reads the body whatever its content type.
+            "description": "NDJSON: one StreamItem (see the schema of that name) per line",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
         }
     },
 )
