@@ -2,7 +2,7 @@
 
 Validation is what makes untrusted input safe; for values this process made itself (a rule's
 float score) or a server already validated (a client decoding its answer), it is pure cost:
-``Result(score=1.0)`` takes about 1.5 us, ``trusted_result(1.0)`` about 0.6 us, and a batch of
+``Result(score=1.0)`` takes about 1.8 us, ``trusted_result(1.0)`` about 1.1 us, and a batch of
 10,000 results pays that difference 10,000 times. Only for such values: anything from a caller
 goes through the schema.
 """
