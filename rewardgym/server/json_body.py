@@ -69,6 +69,10 @@ def json_body(model: type[M]) -> Callable[[Request], Awaitable[M]]:
                 raise RequestValidationError(
                     [{"type": "json_invalid", "loc": ("body",), "msg": "the body nests too deeply"}]
                 ) from None
+            except ValueError as exc:  # not JSON after all, or a number past 4,300 digits
+                raise RequestValidationError(
+                    [{"type": "json_invalid", "loc": ("body",), "msg": f"Invalid JSON: {exc}"}]
+                ) from None
             return model.model_validate(value)
         except ValidationError as exc:
             raise RequestValidationError(

@@ -271,6 +271,15 @@ def test_no_input_makes_the_server_answer_500(http: httpx.Client, raw: bytes):
             b'{"reward": "math", "items": [{"response": "a", "reference": ' + b"9" * 5000 + b"}]}",
             "number out of range",
         ),
+        (
+            b'{"reward": "math", "items": [{"response": "a", "metadata": {"x": '
+            + b"[" * 300
+            + b"]" * 300
+            + b'}}], "n": '
+            + b"9" * 5000
+            + b"}",
+            "4300 digits",
+        ),
         (b"{", "EOF while parsing"),
         (b"\xff\xfe", "Invalid JSON"),
         (
