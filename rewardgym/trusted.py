@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from rewardgym.schema import Result
 
-__all__ = ["trusted", "trusted_result"]
+__all__ = ["RESULT_DEFAULTS", "trusted", "trusted_result"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -32,15 +32,17 @@ def trusted(model: type[M], fields: dict[str, Any]) -> M:
     return made
 
 
-_RESULT_DEFAULTS: dict[str, Any] = {
+RESULT_DEFAULTS: dict[str, Any] = {
     name: field.default for name, field in Result.model_fields.items() if not field.is_required()
 }
+"""Every Result field's default (``scores`` and ``metadata`` hold a placeholder here: their defaults
+are fresh ``{}`` made per result)."""
 _SCORE_SET = frozenset({"score"})
 
 
 def trusted_result(score: float) -> Result:
     """``Result(score=score)`` for a finite float the caller computed, unvalidated."""
-    fields = _RESULT_DEFAULTS.copy()
+    fields = RESULT_DEFAULTS.copy()
     fields["score"] = score
     fields["scores"] = {}
     fields["metadata"] = {}

@@ -31,7 +31,7 @@ from rewardgym.schema import (
     StepScore,
     Taxonomy,
 )
-from rewardgym.trusted import trusted
+from rewardgym.trusted import RESULT_DEFAULTS, trusted
 
 __all__ = [
     "JSON_MEDIA_TYPE",
@@ -45,10 +45,6 @@ __all__ = [
 
 JSON_MEDIA_TYPE = "application/json"
 V2_MEDIA_TYPE = "application/vnd.rewardgym.v2+json"
-
-_DEFAULTS: dict[str, Any] = {
-    name: field.default for name, field in Result.model_fields.items() if not field.is_required()
-}
 
 
 def wants_v2(accept: str | None) -> bool:
@@ -128,7 +124,7 @@ def _error(lean: dict[str, Any]) -> Error:
 
 
 def _result(lean: dict[str, Any], reward: str, taxonomy: Taxonomy | None) -> Result:
-    fields = _DEFAULTS.copy()
+    fields = RESULT_DEFAULTS.copy()
     fields["scores"] = {}
     fields["metadata"] = {}
     fields["reward"] = reward

@@ -18,8 +18,9 @@ import logging
 import os
 import time
 from collections import deque
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from typing import Any
 
 from rewardgym.judges.runtime.zygote import Worker, WorkerCrashedError, WorkerError, Zygote
@@ -156,11 +157,10 @@ class KillablePool:
                 self._offer(waiter.result())
             raise
 
-    async def run(self, args: tuple[Any, ...], timeout_s: float) -> Any:
-        """Call the target with ``args``; raise ``TimeoutError`` after ``timeout_s`` of running.
-
-        Raises ``WorkerError`` when the target raised, ``WorkerCrashedError`` when the worker died.
-        """
+    @asynccontextmanager
+    async def _admitted(self) -> AsyncIterator[None]:
+        """Wait for a process and a slot (counted in ``waiting`` meanwhile); the block runs
+        holding both, and releases the slot itself (a straggler gives it up early)."""
         if self._closed:
             raise RuntimeError("pool is closed")
         self._init_locks()
@@ -176,9 +176,17 @@ class KillablePool:
                 await self._slots.acquire()
             finally:
                 self.waiting -= 1
-            return await self._run_in_slot(args, timeout_s)
+            yield
         finally:
             self._processes.release()
+
+    async def run(self, args: tuple[Any, ...], timeout_s: float) -> Any:
+        """Call the target with ``args``; raise ``TimeoutError`` after ``timeout_s`` of running.
+
+        Raises ``WorkerError`` when the target raised, ``WorkerCrashedError`` when the worker died.
+        """
+        async with self._admitted():
+            return await self._run_in_slot(args, timeout_s)
 
     async def _run_in_slot(self, args: tuple[Any, ...], timeout_s: float) -> Any:
         assert self._slots is not None
@@ -228,24 +236,8 @@ class KillablePool:
         worker was killed; the caller runs the rest elsewhere). One round trip for the chunk
         instead of one per call; a chunk that outlives the straggler threshold (per call)
         gives up its slot as a single call does."""
-        if self._closed:
-            raise RuntimeError("pool is closed")
-        self._init_locks()
-        assert self._slots is not None and self._processes is not None
-        self.waiting += 1
-        try:
-            await self._processes.acquire()
-        except BaseException:
-            self.waiting -= 1
-            raise
-        try:
-            try:
-                await self._slots.acquire()
-            finally:
-                self.waiting -= 1
+        async with self._admitted():
             return await self._run_chunk_in_slot(chunk, timeout_s, deadline)
-        finally:
-            self._processes.release()
 
     async def _run_chunk_in_slot(
         self, chunk: list[tuple[Any, ...]], timeout_s: float, deadline: float | None
