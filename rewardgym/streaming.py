@@ -13,15 +13,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import math
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
-from rewardgym.errors import RewardGymError, ServerError
+from pydantic import ValidationError
+
+from rewardgym.errors import InvalidRequestError, RewardGymError, ServerError
 from rewardgym.schema import ScoreOptions, ScoreRequest, StreamItem, StreamResult
 from rewardgym.service import RewardService
 from rewardgym.trust import OPERATOR, Caller
 
-__all__ = ["StreamScorer"]
+__all__ = ["StreamScorer", "paced", "refused"]
 
 
 @dataclass
@@ -39,6 +43,8 @@ class StreamScorer:
         max_batch: items of one reward scored together at most.
         linger_s: how long an item waits for others of its reward before its batch goes.
         max_in_flight: items taken and not yet answered, at most (back-pressure).
+        deadline: ``time.monotonic()`` by which the whole stream must be answered (a gRPC
+            call's deadline); each batch's own deadline is cut to it.
     """
 
     def __init__(
@@ -49,12 +55,14 @@ class StreamScorer:
         max_batch: int = 256,
         linger_s: float = 0.005,
         max_in_flight: int = 4096,
+        deadline: float | None = None,
     ) -> None:
         self.service = service
         self.caller = caller
         self.max_batch = max_batch
         self.linger_s = linger_s
         self.max_in_flight = max_in_flight
+        self.deadline = deadline
 
     async def run(
         self, incoming: AsyncIterator[StreamItem | StreamResult]
@@ -75,7 +83,7 @@ class StreamScorer:
                     items=[s.item for s in batch.items],
                     options=ScoreOptions(
                         on_error=request_options.on_error,
-                        deadline_s=request_options.deadline_s,
+                        deadline_s=self._deadline_s(request_options.deadline_s),
                     ),
                 )
                 response = await self.service.score(request, self.caller)
@@ -138,6 +146,43 @@ class StreamScorer:
                     await reader
             for task in list(tasks):
                 task.cancel()
+
+    def _deadline_s(self, own: float | None) -> float | None:
+        if self.deadline is None:
+            return own
+        left = max(self.deadline - time.monotonic(), 0.001)
+        return min(own or math.inf, left)
+
+
+async def paced(
+    incoming: AsyncIterator[StreamItem | StreamResult], take: Callable[[], float], every: int
+) -> AsyncIterator[StreamItem | StreamResult]:
+    """``incoming``, charged to the caller's rate limit as the batched calls it replaces
+    would be: the stream itself was one request; each further ``every`` items (the server's
+    items per request) take one more. ``take`` returns 0 when it took a request, else the
+    seconds until one is free; reading waits that long, so a stream past its key's rate
+    slows down (its sender held back by flow control) instead of failing."""
+    count = 0
+    async for sent in incoming:
+        count += 1
+        if count > every and (count - 1) % every == 0:
+            while (wait := take()) > 0:
+                await asyncio.sleep(wait)
+        yield sent
+
+
+def refused(exc: ValidationError, item_id: str, where: str) -> StreamResult:
+    """The answer to a stream item that breaks the schema: an ``invalid_request`` error body
+    naming its fields, under the item's id."""
+    fields = ", ".join(".".join(map(str, e["loc"])) or "item" for e in exc.errors()[:5])
+    error = InvalidRequestError(
+        f"{where}: invalid fields: {fields}",
+        errors=[
+            {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
+            for e in exc.errors(include_url=False)[:20]
+        ],
+    )
+    return StreamResult(id=item_id, error=error.to_dict()["error"])
 
 
 def _key(sent: StreamItem) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import grpc
@@ -37,6 +37,8 @@ from rewardgym.schema import (
     RewardSpec,
     ScoreOptions,
     ScoreRequest,
+    StreamItem,
+    StreamResult,
 )
 
 __all__ = ["GrpcRewardClient"]
@@ -168,6 +170,32 @@ class GrpcRewardClient:
             self._stub.Compare, conv.compare_request_to_pb(request), call_deadline(deadline_s)
         )
         return conv.score_response_from_pb(reply).results
+
+    def score_stream(
+        self,
+        items: Iterable[StreamItem | dict[str, Any]],
+        *,
+        timeout: float | None = None,
+    ) -> Iterator[StreamResult]:
+        """Score items as they come (``{"id", "reward", "item"}`` each; ``items`` may be a
+        generator that yields each rollout when it finishes) and yield each ``StreamResult``
+        as soon as the server has it (completion order: match them by ``id``). gRPC sends the
+        items from its own thread while results arrive, and holds ``items`` back when the
+        server has too many unanswered. ``timeout`` bounds the whole stream (none by
+        default); a stream is not retried, as it cannot be replayed."""
+
+        def requests() -> Iterator[pb.StreamItem]:
+            for sent in items:
+                yield conv.stream_item_to_pb(StreamItem.model_validate(sent))
+
+        call = self._stub.ScoreStream(requests(), timeout=timeout, metadata=self._metadata)
+        try:
+            for answer in call:
+                yield conv.stream_result_from_pb(answer)
+        except grpc.RpcError as exc:
+            raise _error_from(exc) from exc
+        finally:
+            call.cancel()
 
     def rewards(self) -> list[RewardInfo]:
         reply = self._call(self._stub.ListRewards, pb.ListRewardsRequest())

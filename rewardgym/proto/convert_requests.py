@@ -20,8 +20,14 @@ from rewardgym.schema import (
 __all__ = [
     "compare_request_from_pb",
     "compare_request_to_pb",
+    "item_from_pb",
+    "item_to_pb",
+    "options_from_pb",
+    "options_to_pb",
+    "reward_ref",
     "score_request_from_pb",
     "score_request_to_pb",
+    "set_reward_ref",
 ]
 
 
@@ -88,7 +94,7 @@ def _spec_from_pb(msg: pb.RewardSpec) -> RewardSpec:
     )
 
 
-def _options_to_pb(options: ScoreOptions) -> pb.ScoreOptions:
+def options_to_pb(options: ScoreOptions) -> pb.ScoreOptions:
     msg = pb.ScoreOptions()
     policy = _on_error_to_pb(options.on_error)
     if policy is not None:
@@ -98,27 +104,27 @@ def _options_to_pb(options: ScoreOptions) -> pb.ScoreOptions:
     return msg
 
 
-def _options_from_pb(msg: pb.ScoreOptions) -> ScoreOptions:
+def options_from_pb(msg: pb.ScoreOptions) -> ScoreOptions:
     return ScoreOptions(
         on_error=_on_error_from_pb(msg.on_error, msg.HasField("on_error")),
         deadline_s=msg.deadline_s if msg.HasField("deadline_s") else None,
     )
 
 
-def _reward_ref(msg: Any) -> str | RewardSpec:
+def reward_ref(msg: Any) -> str | RewardSpec:
     if msg.WhichOneof("reward") == "spec":
         return _spec_from_pb(msg.spec)
     return str(msg.name)
 
 
-def _set_reward_ref(msg: Any, ref: str | RewardSpec) -> None:
+def set_reward_ref(msg: Any, ref: str | RewardSpec) -> None:
     if isinstance(ref, str):
         msg.name = ref
     else:
         msg.spec.CopyFrom(_spec_to_pb(ref))
 
 
-def _item_to_pb(item: Item) -> pb.Item:
+def item_to_pb(item: Item) -> pb.Item:
     msg = pb.Item(
         prompt=_text_to_pb(item.prompt),
         response=_text_to_pb(item.response),
@@ -131,7 +137,7 @@ def _item_to_pb(item: Item) -> pb.Item:
     return msg
 
 
-def _item_from_pb(msg: pb.Item) -> dict[str, Any]:
+def item_from_pb(msg: pb.Item) -> dict[str, Any]:
     return {
         "prompt": _text_from_pb(msg.prompt),
         "response": _text_from_pb(msg.response),
@@ -143,9 +149,9 @@ def _item_from_pb(msg: pb.Item) -> dict[str, Any]:
 
 def score_request_to_pb(request: ScoreRequest) -> pb.ScoreRequest:
     msg = pb.ScoreRequest(
-        items=[_item_to_pb(i) for i in request.items], options=_options_to_pb(request.options)
+        items=[item_to_pb(i) for i in request.items], options=options_to_pb(request.options)
     )
-    _set_reward_ref(msg, request.reward)
+    set_reward_ref(msg, request.reward)
     return msg
 
 
@@ -153,9 +159,9 @@ def score_request_from_pb(msg: pb.ScoreRequest) -> ScoreRequest:
     """Raises pydantic's ValidationError for a request that breaks the schema."""
     return ScoreRequest.model_validate(
         {
-            "reward": _reward_ref(msg),
-            "items": [_item_from_pb(i) for i in msg.items],
-            "options": _options_from_pb(msg.options),
+            "reward": reward_ref(msg),
+            "items": [item_from_pb(i) for i in msg.items],
+            "options": options_from_pb(msg.options),
         }
     )
 
@@ -171,8 +177,8 @@ def compare_request_to_pb(request: CompareRequest) -> pb.CompareRequest:
         if item.reference is not None:
             one.reference.CopyFrom(value_to_pb(item.reference))
         items.append(one)
-    msg = pb.CompareRequest(items=items, options=_options_to_pb(request.options))
-    _set_reward_ref(msg, request.reward)
+    msg = pb.CompareRequest(items=items, options=options_to_pb(request.options))
+    set_reward_ref(msg, request.reward)
     return msg
 
 
@@ -188,6 +194,4 @@ def compare_request_from_pb(msg: pb.CompareRequest) -> CompareRequest:
         )
         for i in msg.items
     ]
-    return CompareRequest(
-        reward=_reward_ref(msg), items=items, options=_options_from_pb(msg.options)
-    )
+    return CompareRequest(reward=reward_ref(msg), items=items, options=options_from_pb(msg.options))

@@ -21,6 +21,8 @@ from rewardgym.schema import (
 )
 
 __all__ = [
+    "result_from_pb",
+    "result_to_pb",
     "reward_info_from_pb",
     "reward_info_to_pb",
     "score_response_from_pb",
@@ -45,7 +47,7 @@ def _taxonomy_from_pb(msg: pb.Taxonomy) -> Taxonomy:
     )
 
 
-def _result_to_pb(r: Result) -> pb.Result:
+def result_to_pb(r: Result) -> pb.Result:
     msg = pb.Result(
         scores={k: v for k, v in r.scores.items() if v is not None},
         null_scores=[k for k, v in r.scores.items() if v is None],
@@ -81,7 +83,7 @@ def _result_to_pb(r: Result) -> pb.Result:
     return msg
 
 
-def _result_from_pb(msg: pb.Result) -> Result:
+def result_from_pb(msg: pb.Result) -> Result:
     scores: dict[str, float | None] = dict(msg.scores)
     scores.update({k: None for k in msg.null_scores})
     preference = None
@@ -125,12 +127,12 @@ def _result_from_pb(msg: pb.Result) -> Result:
 
 def score_response_to_pb(response: ScoreResponse) -> pb.ScoreResponse:
     return pb.ScoreResponse(
-        reward=response.reward, results=[_result_to_pb(r) for r in response.results]
+        reward=response.reward, results=[result_to_pb(r) for r in response.results]
     )
 
 
 def score_response_from_pb(msg: pb.ScoreResponse) -> ScoreResponse:
-    return ScoreResponse(reward=msg.reward, results=[_result_from_pb(r) for r in msg.results])
+    return ScoreResponse(reward=msg.reward, results=[result_from_pb(r) for r in msg.results])
 
 
 def reward_info_to_pb(info: RewardInfo) -> pb.RewardInfo:

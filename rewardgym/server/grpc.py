@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
+import time
+from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
 # Child processes here exec at once (sandboxed programs, pool workers): gRPC's fork handlers
@@ -20,11 +23,18 @@ from rewardgym.errors import InvalidRequestError, RewardGymError, ServerError
 from rewardgym.proto import convert as conv
 from rewardgym.proto._gen import reward_pb2 as pb
 from rewardgym.proto._gen import reward_pb2_grpc as pb_grpc
-from rewardgym.schema import MAX_DEADLINE_S, CompareRequest, ScoreRequest
+from rewardgym.schema import (
+    MAX_DEADLINE_S,
+    CompareRequest,
+    ScoreRequest,
+    StreamItem,
+    StreamResult,
+)
 from rewardgym.server.auth import API_KEY_ID, Guard
 from rewardgym.server.grpc_auth import GrpcContextInterceptor
 from rewardgym.server.grpc_errors import ERROR_TRAILER, abort_args
 from rewardgym.service import RewardService
+from rewardgym.streaming import StreamScorer, paced, refused
 
 __all__ = ["ERROR_TRAILER", "SERVICE_NAME", "RewardServicer", "start_grpc_server"]
 
@@ -90,12 +100,43 @@ class RewardServicer(pb_grpc.RewardServiceServicer):
             raise
         return conv.score_response_to_pb(response)
 
+    async def ScoreStream(
+        self, requests: AsyncIterator[pb.StreamItem], context: Any
+    ) -> AsyncIterator[pb.StreamResult]:
+        """Each item scored as it arrives, each result sent as it is ready (``StreamScorer``);
+        an item that breaks the schema is answered with its error and the stream goes on."""
+        caller = self.service.caller(API_KEY_ID.get())
+        remaining = context.time_remaining()
+        deadline = None
+        if remaining is not None and math.isfinite(remaining):
+            deadline = time.monotonic() + max(remaining - _MARGIN_S, 0.001)
+        scorer = StreamScorer(self.service, caller, deadline=deadline)
+        items = _stream_items(requests)
+        guard = Guard.for_service(self.service)
+        if guard.buckets is not None and caller.key_id is not None:
+            take = functools.partial(guard.buckets.take, caller.key_id)
+            items = paced(items, take, self.service.settings.max_items)
+        async for answer in scorer.run(items):
+            yield conv.stream_result_to_pb(answer)
+
     async def ListRewards(
         self, request: pb.ListRewardsRequest, context: Any
     ) -> pb.ListRewardsResponse:
         return pb.ListRewardsResponse(
             rewards=[conv.reward_info_to_pb(i) for i in self.service.list_rewards()]
         )
+
+
+async def _stream_items(
+    requests: AsyncIterator[pb.StreamItem],
+) -> AsyncIterator[StreamItem | StreamResult]:
+    number = 0
+    async for msg in requests:
+        number += 1
+        try:
+            yield conv.stream_item_from_pb(msg)
+        except ValidationError as exc:
+            yield refused(exc, msg.id[:200] or f"item {number}", f"item {number}")
 
 
 async def start_grpc_server(

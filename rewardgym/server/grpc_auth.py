@@ -8,9 +8,10 @@ metadata. Health checking and reflection stay open. Every call runs with a reque
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -26,7 +27,8 @@ _GUARDED_PREFIX = "/rewardgym."
 
 
 class GrpcContextInterceptor(grpc.aio.ServerInterceptor):
-    """Wraps the unary calls of the reward service (the only ones it guards)."""
+    """Wraps the calls of the reward service (the only ones it guards): unary calls and the
+    scoring stream."""
 
     def __init__(self, guard: Guard) -> None:
         self.guard = guard
@@ -37,49 +39,22 @@ class GrpcContextInterceptor(grpc.aio.ServerInterceptor):
         details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(details)
-        method = details.method
-        if handler is None or not method.startswith(_GUARDED_PREFIX) or not handler.unary_unary:
+        if handler is None or not details.method.startswith(_GUARDED_PREFIX):
             return handler
-        metadata = dict(details.invocation_metadata or ())
-        request_id = new_request_id(_text(metadata.get("x-request-id")))
-        key_id, refusal = self._refusal(_text(metadata.get("authorization")) or "")
-        inner = handler.unary_unary
-
-        async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            token = REQUEST_ID.set(request_id)
-            key_token = API_KEY_ID.set(key_id)
-            started = time.perf_counter()
-            code = "OK"
-            try:
-                await context.send_initial_metadata((("x-request-id", request_id),))
-                if refusal is not None:
-                    code = refusal[0].name
-                    await context.abort(*refusal)
-                return await inner(request, context)
-            except Exception:
-                if code == "OK":
-                    code = str(getattr(context.code(), "name", None) or "UNKNOWN")
-                raise
-            finally:
-                access_log.info(
-                    "gRPC %s %s",
-                    method,
-                    code,
-                    extra={
-                        "method": "gRPC",
-                        "path": method,
-                        "status": code,
-                        "ms": round((time.perf_counter() - started) * 1000, 1),
-                    },
-                )
-                REQUEST_ID.reset(token)
-                API_KEY_ID.reset(key_token)
-
-        return grpc.unary_unary_rpc_method_handler(
-            call,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        call = _Call(self, details)
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                call.unary(handler.unary_unary),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.stream_stream:
+            return grpc.stream_stream_rpc_method_handler(
+                call.stream(handler.stream_stream),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        raise TypeError(f"{details.method}: a kind of call the guard does not wrap")
 
     def _refusal(self, authorization: str) -> tuple[str | None, tuple[Any, ...] | None]:
         """(the key's id, None) or (id, (code, message[, trailing metadata])) when the call
@@ -88,6 +63,62 @@ class GrpcContextInterceptor(grpc.aio.ServerInterceptor):
         if refusal is None:
             return key_id, None
         return key_id, abort_args(refusal.error())
+
+
+class _Call:
+    """One call's request id, key and refusal, set around its handler; its access line."""
+
+    def __init__(self, interceptor: GrpcContextInterceptor, details: grpc.HandlerCallDetails):
+        metadata = dict(details.invocation_metadata or ())
+        self.method = details.method
+        self.request_id = new_request_id(_text(metadata.get("x-request-id")))
+        self.key_id, self.refusal = interceptor._refusal(_text(metadata.get("authorization")) or "")
+
+    @contextlib.asynccontextmanager
+    async def _around(self, context: grpc.aio.ServicerContext) -> AsyncIterator[None]:
+        token = REQUEST_ID.set(self.request_id)
+        key_token = API_KEY_ID.set(self.key_id)
+        started = time.perf_counter()
+        code = "OK"
+        try:
+            await context.send_initial_metadata((("x-request-id", self.request_id),))
+            if self.refusal is not None:
+                code = self.refusal[0].name
+                await context.abort(*self.refusal)
+            yield
+        except BaseException:
+            if code == "OK":
+                code = str(getattr(context.code(), "name", None) or "UNKNOWN")
+            raise
+        finally:
+            access_log.info(
+                "gRPC %s %s",
+                self.method,
+                code,
+                extra={
+                    "method": "gRPC",
+                    "path": self.method,
+                    "status": code,
+                    "ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            )
+            REQUEST_ID.reset(token)
+            API_KEY_ID.reset(key_token)
+
+    def unary(self, inner: Any) -> Any:
+        async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            async with self._around(context):
+                return await inner(request, context)
+
+        return call
+
+    def stream(self, inner: Any) -> Any:
+        async def call(requests: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            async with self._around(context):
+                async for answer in inner(requests, context):
+                    yield answer
+
+        return call
 
 
 def _text(value: str | bytes | None) -> str | None:

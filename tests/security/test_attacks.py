@@ -8,6 +8,7 @@ answers, and one that trickles a byte a second).
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -26,7 +27,7 @@ import yaml
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from rewardgym.client.grpc import GrpcRewardClient
-from rewardgym.errors import ForbiddenError
+from rewardgym.errors import ForbiddenError, UnauthorizedError
 from rewardgym.judges.runtime.sandbox import find_bwrap
 from tests.conftest import Server, local_http_server, start_server, stop_server
 from tests.judges.test_judge_faults import _completion as completion
@@ -231,6 +232,39 @@ def test_grpc_refuses_the_same_with_permission_denied(server: Server):
         stub = health_pb2_grpc.HealthStub(channel)
         status = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=5).status
         assert status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_streams_need_the_key_and_refuse_the_same_specs_per_item(server: Server):
+    """Both scoring streams (gRPC ``ScoreStream``, HTTP NDJSON) are guarded as the batch
+    calls are: no key, no stream; each forbidden inline spec is that item's ``forbidden``
+    error naming the parameter, and the items around it are scored."""
+    sent = [{"id": "ok", "reward": "exact_match", "item": {"response": "a", "reference": "a"}}]
+    sent += [
+        {"id": where, "reward": spec, "item": {"response": "print(1)", "reference": "1"}}
+        for spec, where in FORBIDDEN
+    ]
+    with pytest.raises(UnauthorizedError):
+        list(GrpcRewardClient(server.grpc_target, retries=0).score_stream(iter(sent)))
+    lines = "\n".join(json.dumps(s) for s in sent)
+    assert httpx.post(f"{server.url}/v1/score/stream", content=lines).status_code == 401
+    with GrpcRewardClient(server.grpc_target, api_key=KEY, retries=0) as client:
+        over_grpc = {a.id: a for a in client.score_stream(iter(sent), timeout=60)}
+    answered = httpx.post(
+        f"{server.url}/v1/score/stream",
+        content=lines,
+        headers={"authorization": f"Bearer {KEY}"},
+        timeout=60,
+    )
+    assert answered.status_code == 200, answered.text
+    over_http = {a["id"]: a for a in map(json.loads, answered.text.splitlines())}
+    for got in (over_grpc, over_http):
+        assert set(got) == {s["id"] for s in sent}
+    assert over_grpc["ok"].result is not None and over_grpc["ok"].result.score == 1.0
+    assert over_http["ok"]["result"]["score"] == 1.0
+    for _, where in FORBIDDEN:
+        for error in (over_grpc[where].error, over_http[where]["error"]):
+            assert error is not None, where
+            assert error["code"] == "forbidden" and error["parameter"] == where
 
 
 def test_lowered_limits_and_named_backends_are_allowed(http: httpx.Client):

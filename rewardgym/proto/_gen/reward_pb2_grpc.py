@@ -49,6 +49,11 @@ class RewardServiceStub:
                 request_serializer=rewardgym_dot_v1_dot_reward__pb2.ListRewardsRequest.SerializeToString,
                 response_deserializer=rewardgym_dot_v1_dot_reward__pb2.ListRewardsResponse.FromString,
                 _registered_method=True)
+        self.ScoreStream = channel.stream_stream(
+                '/rewardgym.v1.RewardService/ScoreStream',
+                request_serializer=rewardgym_dot_v1_dot_reward__pb2.StreamItem.SerializeToString,
+                response_deserializer=rewardgym_dot_v1_dot_reward__pb2.StreamResult.FromString,
+                _registered_method=True)
 
 
 class RewardServiceServicer:
@@ -75,6 +80,15 @@ class RewardServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ScoreStream(self, request_iterator, context):
+        """Score items as they arrive (each rollout as it finishes); each result goes back as soon
+        as it is ready, in completion order, matched by id. The server stops reading while too
+        many items are unanswered, so HTTP/2 flow control holds a fast sender back.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RewardServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -92,6 +106,11 @@ def add_RewardServiceServicer_to_server(servicer, server):
                     servicer.ListRewards,
                     request_deserializer=rewardgym_dot_v1_dot_reward__pb2.ListRewardsRequest.FromString,
                     response_serializer=rewardgym_dot_v1_dot_reward__pb2.ListRewardsResponse.SerializeToString,
+            ),
+            'ScoreStream': grpc.stream_stream_rpc_method_handler(
+                    servicer.ScoreStream,
+                    request_deserializer=rewardgym_dot_v1_dot_reward__pb2.StreamItem.FromString,
+                    response_serializer=rewardgym_dot_v1_dot_reward__pb2.StreamResult.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -175,6 +194,33 @@ class RewardService:
             '/rewardgym.v1.RewardService/ListRewards',
             rewardgym_dot_v1_dot_reward__pb2.ListRewardsRequest.SerializeToString,
             rewardgym_dot_v1_dot_reward__pb2.ListRewardsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ScoreStream(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/rewardgym.v1.RewardService/ScoreStream',
+            rewardgym_dot_v1_dot_reward__pb2.StreamItem.SerializeToString,
+            rewardgym_dot_v1_dot_reward__pb2.StreamResult.FromString,
             options,
             channel_credentials,
             insecure,

@@ -13,6 +13,7 @@ not be taken, in the order the results are ready. A malformed line is answered o
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 
 import orjson
@@ -20,11 +21,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
-from rewardgym.errors import InvalidRequestError
 from rewardgym.schema import StreamItem, StreamResult
+from rewardgym.server.auth import Guard
 from rewardgym.server.routes._deps import get_caller, get_service
 from rewardgym.service import RewardService
-from rewardgym.streaming import StreamScorer
+from rewardgym.streaming import StreamScorer, paced, refused
 from rewardgym.trust import Caller
 from rewardgym.wire import lean_result
 
@@ -49,15 +50,7 @@ def _parse(line: bytes, number: int) -> StreamItem | StreamResult:
     try:
         return StreamItem.model_validate_json(line)
     except ValidationError as exc:
-        fields = ", ".join(".".join(map(str, e["loc"])) or "line" for e in exc.errors()[:5])
-        error = InvalidRequestError(
-            f"line {number}: invalid fields: {fields}",
-            errors=[
-                {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
-                for e in exc.errors(include_url=False)[:20]
-            ],
-        )
-        return StreamResult(id=_line_id(line, number), error=error.to_dict()["error"])
+        return refused(exc, _line_id(line, number), f"line {number}")
 
 
 async def _items(body: bytes) -> AsyncIterator[StreamItem | StreamResult]:
@@ -97,12 +90,17 @@ async def score_stream(
 ) -> StreamingResponse:
     """Score NDJSON ``StreamItem`` lines; answer NDJSON result lines as each is ready."""
     scorer = StreamScorer(service, caller)
+    guard = Guard.for_service(service)
     # Read whole here: the server has buffered it already (the body-size limit reads it
     # first), and a streaming answer listens on the same channel for the client leaving.
     body = await request.body()
 
     async def lines() -> AsyncIterator[bytes]:
-        async for answer in scorer.run(_items(body)):
+        items = _items(body)
+        if guard.buckets is not None and caller.key_id is not None:
+            take = functools.partial(guard.buckets.take, caller.key_id)
+            items = paced(items, take, service.settings.max_items)
+        async for answer in scorer.run(items):
             yield _line(answer)
 
     return StreamingResponse(lines(), media_type=NDJSON)
