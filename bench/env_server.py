@@ -77,9 +77,12 @@ async def over_openenv(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--episodes", type=int, default=160)
+    parser.add_argument("--episodes", type=int, default=1600)
     parser.add_argument("--sessions", type=int, default=16)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--ws-compression", action="store_true", help="serve with permessage-deflate on"
+    )
     opts = parser.parse_args()
     rows = env_rows(gym.make(ENV_ID, **KWARGS), range(opts.episodes))
     port = free_loopback_port()
@@ -97,6 +100,7 @@ def main() -> None:
             str(opts.sessions),
             "--env-kwargs",
             json.dumps(KWARGS),
+            "--ws-compression" if opts.ws_compression else "--no-ws-compression",
         ],
         stdout=subprocess.DEVNULL,
         env={**os.environ},

@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -178,9 +179,9 @@ def main() -> None:
         for reward in args.rewards.split(","):
             items = items_for(reward, args.samples)
             ways: list[Callable[[], Run]] = [
-                lambda: batched_at_end(url, reward, items, at),
-                lambda: batched_per_group(url, reward, items, at, args.group),
-                lambda: streamed(target, reward, items, at),
+                functools.partial(batched_at_end, url, reward, items, at),
+                functools.partial(batched_per_group, url, reward, items, at, args.group),
+                functools.partial(streamed, target, reward, items, at),
             ]
             runs = []
             for way in ways:

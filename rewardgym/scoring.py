@@ -5,6 +5,10 @@ backends and caches live there, shared by every environment in the process); ``R
 calls a reward server with the rewardgym client, so a server that is down or slow is a clear
 error after its timeout (``UnavailableError``, ``RequestTimeoutError``), never a hang. Both
 score a batch with one call per reward, under the same deadline.
+
+For code that already runs on an event loop (the OpenEnv server), ``ServiceScorer`` and
+``AsyncRemoteScorer`` are the same two ways as coroutines awaited on that loop: no thread
+hop per call (``score_jobs_async``, ``TextEnv.step_async``).
 """
 
 from __future__ import annotations
@@ -23,11 +27,17 @@ from rewardgym.errors import RequestTimeoutError
 from rewardgym.schema import MAX_DEADLINE_S, Item, Result, RewardSpec, ScoreOptions, ScoreRequest
 
 __all__ = [
+    "AsyncRemoteScorer",
+    "AsyncScorer",
     "LocalScorer",
     "RemoteScorer",
     "ScoreJob",
     "Scorer",
+    "ServiceScorer",
+    "make_async_scorer",
     "make_scorer",
+    "score_jobs",
+    "score_jobs_async",
 ]
 
 RewardRef = str | RewardSpec | dict[str, Any]
@@ -58,18 +68,59 @@ def _key(reward: RewardRef) -> str:
     return spec.model_dump_json()
 
 
-def score_jobs(scorer: Scorer, jobs: Sequence[ScoreJob]) -> list[Result]:
-    """Score jobs with one call per distinct reward; results in the jobs' order."""
+class AsyncScorer(Protocol):
+    """``Scorer`` as coroutines, awaited on the caller's event loop."""
+
+    calls: int
+
+    async def score(self, reward: RewardRef, items: Sequence[Item]) -> list[Result]: ...
+
+    async def aclose(self) -> None: ...
+
+
+def _groups(jobs: Sequence[ScoreJob]) -> list[list[int]]:
+    """The jobs' indices, one list per distinct reward."""
     groups: dict[str, list[int]] = {}
     for index, job in enumerate(jobs):
         groups.setdefault(_key(job.reward), []).append(index)
+    return list(groups.values())
+
+
+def _in_order(
+    jobs: Sequence[ScoreJob], scored: list[tuple[list[int], list[Result]]]
+) -> list[Result]:
     results: list[Result | None] = [None] * len(jobs)
-    for indices in groups.values():
-        reward = jobs[indices[0]].reward
-        scored = scorer.score(reward, [jobs[i].item for i in indices])
-        for i, result in zip(indices, scored, strict=True):
+    for indices, group in scored:
+        for i, result in zip(indices, group, strict=True):
             results[i] = result
     return [r for r in results if r is not None]
+
+
+def score_jobs(scorer: Scorer, jobs: Sequence[ScoreJob]) -> list[Result]:
+    """Score jobs with one call per distinct reward; results in the jobs' order."""
+    scored = []
+    for indices in _groups(jobs):
+        reward = jobs[indices[0]].reward
+        scored.append((indices, scorer.score(reward, [jobs[i].item for i in indices])))
+    return _in_order(jobs, scored)
+
+
+async def score_jobs_async(scorer: AsyncScorer, jobs: Sequence[ScoreJob]) -> list[Result]:
+    """``score_jobs`` on an event loop: the rewards' calls run together."""
+    groups = _groups(jobs)
+    scored = await asyncio.gather(
+        *(scorer.score(jobs[g[0]].reward, [jobs[i].item for i in g]) for g in groups)
+    )
+    return _in_order(jobs, list(zip(groups, scored, strict=True)))
+
+
+def _request(reward: RewardRef, items: Sequence[Item], timeout_s: float) -> ScoreRequest:
+    """An environment's scoring request: failed items stay errors on their results."""
+    return ScoreRequest(
+        reward=reward if not isinstance(reward, dict) else RewardSpec.model_validate(reward),
+        items=list(items),
+        options=ScoreOptions(on_error="null", deadline_s=min(timeout_s, MAX_DEADLINE_S)),
+    )
 
 
 class _LoopThread:
@@ -122,13 +173,8 @@ class LocalScorer:
     def score(self, reward: RewardRef, items: Sequence[Item]) -> list[Result]:
         if not items:
             return []
-        request = ScoreRequest(
-            reward=reward if not isinstance(reward, dict) else RewardSpec.model_validate(reward),
-            items=list(items),
-            options=ScoreOptions(on_error="null", deadline_s=min(self.timeout_s, MAX_DEADLINE_S)),
-        )
         future = asyncio.run_coroutine_threadsafe(
-            self._service().score(request), _LoopThread.loop()
+            self._service().score(_request(reward, items, self.timeout_s)), _LoopThread.loop()
         )
         self.calls += 1
         try:
@@ -199,6 +245,87 @@ class RemoteScorer:
 
     def close(self) -> None:
         self._client.close()
+
+
+class ServiceScorer:
+    """Score through a ``RewardService`` awaited on the loop it was started on:
+    ``scorer = await ServiceScorer.start(config)``, then ``await scorer.aclose()``.
+
+    Args:
+        service: a started service (its pools and judge clients belong to this loop).
+        timeout_s: the most one scoring call may take; items past it time out as errors.
+    """
+
+    def __init__(self, service: Any, timeout_s: float = 300.0) -> None:
+        self.service = service
+        self.timeout_s = timeout_s
+        self.calls = 0
+
+    @classmethod
+    async def start(cls, config: str | None = None, timeout_s: float = 300.0) -> ServiceScorer:
+        """A scorer over a new service built from ``config`` and warmed on this loop."""
+        from rewardgym.config import Settings
+        from rewardgym.service import RewardService
+
+        settings = Settings() if config is None else Settings(config=Path(config))
+        service = RewardService.from_settings(settings)
+        await service.start()
+        return cls(service, timeout_s)
+
+    async def score(self, reward: RewardRef, items: Sequence[Item]) -> list[Result]:
+        if not items:
+            return []
+        self.calls += 1
+        response = await self.service.score(_request(reward, items, self.timeout_s))
+        return list(response.results)
+
+    async def aclose(self) -> None:
+        await self.service.aclose()
+
+
+class AsyncRemoteScorer:
+    """``RemoteScorer`` with the async client (same deadline, retries and errors)."""
+
+    def __init__(
+        self,
+        url: str,
+        timeout_s: float = 60.0,
+        retry_budget_s: float = 300.0,
+        api_key: str | None = None,
+    ) -> None:
+        from rewardgym.client import AsyncRewardClient
+        from rewardgym.client.retry import DEADLINE_GRACE_S
+
+        self.url = url
+        self.calls = 0
+        self.deadline_s = min(timeout_s, MAX_DEADLINE_S)
+        self._client = AsyncRewardClient(
+            url,
+            timeout=timeout_s + DEADLINE_GRACE_S,
+            retry_budget_s=retry_budget_s,
+            api_key=api_key,
+        )
+
+    async def score(self, reward: RewardRef, items: Sequence[Item]) -> list[Result]:
+        if not items:
+            return []
+        self.calls += 1
+        return await self._client.score(
+            reward, list(items), on_error="null", deadline_s=self.deadline_s
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+async def make_async_scorer(
+    url: str | None = None, *, config: str | None = None, timeout_s: float = 300.0
+) -> AsyncScorer:
+    """An async scorer on this loop: a reward server's URL, or ``None`` (a service in this
+    process, started here)."""
+    if url is None:
+        return await ServiceScorer.start(config, timeout_s)
+    return AsyncRemoteScorer(url, timeout_s)
 
 
 def make_scorer(

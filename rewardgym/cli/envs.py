@@ -47,6 +47,13 @@ def serve_env(
     ] = 16,
     env_kwargs: EnvKwargsOpt = "{}",
     url: UrlOpt = None,
+    ws_compression: Annotated[
+        bool,
+        typer.Option(
+            help="compress WebSocket messages (permessage-deflate): less traffic over a slow "
+            "link, more CPU per step; off suits loopback and a data-centre network"
+        ),
+    ] = False,
 ) -> None:
     """Serve one environment over OpenEnv's protocol (reset, step, state; WebSocket sessions,
     one environment each) for OpenEnv clients and trainers (pip install 'rewardgym[openenv]').
@@ -65,4 +72,6 @@ def serve_env(
         f"[bold]rewardgym[/] {env_id} over OpenEnv: http://{host}:{port} "
         f"(ws://{host}:{port}/ws), at most {max_sessions} sessions"
     )
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.run(
+        app, host=host, port=port, log_level="warning", ws_per_message_deflate=ws_compression
+    )

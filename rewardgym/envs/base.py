@@ -20,7 +20,14 @@ from rewardgym.envs.spaces import DEFAULT_MAX_CHARS, text_space
 from rewardgym.envs.tasks import Task, TaskSource, as_source
 from rewardgym.on_error import FAILURE_KINDS, as_policy, failed, value_of
 from rewardgym.schema import Error, ErrorType, OnError, Result
-from rewardgym.scoring import ScoreJob, Scorer, make_scorer, score_jobs
+from rewardgym.scoring import (
+    AsyncScorer,
+    ScoreJob,
+    Scorer,
+    make_scorer,
+    score_jobs,
+    score_jobs_async,
+)
 
 __all__ = ["StepReturn", "TextEnv", "reward_value", "step_together"]
 
@@ -169,6 +176,15 @@ class TextEnv(gym.Env[str, str]):
     def step(self, action: str) -> StepReturn:
         jobs = self.begin_step(self.check_action(action))
         returned = self.finish_scored(score_jobs(self.scorer, jobs))
+        if self.render_mode == "human":
+            self.render()
+        return returned
+
+    async def step_async(self, action: str, scorer: AsyncScorer) -> StepReturn:
+        """``step`` with its items scored by ``scorer`` on the caller's event loop (no thread
+        hop: the OpenEnv server's path). The environment's own scorer is not used."""
+        jobs = self.begin_step(self.check_action(action))
+        returned = self.finish_scored(await score_jobs_async(scorer, jobs))
         if self.render_mode == "human":
             self.render()
         return returned

@@ -9,7 +9,10 @@ HTTP reset/step/state and WebSocket sessions, one environment per session).
 - reset: ``reset(task={...})`` (a task row), ``reset(index=N)`` or ``reset(seed=N)``; the same
   task always gives the same start state;
 - a step after the episode ended is an error saying so; beyond ``max_sessions`` concurrent
-  sessions a new client gets OpenEnv's capacity error at once.
+  sessions a new client gets OpenEnv's capacity error at once;
+- a session's reset and steps run on the server's event loop (OpenEnv's ``reset_async`` and
+  ``step_async``), scored by one async scorer the app starts with it (a ``RewardService`` on
+  that loop, or the reward server at ``url``): no thread hop per step.
 
 ``RewardgymEnvClient`` is OpenEnv's ``EnvClient`` for it. Needs the ``openenv`` extra.
 """
@@ -30,9 +33,10 @@ from pydantic import Field
 import rewardgym.envs
 from rewardgym.asgi import send_json
 from rewardgym.envs.base import TextEnv
-from rewardgym.scoring import make_scorer
+from rewardgym.scoring import AsyncScorer, make_async_scorer, make_scorer
 
 __all__ = [
+    "AppScoring",
     "RewardgymEnvClient",
     "RewardgymEnvironment",
     "RewardgymState",
@@ -75,14 +79,46 @@ def _reward(value: float) -> float | None:
     return None if math.isnan(value) else float(value)
 
 
+class AppScoring:
+    """The scorer an app's sessions share, started on the server's loop with the app and
+    closed with it (``None`` until started: sessions then step through the env's own)."""
+
+    def __init__(self, url: str | None) -> None:
+        self.url = url
+        self.scorer: AsyncScorer | None = None
+
+    async def start(self) -> None:
+        self.scorer = await make_async_scorer(self.url)
+
+    async def aclose(self) -> None:
+        scorer, self.scorer = self.scorer, None
+        if scorer is not None:
+            await scorer.aclose()
+
+
 class RewardgymEnvironment(Environment[TextAction, TextObservation, RewardgymState]):
-    """One rewardgym environment behind OpenEnv's server interface (one per session)."""
+    """One rewardgym environment behind OpenEnv's server interface (one per session).
+
+    Args:
+        env_id: a registered rewardgym environment id.
+        env_kwargs: its keyword arguments.
+        url: a reward server to score with (default: in process).
+        scoring: the app's shared async scorer; with it, ``step_async`` scores on the
+            server's loop, else steps score through the environment's own scorer.
+    """
 
     SUPPORTS_CONCURRENT_SESSIONS = True
 
-    def __init__(self, env_id: str, env_kwargs: dict[str, Any], url: str | None = None) -> None:
+    def __init__(
+        self,
+        env_id: str,
+        env_kwargs: dict[str, Any],
+        url: str | None = None,
+        scoring: AppScoring | None = None,
+    ) -> None:
         super().__init__()
         self.env_id = env_id
+        self.scoring = scoring
         env = gym.make(
             env_id,
             scorer=make_scorer(url),
@@ -116,15 +152,43 @@ class RewardgymEnvironment(Environment[TextAction, TextObservation, RewardgymSta
             text=text, messages=info["messages"], task=info["task"], done=False, reward=None
         )
 
+    async def reset_async(
+        self,
+        seed: int | None = None,
+        episode_id: str | None = None,
+        task: dict[str, Any] | None = None,
+        index: int | None = None,
+        **kwargs: Any,
+    ) -> TextObservation:
+        """``reset`` on the server's loop (it scores nothing)."""
+        return self.reset(seed=seed, episode_id=episode_id, task=task, index=index)
+
     def step(
         self, action: TextAction, timeout_s: float | None = None, **kwargs: Any
     ) -> TextObservation:
+        self._check_step()
+        return self._observe(*self.env.step(action.text))
+
+    async def step_async(
+        self, action: TextAction, timeout_s: float | None = None, **kwargs: Any
+    ) -> TextObservation:
+        """``step`` scored by the app's async scorer on the server's loop."""
+        scorer = self.scoring.scorer if self.scoring is not None else None
+        if scorer is None:
+            return await asyncio.to_thread(self.step, action)
+        self._check_step()
+        return self._observe(*await self.env.step_async(action.text, scorer))
+
+    def _check_step(self) -> None:
         env = self.env
         if env.task is None:
             raise ValueError("no episode: reset first")
         if env.done:
             raise ValueError(f"the episode is over ({env.stop}); reset to start another")
-        text, reward, terminated, truncated, info = env.step(action.text)
+
+    def _observe(
+        self, text: str, reward: Any, terminated: bool, truncated: bool, info: dict[str, Any]
+    ) -> TextObservation:
         self._steps += 1
         result = info.get("result")
         return TextObservation(
@@ -171,9 +235,10 @@ def create_openenv_app(
         raise ValueError(f"unknown environment {env_id!r}; registered: {known}")
     kwargs = dict(env_kwargs or {})
     RewardgymEnvironment(env_id, kwargs, url).close()  # bad kwargs fail here, not per session
+    scoring = AppScoring(url)
 
     def factory() -> RewardgymEnvironment:
-        return RewardgymEnvironment(env_id, kwargs, url)
+        return RewardgymEnvironment(env_id, kwargs, url, scoring)
 
     app = create_app(
         factory,
@@ -182,6 +247,9 @@ def create_openenv_app(
         env_name=env_id.replace("/", "_"),
         max_concurrent_envs=max_sessions,
     )
+    app.state.rewardgym_scoring = scoring
+    app.router.on_startup.append(scoring.start)
+    app.router.on_shutdown.append(scoring.aclose)
     app.add_middleware(_SessionFront)
     return app
 

@@ -157,6 +157,30 @@ def test_multi_step_episode_over_openenv_with_step_rewards():
         process.wait(timeout=30)
 
 
+def test_sessions_score_on_the_servers_loop_through_the_apps_scorer():
+    """Steps are awaited on the server's event loop by the app's own scorer (started with the
+    app): the thread-per-session path and its background scoring loop are never used."""
+    from starlette.testclient import TestClient
+
+    from rewardgym.integrations.openenv import create_openenv_app
+    from rewardgym.scoring import LocalScorer, ServiceScorer
+
+    [row] = env_rows(gym.make("rewardgym/SingleTurn-v0"), [0])
+    app = create_openenv_app("rewardgym/SingleTurn-v0", max_sessions=2)
+    services_before = dict(LocalScorer._services)
+    with TestClient(app) as client, client.websocket_connect("/ws") as ws:
+        scoring = app.state.rewardgym_scoring
+        assert isinstance(scoring.scorer, ServiceScorer)
+        ws.send_json({"type": "reset", "data": {"task": json.loads(row["task"])}})
+        assert ws.receive_json()["type"] == "observation"
+        ws.send_json({"type": "step", "data": {"text": f"\\boxed{{{row['reference']}}}"}})
+        stepped = ws.receive_json()["data"]
+        assert stepped["reward"] == 1.0 and stepped["done"] is True
+        assert scoring.scorer.calls == 1
+    assert scoring.scorer is None  # closed with the app
+    assert LocalScorer._services == services_before
+
+
 def test_unknown_environment_lists_the_registered_ones():
     run = subprocess.run(
         [sys.executable, "-m", "rewardgym", "envs", "serve", "rewardgym/Nope-v0"],
