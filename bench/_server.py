@@ -54,9 +54,9 @@ def start_server_process(
 
 
 @contextmanager
-def running_server(*args: str) -> Iterator[str]:
+def running_server(*args: str, env: dict[str, str] | None = None) -> Iterator[str]:
     """``python -m rewardgym serve`` on a free port; yields its base URL."""
-    url, _, process = start_server_process(*args)
+    url, _, process = start_server_process(*args, env=env)
     try:
         yield url
     finally:

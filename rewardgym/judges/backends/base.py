@@ -43,10 +43,17 @@ class ChatRequest:
     namespace: str = ""
 
     def cache_key(self, model: str) -> str:
-        """Stable hash of everything that changes the answer (fields in declaration order)."""
+        """Stable hash of everything that changes the answer (fields in declaration order);
+        worked out once per request and model (a judge that keeps its requests asks again
+        without hashing again)."""
+        kept = self.__dict__.get("_cache_key")
+        if kept is not None and kept[0] == model:
+            return str(kept[1])
         payload = [model, *(getattr(self, f.name) for f in _FIELDS)]
         raw = json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str)
-        return hashlib.sha256(raw.encode()).hexdigest()
+        key = hashlib.sha256(raw.encode()).hexdigest()
+        object.__setattr__(self, "_cache_key", (model, key))  # frozen: its fields never change
+        return key
 
 
 _FIELDS = fields(ChatRequest)

@@ -87,17 +87,19 @@ class RecentJudgments:
     def __init__(self, size: int) -> None:
         self.size = size
         self._items: OrderedDict[str, ChatResponse] = OrderedDict()
+        self._hits = CACHE.labels("memory", "hit")
 
     def get(self, key: str) -> ChatResponse | None:
+        """The judgment, marked ``cached`` (shared by every hit: readers do not change it)."""
         hit = self._items.get(key)
         if hit is None:
             return None
         self._items.move_to_end(key)
-        CACHE.labels("memory", "hit").inc()
-        return replace(hit, cached=True)
+        self._hits.inc()
+        return hit
 
     def put(self, key: str, response: ChatResponse) -> None:
-        self._items[key] = response
+        self._items[key] = response if response.cached else replace(response, cached=True)
         self._items.move_to_end(key)
         while len(self._items) > self.size:
             self._items.popitem(last=False)

@@ -7,7 +7,8 @@ import hashlib
 import json
 import statistics
 import weakref
-from collections.abc import Awaitable, Callable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
 from importlib import resources
 from typing import Any, ClassVar, TypeVar
 
@@ -22,18 +23,22 @@ from rewardgym.judges.base import Params, Reward
 from rewardgym.judges.llm.master_keys import is_contentless
 from rewardgym.judges.llm.parsers import VerdictError, neutralise
 from rewardgym.judges.texts import reference_texts, text_of
-from rewardgym.schema import ErrorType, Result, StepScore
+from rewardgym.schema import CompareItem, ErrorType, Item, Message, Result, StepScore
 
 __all__ = [
     "JudgeParams",
     "LLMJudge",
     "combine_samples",
+    "compare_item_key",
     "compile_template",
+    "item_key",
     "list_verdict_format",
 ]
 
 T = TypeVar("T")
 _CUT = frozenset({"length", "content_filter"})
+KEPT_REQUESTS = 4096
+"""Built judge requests a judge keeps, newest first (``LLMJudge.ask``'s ``key``)."""
 
 # Sandboxed even for the config's templates: a template reaches only the values it is given,
 # never Python internals (``cycler.__init__.__globals__``...), and cannot change them.
@@ -51,6 +56,37 @@ def compile_template(override: str | None, builtin: str, reward: str) -> jinja2.
         return _ENV.from_string(source)
     except (jinja2.TemplateError, RecursionError) as exc:
         raise ConfigError(f"reward {reward!r}: bad template: {exc}") from exc
+
+
+def _hashable(value: Any) -> Hashable:
+    """A prompt, response or reference as a dict key, tagged with its kind (the text
+    '["1"]' and the list ["1"] are different references)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(m, Message) for m in value):
+        return ("messages", tuple((m.role, m.content) for m in value))
+    return ("json", json.dumps(value, sort_keys=True, default=str))
+
+
+def item_key(item: Item) -> tuple[Hashable, ...]:
+    """What a judge's request is built from, as a dict key: the item's prompt, response,
+    reference and steps (not its metadata, which no judge template is given)."""
+    steps = tuple(item.steps) if item.steps is not None else None
+    return (
+        _hashable(item.prompt),
+        _hashable(item.response),
+        _hashable(item.reference),
+        steps,
+    )
+
+
+def compare_item_key(item: CompareItem) -> tuple[Hashable, ...]:
+    """``item_key`` of an item to compare: its prompt, responses and reference."""
+    return (
+        _hashable(item.prompt),
+        tuple(_hashable(r) for r in item.responses),
+        _hashable(item.reference),
+    )
 
 
 def list_verdict_format(
@@ -161,6 +197,7 @@ class LLMJudge(Reward):
         self._backends: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ChatBackend]
         self._backends = weakref.WeakKeyDictionary()
         self._systems: dict[tuple[tuple[str, Any], ...], str] = {}
+        self._requests: OrderedDict[Hashable, ChatRequest] = OrderedDict()
 
     def contentless(self, response: Any) -> bool:
         """Whether ``response`` is a master key this judge floors (``contentless_floor``)."""
@@ -213,16 +250,36 @@ class LLMJudge(Reward):
             backend = self._backends[loop] = make_backend(self.backend_params)
         return backend
 
+    def built(
+        self, key: Hashable | None, attempt: int, build: Callable[[int], ChatRequest]
+    ) -> ChatRequest:
+        """``build(attempt)``, kept under ``key``: an item judged again (the judgment cache's
+        warm path) is not rendered again, nor its cache key hashed again (the request keeps
+        its key). ``key`` must fix everything ``build`` reads (``item_key`` plus the order
+        and sample); the judge's params are fixed for its lifetime."""
+        if key is None:
+            return build(attempt)
+        full = (key, attempt)
+        request = self._requests.get(full)
+        if request is None:
+            request = self._requests[full] = build(attempt)
+            if len(self._requests) > KEPT_REQUESTS:
+                self._requests.popitem(last=False)
+        return request
+
     async def ask(
-        self, build: Callable[[int], ChatRequest], read: Callable[[ChatResponse], T]
+        self,
+        build: Callable[[int], ChatRequest],
+        read: Callable[[ChatResponse], T],
+        key: Hashable | None = None,
     ) -> T:
         """Send ``build(attempt)`` and ``read`` the answer. An unreadable verdict is asked once
         more (past the cache); then it is a ``judge_parse_error``. Backend failures become
-        ``timeout`` or ``backend_error`` on the item."""
+        ``timeout`` or ``backend_error`` on the item. ``key``: see ``built``."""
         last: VerdictError | None = None
         text = ""
         for attempt in range(2):
-            request = build(attempt)
+            request = self.built(key, attempt, build)
             try:
                 response = await self.backend.chat(request)
             except BackendError as exc:

@@ -27,6 +27,7 @@ from rewardgym.judges.base import ScoreContext, gather_items
 from rewardgym.judges.llm._judge import (
     JudgeParams,
     LLMJudge,
+    compare_item_key,
     list_verdict_format,
 )
 from rewardgym.judges.llm.pairwise import DEFAULT_CRITERIA
@@ -166,7 +167,10 @@ class ListwiseJudge(LLMJudge):
         def reader(n_shown: int) -> Callable[[ChatResponse], list[float]]:
             return lambda r: parse_score_list(r.text, n_shown, p.min_score, p.max_score)
 
-        verdicts = await asyncio.gather(*(self.ask(build(o, s), reader(n)) for o, s in runs))
+        item_key = compare_item_key(item)
+        verdicts = await asyncio.gather(
+            *(self.ask(build(o, s), reader(n), key=(item_key, tuple(o), s)) for o, s in runs)
+        )
         per_response: list[list[float]] = [[] for _ in range(n)]
         bests = set()
         for (order, _), shown in zip(runs, verdicts, strict=True):

@@ -18,7 +18,7 @@ from pydantic import Field
 from rewardgym.errors import RewardError
 from rewardgym.judges.backends.base import ChatRequest, ChatResponse
 from rewardgym.judges.base import ScoreContext, gather_items
-from rewardgym.judges.llm._judge import JudgeParams, LLMJudge
+from rewardgym.judges.llm._judge import JudgeParams, LLMJudge, compare_item_key
 from rewardgym.judges.llm.parsers import VerdictError, choice_probabilities, neutralise, parse_label
 from rewardgym.judges.texts import conversation_of, text_of
 from rewardgym.schema import (
@@ -129,7 +129,10 @@ class PairwiseJudge(LLMJudge):
         def build(order: tuple[int, int], sample: int) -> Callable[[int], ChatRequest]:
             return lambda attempt: self.request(item, order, attempt, sample)
 
-        verdicts = await asyncio.gather(*(self.ask(build(o, s), self._read) for o, s in runs))
+        key = compare_item_key(item)
+        verdicts = await asyncio.gather(
+            *(self.ask(build(o, s), self._read, key=(key, o, s)) for o, s in runs)
+        )
         better = [0.0, 0.0]
         tie = 0.0
         winners = []

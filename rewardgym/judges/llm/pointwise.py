@@ -16,7 +16,7 @@ from pydantic import Field
 
 from rewardgym.judges.backends.base import ChatRequest, ChatResponse
 from rewardgym.judges.base import Params, ScoreContext
-from rewardgym.judges.llm._judge import JudgeParams, LLMJudge
+from rewardgym.judges.llm._judge import JudgeParams, LLMJudge, item_key
 from rewardgym.judges.llm.parsers import (
     VerdictError,
     expected_score,
@@ -144,7 +144,11 @@ class PointwiseJudge(LLMJudge):
         if self.contentless(item.response):
             return self.floored(0.0 if self.params.normalize else float(self.lo))
         return await self.sampled(
-            lambda sample: self.ask(lambda attempt: self.request(item, attempt, sample), self._read)
+            lambda sample: self.ask(
+                lambda attempt: self.request(item, attempt, sample),
+                self._read,
+                key=(item_key(item), sample),
+            )
         )
 
     def _read(self, response: ChatResponse) -> Result:

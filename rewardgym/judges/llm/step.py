@@ -18,6 +18,7 @@ from rewardgym.judges.base import ScoreContext
 from rewardgym.judges.llm._judge import (
     JudgeParams,
     LLMJudge,
+    item_key,
     list_verdict_format,
 )
 from rewardgym.judges.llm.parsers import neutralise, parse_step_labels
@@ -106,7 +107,9 @@ class StepJudge(LLMJudge):
 
         result = await self.sampled(
             lambda sample: self.ask(
-                lambda attempt: self.request(item, steps, attempt, sample), read
+                lambda attempt: self.request(item, steps, attempt, sample),
+                read,
+                key=(item_key(item), sample),
             ),
             step_labels=LABELS,
         )
