@@ -14,20 +14,16 @@ in milliseconds.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import time
-from collections import deque
-from collections.abc import AsyncIterator, Coroutine
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from rewardgym.judges.runtime.zygote import Worker, WorkerCrashedError, WorkerError, Zygote
+from rewardgym.judges.runtime.worker_supply import WorkerSupply
+from rewardgym.judges.runtime.zygote import Worker, WorkerCrashedError, WorkerError
 
 __all__ = ["KillablePool", "WorkerCrashedError", "WorkerError"]
-
-log = logging.getLogger(__name__)
 
 
 class KillablePool:
@@ -69,99 +65,42 @@ class KillablePool:
         self._typical_s = 0.0  # moving average of the calls' running time
         self.warmup = warmup
         self.start_timeout_s = start_timeout_s
-        self._idle: list[Worker] = []
-        self._waiters: deque[asyncio.Future[Worker]] = deque()
-        self._healthy = 0  # live or starting workers that are not stragglers
         self._slots: asyncio.Semaphore | None = None
         self._processes: asyncio.Semaphore | None = None
         self.waiting = 0  # calls waiting for a slot
-        self._threads = ThreadPoolExecutor(
-            max_workers=self.max_workers + 4, thread_name_prefix="rewardgym-pool"
+        self.supply = WorkerSupply(
+            target, self.size + spares, self.max_workers + 4, warmup, start_timeout_s
         )
-        self._background_tasks: set[asyncio.Task[None]] = set()
-        self._zygote = Zygote(target, warmup, start_timeout_s)
-        self._closed = False
-        self.stats = {"calls": 0, "timeouts": 0, "crashes": 0, "spawned": 0, "stragglers": 0}
+        self._counts = {"calls": 0, "timeouts": 0, "crashes": 0, "stragglers": 0}
 
     @property
     def target_workers(self) -> int:
         return self.size + self.spares
 
+    @property
+    def stats(self) -> dict[str, int]:
+        """Calls, timeouts, crashes, stragglers and workers spawned so far."""
+        return {**self._counts, "spawned": self.supply.spawned}
+
+    @property
+    def closed(self) -> bool:
+        return self.supply.closed
+
     async def start(self) -> None:
         """Start ``size + spares`` warm workers now (otherwise the first calls start them)."""
         self._init_locks()
-        missing = self.target_workers - self._healthy
-        self._healthy += missing
-        await asyncio.gather(*(self._add_counted() for _ in range(missing)))
+        await self.supply.fill()
 
     def _init_locks(self) -> None:
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.size)
             self._processes = asyncio.Semaphore(self.max_workers)
 
-    async def _add_counted(self) -> None:
-        """Fork a worker for a place already counted in ``_healthy``; hand it out."""
-        loop = asyncio.get_running_loop()
-        try:
-            worker = await loop.run_in_executor(self._threads, self._zygote.fork)
-        except BaseException:
-            self._healthy -= 1
-            raise
-        self.stats["spawned"] += 1
-        self._offer(worker)
-
-    def _replenish(self) -> None:
-        """Keep ``size + spares`` healthy workers, forking the missing ones in the background."""
-        while not self._closed and self._healthy < self.target_workers:
-            self._healthy += 1
-            self._background(self._add_quietly())
-
-    async def _add_quietly(self) -> None:
-        try:
-            await self._add_counted()
-        except WorkerCrashedError as exc:
-            log.error("could not start a worker for %s: %s", self.target, exc)
-            # Calls waiting for a worker would otherwise wait for ever: fail them now.
-            while self._waiters:
-                waiter = self._waiters.popleft()
-                if not waiter.done():
-                    waiter.set_exception(WorkerCrashedError(f"no worker could start: {exc}"))
-
-    def _background(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._background_tasks.add(task)
-        task.add_done_callback(self._background_tasks.discard)
-
-    def _offer(self, worker: Worker) -> None:
-        if self._closed:
-            worker.kill()
-            return
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(worker)
-                return
-        self._idle.append(worker)
-
-    async def _take(self) -> Worker:
-        if self._idle:
-            return self._idle.pop()
-        if self._healthy < self.target_workers:
-            self._replenish()
-        waiter: asyncio.Future[Worker] = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
-        try:
-            return await waiter
-        except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
-                self._offer(waiter.result())
-            raise
-
     @asynccontextmanager
     async def _admitted(self) -> AsyncIterator[None]:
         """Wait for a process and a slot (counted in ``waiting`` meanwhile); the block runs
         holding both, and releases the slot itself (a straggler gives it up early)."""
-        if self._closed:
+        if self.supply.closed:
             raise RuntimeError("pool is closed")
         self._init_locks()
         assert self._slots is not None and self._processes is not None
@@ -192,13 +131,13 @@ class KillablePool:
         assert self._slots is not None
         holds_slot = True
         try:
-            worker = await self._take()
+            worker = await self.supply.take()
         except BaseException:
             self._slots.release()
             raise
-        self.stats["calls"] += 1
+        self._counts["calls"] += 1
         loop = asyncio.get_running_loop()
-        call = loop.run_in_executor(self._threads, worker.call, args, timeout_s)
+        call = loop.run_in_executor(self.supply.threads, worker.call, args, timeout_s)
         try:
             first = min(self.straggler_threshold(), timeout_s)
             started = loop.time()
@@ -217,7 +156,7 @@ class KillablePool:
                 self._observe(loop.time() - started)
         except asyncio.CancelledError:
             # The caller gave up; the worker's own deadline still ends the call.
-            self._background(self._finish_later(call, worker))
+            self.supply.background(self._finish_later(call, worker))
             raise
         except BaseException as exc:
             self._settle(worker, exc)
@@ -245,14 +184,16 @@ class KillablePool:
         assert self._slots is not None
         holds_slot = True
         try:
-            worker = await self._take()
+            worker = await self.supply.take()
         except BaseException:
             self._slots.release()
             raise
         worker.demote_after = self.demote_after_fraction
-        self.stats["calls"] += len(chunk)
+        self._counts["calls"] += len(chunk)
         loop = asyncio.get_running_loop()
-        call = loop.run_in_executor(self._threads, worker.call_chunk, chunk, timeout_s, deadline)
+        call = loop.run_in_executor(
+            self.supply.threads, worker.call_chunk, chunk, timeout_s, deadline
+        )
         started = loop.time()
         try:
             # A straggler here is a call of the chunk that has run past the threshold since
@@ -268,7 +209,7 @@ class KillablePool:
                 self._mark_straggler(worker)
             replies = await asyncio.shield(call)
         except asyncio.CancelledError:
-            self._background(self._finish_later(call, worker))
+            self.supply.background(self._finish_later(call, worker))
             raise
         finally:
             if holds_slot:
@@ -298,9 +239,8 @@ class KillablePool:
     def _mark_straggler(self, worker: Worker) -> None:
         """The call overran ``straggler_after_s``: a healthy worker takes its place."""
         worker.straggler = True
-        self.stats["stragglers"] += 1
-        self._healthy -= 1
-        self._replenish()
+        self._counts["stragglers"] += 1
+        self.supply.lost()
 
     async def _finish_later(self, call: asyncio.Future[Any], worker: Worker) -> None:
         try:
@@ -313,48 +253,33 @@ class KillablePool:
     def _settle(self, worker: Worker, exc: BaseException | None) -> None:
         """Return a worker after a call, or account for its loss."""
         if isinstance(exc, TimeoutError):
-            self.stats["timeouts"] += 1
+            self._counts["timeouts"] += 1
         elif isinstance(exc, WorkerCrashedError):
-            self.stats["crashes"] += 1
+            self._counts["crashes"] += 1
         if not worker.alive:
             if not worker.straggler:  # a straggler was already replaced
-                self._healthy -= 1
-                self._replenish()
+                self.supply.lost()
             return
         if not worker.straggler:
-            self._offer(worker)
+            self.supply.offer(worker)
             return
         # A straggler that finished: back into the pool if there is room for it (a little over
         # the target, so that a burst of slow calls does not churn processes) and it gets its
         # normal priority back (unprivileged users cannot raise it again).
-        if self._healthy < self.target_workers + self.size and (
+        if self.supply.healthy < self.target_workers + self.size and (
             not worker.deprioritised or worker.reprioritise()
         ):
             worker.straggler = False
-            self._healthy += 1
-            self._offer(worker)
+            self.supply.healthy += 1
+            self.supply.offer(worker)
         else:
             worker.kill()
 
     def abandon(self) -> None:
         """Close from outside its event loop (that loop has ended): stop the template, whose
         workers die with it."""
-        self._closed = True
-        for worker in self._idle:
-            worker.kill()
-        self._idle = []
-        self._threads.shutdown(wait=False, cancel_futures=True)
-        self._zygote.close()
+        self.supply.abandon()
 
     async def close(self) -> None:
         """Kill every worker; calls in flight end with ``WorkerCrashedError``."""
-        self._closed = True
-        for task in list(self._background_tasks):
-            task.cancel()
-        for waiter in self._waiters:
-            waiter.cancel()
-        idle, self._idle = self._idle, []
-        for worker in idle:
-            worker.kill()
-        self._threads.shutdown(wait=False, cancel_futures=True)
-        await asyncio.to_thread(self._zygote.close)
+        await self.supply.close()

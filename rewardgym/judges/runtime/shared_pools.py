@@ -16,7 +16,7 @@ __all__ = ["close_shared_pools", "shared_pool"]
 
 def _pool_gauges() -> Iterator[tuple[str, dict[str, str], float]]:
     for (target, size), (_owner, pool) in list(_SHARED.items()):
-        if pool._closed:
+        if pool.closed:
             continue
         labels = {"pool": f"{target}/{size or 'auto'}"}
         busy = pool.size - pool._slots._value if pool._slots is not None else 0
@@ -37,7 +37,7 @@ def shared_pool(target: str, *, size: int | None = None, **kwargs: Any) -> Killa
     entry = _SHARED.get(key)
     if entry is not None:
         owner, pool = entry
-        if owner() is loop and not pool._closed:
+        if owner() is loop and not pool.closed:
             return pool
         pool.abandon()
     pool = KillablePool(target, size=size, **kwargs)
