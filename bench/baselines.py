@@ -12,8 +12,12 @@ round so machine noise hits both, and prints the medians, their ratio and the go
 3. math on 2 workers vs a plain ``ProcessPoolExecutor(2)`` over the same function;
 4. the code sandbox's cost per small program (bubblewrap vs ``sandbox: none``).
 
-The OpenEnv, judge-cache and batch-size rows are measured by bench/env_throughput.py,
-bench/judge_throughput.py and bench/load_test.py.
+5. math over HTTP by request size: the same items sent by 16 concurrent clients as requests
+   of 1, 8, 64 or 512 items, each size's items/s against the best batched one;
+6. episodes/s of 16 concurrent OpenEnv sessions vs the same episodes in process
+   (bench/env_server.py);
+7. with a vLLM (``--vllm-url``, or one started from ``--vllm-python`` unless ``--quick``):
+   the judge cache's warm path vs its cold one (bench/judge_throughput.py).
 
 Example:
     python bench/baselines.py            # every row, full sizes (about 3 minutes)
@@ -42,7 +46,7 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
-from rewardgym.client import RewardClient
+from rewardgym.client import AsyncRewardClient, RewardClient
 from rewardgym.judges.base import ScoreContext
 from rewardgym.judges.rules.math import MathParams
 from rewardgym.judges.rules.math_worker import verify_answer
@@ -54,6 +58,9 @@ from rewardgym.wire import V2_MEDIA_TYPE
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _server import running_server
+from env_server import measure as env_episodes
+from judge_throughput import cache_rates
+from judge_throughput import vllm as judge_vllm
 from math_throughput import make_items as math_items
 
 console = Console(width=140)
@@ -275,11 +282,73 @@ def row_sandbox(rounds: int) -> None:
     )
 
 
+def row_batch_sizes(n: int, sizes: list[int], clients: int = 16) -> None:
+    items = [item.model_dump(exclude_defaults=True) for item in math_items(n)]
+
+    async def rate(url: str, size: int) -> float:
+        async with AsyncRewardClient(
+            url, timeout=300, chunk_size=size, max_concurrency=clients
+        ) as client:
+            started = time.perf_counter()
+            results = await client.score("math", items)
+            elapsed = time.perf_counter() - started
+        assert sum(r.error is not None for r in results) == 0
+        return n / elapsed
+
+    rates: dict[int, list[float]] = {size: [] for size in sizes}
+    with running_server() as url:
+        asyncio.run(rate(url, sizes[-1]))  # workers warm
+        for _ in range(2):
+            for size in sizes:
+                rates[size].append(asyncio.run(rate(url, size)))
+    medians = {size: statistics.median(r) for size, r in rates.items()}
+    batched = max(medians[size] for size in sizes[1:])
+    ROWS.append(
+        (
+            f"math over HTTP, {n} items, {clients} clients",
+            ", ".join(f"batch {size}: {medians[size]:.0f}/s" for size in sizes),
+            f"best batched: {batched:.0f} items/s",
+            f"batch 1 at {medians[sizes[0]] / batched:.2f}x (goal >= 0.8x)",
+        )
+    )
+
+
+def row_openenv(episodes: int, rounds: int) -> None:
+    got = env_episodes(episodes, 16, rounds)
+    ROWS.append(
+        (
+            f"OpenEnv, {episodes} episodes, 16 sessions",
+            f"{got['openenv']:.0f} episodes/s",
+            f"in process, one after another: {got['in process']:.0f} episodes/s",
+            f"{got['openenv'] / got['in process']:.2f} (goal >= 0.9)",
+        )
+    )
+
+
+def row_judge_cache(opts: argparse.Namespace, n: int) -> None:
+    with (
+        judge_vllm(opts) as vllm_url,
+        running_server(env={"REWARDGYM_INLINE_SPECS": "any"}) as url,
+    ):
+        cold, warm = cache_rates(url, vllm_url, n, 32)
+    ROWS.append(
+        (
+            f"judge cache, {n} items over HTTP",
+            f"warm {warm:.0f} items/s",
+            f"cold (vLLM, tiny model): {cold:.0f} items/s",
+            f"{warm / cold:.0f}x (goal >= 100x)",
+        )
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
+    vllm_python = Path(__file__).resolve().parent.parent / ".vllm-venv" / "bin" / "python"
+    parser.add_argument("--vllm-python", default=str(vllm_python), help="for the judge row")
+    parser.add_argument("--vllm-url", help="a running vLLM serving the tiny judge")
     opts = parser.parse_args()
     n, rounds, math_n = (64, 3, 60) if opts.quick else (1024, 20, 2000)
     os.environ.setdefault("REWARDGYM_LOG_LEVEL", "warning")
@@ -291,6 +360,15 @@ def main() -> None:
         row_math(math_n)
     with console.status("code sandbox cost"):
         row_sandbox(max(rounds, 5))
+    with console.status("math over HTTP by request size, 16 clients"):
+        row_batch_sizes(96 if opts.quick else 2048, [1, 8, 64] if opts.quick else [1, 8, 64, 512])
+    with console.status("OpenEnv sessions vs in process"):
+        row_openenv(32 if opts.quick else 1600, 1 if opts.quick else 5)
+    if opts.vllm_url or (not opts.quick and Path(opts.vllm_python).exists()):
+        with console.status("judge cache: warm vs cold (vLLM)"):
+            row_judge_cache(opts, 32 if opts.quick else 256)
+    else:
+        ROWS.append(("judge cache", "-", "-", "no vLLM (--vllm-url or --vllm-python): skipped"))
     table = Table(title="rewardgym vs the plain baselines (medians, interleaved, one run)")
     for col in ("what", "rewardgym", "baseline", "ratio / goal"):
         table.add_column(col)

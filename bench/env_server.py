@@ -19,6 +19,8 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import gymnasium as gym
@@ -75,16 +77,9 @@ async def over_openenv(
     return len(rows) / (time.perf_counter() - started), returns
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--episodes", type=int, default=1600)
-    parser.add_argument("--sessions", type=int, default=16)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument(
-        "--ws-compression", action="store_true", help="serve with permessage-deflate on"
-    )
-    opts = parser.parse_args()
-    rows = env_rows(gym.make(ENV_ID, **KWARGS), range(opts.episodes))
+@contextmanager
+def env_server(sessions: int, ws_compression: bool = False) -> Iterator[str]:
+    """``rewardgym envs serve`` for the bench's environment; yields its URL."""
     port = free_loopback_port()
     server = subprocess.Popen(
         [
@@ -97,10 +92,10 @@ def main() -> None:
             "--port",
             str(port),
             "--max-sessions",
-            str(opts.sessions),
+            str(sessions),
             "--env-kwargs",
             json.dumps(KWARGS),
-            "--ws-compression" if opts.ws_compression else "--no-ws-compression",
+            "--ws-compression" if ws_compression else "--no-ws-compression",
         ],
         stdout=subprocess.DEVNULL,
         env={**os.environ},
@@ -116,22 +111,48 @@ def main() -> None:
                 time.sleep(0.2)
             if time.monotonic() > deadline:
                 raise SystemExit("the OpenEnv server did not start")
-        asyncio.run(over_openenv(url, rows[: opts.sessions], opts.sessions))  # warm both
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def measure(
+    episodes: int, sessions: int, rounds: int, ws_compression: bool = False
+) -> dict[str, Any]:
+    """Episodes/s over OpenEnv and in process, interleaved ``rounds`` times (medians and
+    every round's rate); the returns are checked equal both ways."""
+    rows = env_rows(gym.make(ENV_ID, **KWARGS), range(episodes))
+    rates: dict[str, list[float]] = {"openenv": [], "in process": []}
+    with env_server(sessions, ws_compression) as url:
+        asyncio.run(over_openenv(url, rows[:sessions], sessions))  # warm both
         in_process(rows[:4])
-        rates: dict[str, list[float]] = {"openenv": [], "in process": []}
-        for _ in track(range(opts.rounds), description="rounds", console=console):
-            remote, remote_returns = asyncio.run(over_openenv(url, rows, opts.sessions))
+        for _ in track(range(rounds), description="rounds", console=console):
+            remote, remote_returns = asyncio.run(over_openenv(url, rows, sessions))
             local, local_returns = in_process(rows)
             assert remote_returns == local_returns, "the two ways gave different returns"
             rates["openenv"].append(remote)
             rates["in process"].append(local)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-    remote_rate = statistics.median(rates["openenv"])
-    local_rate = statistics.median(rates["in process"])
-    right = sum(r > 0 for r in local_returns)
-    print(f"{opts.episodes} episodes of {ENV_ID} (2 actions each; {right} answered right):")
+    return {
+        "openenv": statistics.median(rates["openenv"]),
+        "in process": statistics.median(rates["in process"]),
+        "rounds": rates,
+        "right": sum(r > 0 for r in local_returns),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--episodes", type=int, default=1600)
+    parser.add_argument("--sessions", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--ws-compression", action="store_true", help="serve with permessage-deflate on"
+    )
+    opts = parser.parse_args()
+    got = measure(opts.episodes, opts.sessions, opts.rounds, opts.ws_compression)
+    remote_rate, local_rate, rates = got["openenv"], got["in process"], got["rounds"]
+    print(f"{opts.episodes} episodes of {ENV_ID} (2 actions each; {got['right']} answered right):")
     print(
         f"  OpenEnv, {opts.sessions} concurrent sessions: {remote_rate:8.1f} episodes/s  "
         f"({', '.join(f'{r:.1f}' for r in rates['openenv'])})"

@@ -117,6 +117,22 @@ def one_at_a_time(server: str, spec: RewardSpec, batch: list[Item]) -> float:
         return len(batch) / (time.perf_counter() - started)
 
 
+def cache_rates(server: str, vllm_url: str, n: int, concurrency: int) -> tuple[float, float]:
+    """Items/s through ``server`` on ``n`` new items (cold: each a judge call) and on the
+    same items again (warm: all from the cache; the median of five passes). vLLM and the
+    server are warmed first on other items, so cold is the judge's steady rate."""
+    asyncio.run(
+        through_server(server, judge_spec(vllm_url, False, concurrency), items(16, "w"), 16)
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        cached = judge_spec(vllm_url, str(Path(tmp) / "cache.sqlite"), concurrency)
+        cold = asyncio.run(through_server(server, cached, items(n, "c"), 64))
+        warm = statistics.median(
+            asyncio.run(through_server(server, cached, items(n, "c"), 64)) for _ in range(5)
+        )
+    return cold, warm
+
+
 @contextlib.contextmanager
 def vllm(opts: argparse.Namespace) -> Iterator[str]:
     if opts.vllm_url:
@@ -137,22 +153,17 @@ def main() -> None:
     opts = parser.parse_args()
     n, conc = opts.items, opts.concurrency
     with (
-        tempfile.TemporaryDirectory() as tmp,
         vllm(opts) as url,
         # The bench's specs describe their vLLM backend inline: a caller the operator trusts.
         running_server(env={"REWARDGYM_INLINE_SPECS": "any"}) as server,
     ):
         nocache = judge_spec(url, False, conc)
-        cached = judge_spec(url, str(Path(tmp) / "cache.sqlite"), conc)
         asyncio.run(through_server(server, nocache, items(16, "warm"), 16))
         d_rate = asyncio.run(direct(url, nocache, items(n, "d"), conc))
         s_rate = asyncio.run(through_server(server, nocache, items(n, "s"), 64))
         d_rate2 = asyncio.run(direct(url, nocache, items(n, "d2"), conc))
         seq_rate = one_at_a_time(server, nocache, items(max(n // 4, 8), "q"))
-        cold = asyncio.run(through_server(server, cached, items(n, "c"), 64))
-        warm = statistics.median(
-            asyncio.run(through_server(server, cached, items(n, "c"), 64)) for _ in range(5)
-        )
+        cold, warm = cache_rates(server, url, n, conc)
     direct_rate = (d_rate + d_rate2) / 2
     console.print(
         f"pointwise logprob judge, tiny model on vLLM (CPU), {n} items, concurrency {conc}:"

@@ -42,6 +42,9 @@ def test_baselines_bench_prints_every_row():
         "the same batch over HTTP",
         "response size per result",
         "math, 60 items, 2 workers",
+        "math over HTTP, 96 items, 16",
+        "OpenEnv, 32 episodes, 16",
+        "judge cache",
     ):
         assert row in out, out
     assert "code, one small program" in out or "bubblewrap not installed" in out
