@@ -223,6 +223,12 @@ class RewardService:
             worker_timeout_s=self.settings.rule_batch_timeout_s,
         )
 
+    def on_error_policy(
+        self, ref: str | RewardSpec, options: ScoreOptions, caller: Caller = OPERATOR
+    ) -> OnError:
+        """What a failed item of a request with ``options`` becomes (``_policy``)."""
+        return self._policy(self.resolve(ref, caller), options)
+
     def _policy(self, reward: Reward, options: ScoreOptions) -> OnError:
         """The request's policy, else the reward's own, else ``"null"``."""
         if options.on_error is not None:

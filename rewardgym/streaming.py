@@ -3,10 +3,12 @@ result goes back as soon as it is ready, the way verl's reward loop scores per s
 
 Arriving items are gathered per reward for at most ``linger_s`` (or until ``max_batch``) and
 scored as one batch through ``RewardService``, so a stream costs what batched calls cost.
-At most ``max_in_flight`` items are taken before their results have gone back: past that, the
-stream stops reading, and the transport's flow control (HTTP/2 windows for gRPC) holds the
-sender back. An item that cannot be taken (an unknown reward, a spec the caller may not
-send) gets its error on its own result line; the stream goes on.
+At most ``max_in_flight`` items, and ``max_bytes`` of them, are taken before their results
+have gone back: past either, the stream stops reading, and the transport's flow control
+(HTTP/2 windows for gRPC) holds the sender back. An item that cannot be taken (an unknown
+reward, a spec the caller may not send) gets its error on its own result line; so does an
+item that fails under ``on_error: raise`` (the stream, unlike a request, goes on). When the
+reader of the results goes away, the items still being scored are cancelled.
 """
 
 from __future__ import annotations
@@ -15,23 +17,57 @@ import asyncio
 import contextlib
 import math
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from pydantic import ValidationError
 
-from rewardgym.errors import InvalidRequestError, RewardGymError, ServerError
-from rewardgym.schema import ScoreOptions, ScoreRequest, StreamItem, StreamResult
+from rewardgym.errors import InvalidRequestError, ItemFailedError, RewardGymError, ServerError
+from rewardgym.on_error import apply_on_error
+from rewardgym.schema import OnError, Result, ScoreOptions, ScoreRequest, StreamItem, StreamResult
 from rewardgym.service import RewardService
 from rewardgym.trust import OPERATOR, Caller
 
-__all__ = ["StreamScorer", "paced", "refused"]
+__all__ = ["Incoming", "StreamScorer", "paced", "refused", "refused_value"]
+
+Incoming = tuple[StreamItem | StreamResult, int]
+"""An arriving item (or a line already answered with its error) and its size in bytes."""
 
 
 @dataclass
 class _Batch:
     first: StreamItem
-    items: list[StreamItem] = field(default_factory=list)
+    items: list[tuple[StreamItem, int]] = field(default_factory=list)
+
+
+class _Budget:
+    """Items and bytes taken and not yet answered; ``take`` waits for room (one item always
+    fits, however large, when nothing else is in flight)."""
+
+    def __init__(self, max_items: int, max_bytes: int) -> None:
+        self.max_items = max_items
+        self.max_bytes = max_bytes
+        self.items = 0
+        self.bytes = 0
+        self._room = asyncio.Condition()
+
+    async def take(self, size: int) -> None:
+        async with self._room:
+            await self._room.wait_for(
+                lambda: (
+                    self.items == 0
+                    or (self.items < self.max_items and self.bytes + size <= self.max_bytes)
+                )
+            )
+            self.items += 1
+            self.bytes += size
+
+    async def give_back(self, size: int) -> None:
+        async with self._room:
+            self.items -= 1
+            self.bytes -= size
+            self._room.notify_all()
 
 
 class StreamScorer:
@@ -40,9 +76,12 @@ class StreamScorer:
     Args:
         service: the service every front shares.
         caller: who sends the stream (its trust decides which inline specs it may send).
-        max_batch: items of one reward scored together at most.
+        max_batch: items of one reward scored together at most (never above the server's
+            ``max_items``).
         linger_s: how long an item waits for others of its reward before its batch goes.
         max_in_flight: items taken and not yet answered, at most (back-pressure).
+        max_bytes: bytes of items taken and not yet answered, at most (default: the
+            server's ``max_body_bytes``, what one request may carry).
         deadline: ``time.monotonic()`` by which the whole stream must be answered (a gRPC
             call's deadline); each batch's own deadline is cut to it.
     """
@@ -55,51 +94,34 @@ class StreamScorer:
         max_batch: int = 256,
         linger_s: float = 0.005,
         max_in_flight: int = 4096,
+        max_bytes: int | None = None,
         deadline: float | None = None,
     ) -> None:
         self.service = service
         self.caller = caller
-        self.max_batch = max_batch
+        self.max_batch = max(1, min(max_batch, service.settings.max_items))
         self.linger_s = linger_s
         self.max_in_flight = max_in_flight
+        self.max_bytes = max_bytes or service.settings.max_body_bytes
         self.deadline = deadline
 
-    async def run(
-        self, incoming: AsyncIterator[StreamItem | StreamResult]
-    ) -> AsyncIterator[StreamResult]:
+    async def run(self, incoming: AsyncIterator[Incoming]) -> AsyncGenerator[StreamResult, None]:
         """Results as they are ready; ends after the last item's result. A ``StreamResult``
         in ``incoming`` (a line the front could not read) passes straight through."""
-        out: asyncio.Queue[StreamResult | None] = asyncio.Queue()
-        room = asyncio.Semaphore(self.max_in_flight)
+        out: asyncio.Queue[tuple[StreamResult, int] | None] = asyncio.Queue()
+        budget = _Budget(self.max_in_flight, self.max_bytes)
         batches: dict[str, _Batch] = {}
         tasks: set[asyncio.Task[None]] = set()
 
-        async def score(batch: _Batch) -> None:
-            first = batch.first
-            request_options = first.options
-            try:
-                request = ScoreRequest(
-                    reward=first.reward,
-                    items=[s.item for s in batch.items],
-                    options=ScoreOptions(
-                        on_error=request_options.on_error,
-                        deadline_s=self._deadline_s(request_options.deadline_s),
-                    ),
-                )
-                response = await self.service.score(request, self.caller)
-                for sent, result in zip(batch.items, response.results, strict=True):
-                    await out.put(StreamResult(id=sent.id, result=result))
-            except Exception as exc:
-                error = exc if isinstance(exc, RewardGymError) else ServerError(repr(exc))
-                for sent in batch.items:
-                    await out.put(StreamResult(id=sent.id, error=error.to_dict()["error"]))
+        def start(coro: Any) -> None:
+            task = asyncio.create_task(coro)
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
 
         def flush(key: str) -> None:
             batch = batches.pop(key, None)
             if batch is not None:
-                task = asyncio.create_task(score(batch))
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
+                start(self._score(batch, out))
 
         async def linger(key: str, batch: _Batch) -> None:
             await asyncio.sleep(self.linger_s)
@@ -108,44 +130,68 @@ class StreamScorer:
 
         async def read() -> None:
             try:
-                async for sent in incoming:
-                    await room.acquire()
+                async for sent, size in incoming:
+                    await budget.take(size)
                     if isinstance(sent, StreamResult):
-                        await out.put(sent)
+                        out.put_nowait((sent, size))
                         continue
                     key = _key(sent)
                     batch = batches.get(key)
                     if batch is None:
                         batch = batches[key] = _Batch(sent)
-                        task = asyncio.create_task(linger(key, batch))
-                        tasks.add(task)
-                        task.add_done_callback(tasks.discard)
-                    batch.items.append(sent)
+                        start(linger(key, batch))
+                    batch.items.append((sent, size))
                     if len(batch.items) >= self.max_batch:
                         flush(key)
-            finally:
                 for key in list(batches):
                     flush(key)
                 while tasks:
                     await asyncio.gather(*list(tasks), return_exceptions=True)
-                await out.put(None)
+            finally:
+                out.put_nowait(None)  # the end, also when reading failed or was cancelled
 
         reader = asyncio.create_task(read())
         try:
-            while True:
-                result = await out.get()
-                if result is None:
-                    break
-                room.release()
-                yield result
+            while (answer := await out.get()) is not None:
+                await budget.give_back(answer[1])
+                yield answer[0]
             await reader  # the incoming stream's own error, if it had one
         finally:
-            if not reader.done():
-                reader.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await reader
+            # The reader of the results left (or the stream failed): what is still being
+            # scored for it is cancelled, not left running for no one.
+            reader.cancel()
             for task in list(tasks):
                 task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+            if tasks:
+                await asyncio.gather(*list(tasks), return_exceptions=True)
+
+    async def _score(
+        self, batch: _Batch, out: asyncio.Queue[tuple[StreamResult, int] | None]
+    ) -> None:
+        first = batch.first
+        try:
+            policy = self.service.on_error_policy(first.reward, first.options, self.caller)
+            # Failed items stay errors here; each gets its policy on its own below, so one
+            # failure under "raise" fails that item, not the items batched with it.
+            request = ScoreRequest(
+                reward=first.reward,
+                items=[sent.item for sent, _ in batch.items],
+                options=ScoreOptions(
+                    on_error="null", deadline_s=self._deadline_s(first.options.deadline_s)
+                ),
+            )
+            response = await self.service.score(request, self.caller)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            error = exc if isinstance(exc, RewardGymError) else ServerError(repr(exc))
+            for sent, size in batch.items:
+                out.put_nowait((StreamResult(id=sent.id, error=error.to_dict()["error"]), size))
+            return
+        for (sent, size), result in zip(batch.items, response.results, strict=True):
+            out.put_nowait((_answer(sent.id, result, policy), size))
 
     def _deadline_s(self, own: float | None) -> float | None:
         if self.deadline is None:
@@ -154,9 +200,21 @@ class StreamScorer:
         return min(own or math.inf, left)
 
 
+def _answer(item_id: str, result: Result, policy: OnError) -> StreamResult:
+    """One item's answer under its policy: ``"raise"`` makes a failed item an error line."""
+    try:
+        [result] = apply_on_error([result], policy)
+    except ItemFailedError as exc:
+        error = exc.to_dict()["error"]
+        error.pop("index", None)
+        error["message"] = f"item {item_id!r} failed ({exc.error.type}): {exc.error.message}"
+        return StreamResult(id=item_id, error=error)
+    return StreamResult(id=item_id, result=result)
+
+
 async def paced(
-    incoming: AsyncIterator[StreamItem | StreamResult], take: Callable[[], float], every: int
-) -> AsyncIterator[StreamItem | StreamResult]:
+    incoming: AsyncIterator[Incoming], take: Callable[[], float], every: int
+) -> AsyncIterator[Incoming]:
     """``incoming``, charged to the caller's rate limit as the batched calls it replaces
     would be: the stream itself was one request; each further ``every`` items (the server's
     items per request) take one more. ``take`` returns 0 when it took a request, else the
@@ -182,6 +240,13 @@ def refused(exc: ValidationError, item_id: str, where: str) -> StreamResult:
             for e in exc.errors(include_url=False)[:20]
         ],
     )
+    return StreamResult(id=item_id, error=error.to_dict()["error"])
+
+
+def refused_value(reason: str, item_id: str, where: str) -> StreamResult:
+    """The answer to a stream item that could not be read at all (a value JSON cannot hold,
+    a message that does not decode): an ``invalid_request`` error saying why."""
+    error = InvalidRequestError(f"{where}: {reason}")
     return StreamResult(id=item_id, error=error.to_dict()["error"])
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import math
@@ -27,14 +28,12 @@ from rewardgym.schema import (
     MAX_DEADLINE_S,
     CompareRequest,
     ScoreRequest,
-    StreamItem,
-    StreamResult,
 )
 from rewardgym.server.auth import API_KEY_ID, Guard
 from rewardgym.server.grpc_auth import GrpcContextInterceptor
-from rewardgym.server.grpc_errors import ERROR_TRAILER, abort_args
+from rewardgym.server.grpc_errors import ERROR_TRAILER, Undecodable, abort_args
 from rewardgym.service import RewardService
-from rewardgym.streaming import StreamScorer, paced, refused
+from rewardgym.streaming import Incoming, StreamScorer, paced, refused, refused_value
 
 __all__ = ["ERROR_TRAILER", "SERVICE_NAME", "RewardServicer", "start_grpc_server"]
 
@@ -83,7 +82,7 @@ class RewardServicer(pb_grpc.RewardServiceServicer):
     async def Score(self, request: pb.ScoreRequest, context: Any) -> pb.ScoreResponse:
         try:
             caller = self.service.caller(API_KEY_ID.get())
-            scored = _within_deadline(conv.score_request_from_pb(request), context)
+            scored = _within_deadline(_converted(conv.score_request_from_pb, request), context)
             response = await self.service.score(scored, caller)
         except Exception as exc:
             await self._fail(context, exc)
@@ -93,7 +92,7 @@ class RewardServicer(pb_grpc.RewardServiceServicer):
     async def Compare(self, request: pb.CompareRequest, context: Any) -> pb.ScoreResponse:
         try:
             caller = self.service.caller(API_KEY_ID.get())
-            compared = _within_deadline(conv.compare_request_from_pb(request), context)
+            compared = _within_deadline(_converted(conv.compare_request_from_pb, request), context)
             response = await self.service.compare(compared, caller)
         except Exception as exc:
             await self._fail(context, exc)
@@ -116,8 +115,9 @@ class RewardServicer(pb_grpc.RewardServiceServicer):
         if guard.buckets is not None and caller.key_id is not None:
             take = functools.partial(guard.buckets.take, caller.key_id)
             items = paced(items, take, self.service.settings.max_items)
-        async for answer in scorer.run(items):
-            yield conv.stream_result_to_pb(answer)
+        async with contextlib.aclosing(scorer.run(items)) as answers:
+            async for answer in answers:
+                yield conv.stream_result_to_pb(answer)
 
     async def ListRewards(
         self, request: pb.ListRewardsRequest, context: Any
@@ -128,15 +128,38 @@ class RewardServicer(pb_grpc.RewardServiceServicer):
 
 
 async def _stream_items(
-    requests: AsyncIterator[pb.StreamItem],
-) -> AsyncIterator[StreamItem | StreamResult]:
+    requests: AsyncIterator[pb.StreamItem | Undecodable],
+) -> AsyncIterator[Incoming]:
+    """Each message as a ``StreamItem`` with its size, or, when it cannot be one, the error
+    answering it (the stream goes on)."""
     number = 0
     async for msg in requests:
         number += 1
+        where = f"item {number}"
+        if isinstance(msg, Undecodable):
+            yield refused_value(msg.reason, where, where), 0
+            continue
+        item_id = msg.id[:200] or where
         try:
-            yield conv.stream_item_from_pb(msg)
+            yield conv.stream_item_from_pb(msg), msg.ByteSize()
         except ValidationError as exc:
-            yield refused(exc, msg.id[:200] or f"item {number}", f"item {number}")
+            yield refused(exc, item_id, where), 0
+        except ValueError as exc:  # a number JSON cannot hold (NaN, Infinity)
+            yield refused_value(_unreadable(exc), item_id, where), 0
+
+
+def _unreadable(exc: ValueError) -> str:
+    return f"a value JSON cannot hold (NaN or Infinity; send null or a string): {exc}"
+
+
+def _converted(convert: Any, msg: Any) -> Any:
+    """``convert(msg)``; a value JSON cannot hold is an invalid request, not a crash."""
+    try:
+        return convert(msg)
+    except ValidationError:
+        raise
+    except ValueError as exc:
+        raise InvalidRequestError(_unreadable(exc)) from exc
 
 
 async def start_grpc_server(

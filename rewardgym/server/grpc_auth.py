@@ -8,6 +8,7 @@ metadata. Health checking and reflection stay open. Every call runs with a reque
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -16,8 +17,9 @@ from typing import Any
 
 import grpc
 
+from rewardgym.errors import InvalidRequestError
 from rewardgym.server.auth import API_KEY_ID, Guard
-from rewardgym.server.grpc_errors import abort_args
+from rewardgym.server.grpc_errors import Undecodable, abort_args, tolerant
 from rewardgym.server.logs import REQUEST_ID, new_request_id
 
 __all__ = ["GrpcContextInterceptor"]
@@ -45,13 +47,13 @@ class GrpcContextInterceptor(grpc.aio.ServerInterceptor):
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
                 call.unary(handler.unary_unary),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         if handler.stream_stream:
             return grpc.stream_stream_rpc_method_handler(
                 call.stream(handler.stream_stream),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         raise TypeError(f"{details.method}: a kind of call the guard does not wrap")
@@ -86,6 +88,10 @@ class _Call:
                 code = self.refusal[0].name
                 await context.abort(*self.refusal)
             yield
+        except asyncio.CancelledError:
+            if code == "OK":
+                code = "CANCELLED"  # the caller went away
+            raise
         except BaseException:
             if code == "OK":
                 code = str(getattr(context.code(), "name", None) or "UNKNOWN")
@@ -108,14 +114,21 @@ class _Call:
     def unary(self, inner: Any) -> Any:
         async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
             async with self._around(context):
+                if isinstance(request, Undecodable):
+                    await context.abort(*abort_args(InvalidRequestError(request.reason)))
                 return await inner(request, context)
 
         return call
 
     def stream(self, inner: Any) -> Any:
         async def call(requests: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-            async with self._around(context):
-                async for answer in inner(requests, context):
+            # aclosing: when the caller cancels, the handler's generators close now (and
+            # cancel the scoring they started), not whenever they are collected.
+            async with (
+                self._around(context),
+                contextlib.aclosing(inner(requests, context)) as answers,
+            ):
+                async for answer in answers:
                     yield answer
 
         return call

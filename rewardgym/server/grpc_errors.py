@@ -9,10 +9,11 @@ import math
 from typing import Any
 
 import grpc
+from google.protobuf.message import DecodeError
 
 from rewardgym.errors import RewardGymError
 
-__all__ = ["ERROR_TRAILER", "abort_args", "error_object"]
+__all__ = ["ERROR_TRAILER", "Undecodable", "abort_args", "error_object", "tolerant"]
 
 ERROR_TRAILER = "rewardgym-error-bin"
 """Trailing metadata key of a failed call's error object (JSON, as HTTP's body has it)."""
@@ -54,3 +55,24 @@ def abort_args(exc: RewardGymError) -> tuple[Any, str, tuple[tuple[str, str | by
     if "retry_after_s" in exc.detail:
         trailer.append(("retry-after", str(max(1, math.ceil(exc.detail["retry_after_s"])))))
     return getattr(grpc.StatusCode, exc.grpc_code), exc.message, tuple(trailer)
+
+
+class Undecodable:
+    """A request message that does not decode (nested too deeply, malformed): what the
+    guard's deserializer hands the handler instead of failing the call with a traceback, so
+    a unary call answers INVALID_ARGUMENT and a stream answers that one item."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def tolerant(deserialize: Any) -> Any:
+    """``deserialize``, giving ``Undecodable`` for a message it cannot read."""
+
+    def run(data: bytes) -> Any:
+        try:
+            return deserialize(data)
+        except DecodeError as exc:
+            return Undecodable(f"the message does not decode ({exc})")
+
+    return run

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from rewardgym.judges.base import ScoreContext
-from rewardgym.judges.llm import _judge
+from rewardgym.judges.llm import kept_requests
 from rewardgym.registry import RewardRegistry
 from rewardgym.schema import CompareItem, Item, RewardSpec
 from tests.conftest import scripted_judge
@@ -96,13 +96,38 @@ async def test_pairwise_keeps_each_order_apart(tmp_path: Path):
     assert first[0].preference is not None and first[0].preference.consistent is False
 
 
-async def test_kept_requests_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(_judge, "KEPT_REQUESTS", 5)
+async def test_kept_requests_are_bounded_in_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(kept_requests, "KEPT_BYTES", 20_000)
+    monkeypatch.setattr(kept_requests, "LARGEST_KEPT", 5_000)
+    store = kept_requests.kept_requests
+    store.clear()
     sent: list[dict[str, Any]] = []
     with scripted_judge(lambda path, body: _completion("Score: 7"), sent) as url:
         judge = _judge_of(url, tmp_path)
-        items = [Item(prompt="q", response=f"r{i}") for i in range(12)]
-        results = await judge.score(items, ScoreContext())
+        items = [Item(prompt="q", response=f"r{i} " + "x" * 1000) for i in range(30)]
+        huge = Item(prompt="q", response="y" * 10_000)  # over LARGEST_KEPT: never kept
+        results = await judge.score([*items, huge], ScoreContext())
         await judge.aclose()
     assert all(r.error is None for r in results)
-    assert len(judge._requests) == 5
+    assert 0 < store.bytes <= 20_000 and len(store) < 30
+    assert not any(len(request.messages[-1][1]) > 10_000 for request, _ in store._requests.values())
+    store.clear()
+
+
+async def test_two_servers_with_one_model_name_never_answer_for_each_other(tmp_path: Path):
+    """The cache key holds who answers (the backend's URLs), not only the model's name: a
+    judge on server B does not get server A's verdicts from a shared cache."""
+    sent_a: list[dict[str, Any]] = []
+    sent_b: list[dict[str, Any]] = []
+    with (
+        scripted_judge(lambda path, body: _completion("Score: 10"), sent_a) as url_a,
+        scripted_judge(lambda path, body: _completion("Score: 1"), sent_b) as url_b,
+    ):
+        item = [Item(prompt="q", response="a")]
+        on_a, on_b = _judge_of(url_a, tmp_path), _judge_of(url_b, tmp_path)
+        [from_a] = await on_a.score(item, ScoreContext())
+        [from_b] = await on_b.score(item, ScoreContext())
+        await on_a.aclose()
+        await on_b.aclose()
+    assert len(sent_a) == 1 and len(sent_b) == 1
+    assert from_a.metadata["raw_score"] == 10 and from_b.metadata["raw_score"] == 1

@@ -96,3 +96,40 @@ def test_a_bad_item_is_answered_alone_and_the_stream_goes_on(server: Server):
 def test_an_empty_stream_ends_cleanly(server: Server, reward: str):
     with GrpcRewardClient(server.grpc_target) as rpc:
         assert list(rpc.score_stream(iter([]))) == []
+
+
+def _nested(depth: int) -> pb.StreamItem:
+    item = pb.StreamItem(id="deep", name="exact_match")
+    item.item.response.text = "a"
+    value = item.item.metadata
+    for _ in range(depth):
+        value = value.fields["x"].struct_value
+    return item
+
+
+def test_values_json_cannot_hold_are_answered_alone(server: Server):
+    """NaN and Infinity in a Struct, and a message nested past protobuf's limit, are that
+    item's invalid_request; the items around them are scored (unary calls: INVALID_ARGUMENT)."""
+    nan = pb.StreamItem(id="nan", name="exact_match")
+    nan.item.response.text = "a"
+    nan.item.reference.number_value = float("nan")
+    inf = pb.StreamItem(id="inf", name="exact_match")
+    inf.item.response.text = "a"
+    inf.item.metadata.update({"x": float("inf")})
+    good = pb.StreamItem(id="good", name="exact_match")
+    good.item.response.text = "Paris"
+    good.item.reference.string_value = "paris"
+    with grpc.insecure_channel(server.grpc_target) as channel:
+        stub = pb_grpc.RewardServiceStub(channel)
+        stream = stub.ScoreStream(iter([nan, _nested(80), inf, good]), timeout=30)
+        got = {answer.id: answer for answer in stream}
+        assert set(got) == {"nan", "item 2", "inf", "good"}
+        for name in ("nan", "inf", "item 2"):
+            assert got[name].error["code"] == "invalid_request", got[name]
+        assert "NaN" in got["nan"].error["message"]
+        assert "decode" in got["item 2"].error["message"]
+        assert got["good"].result.score == 1.0
+        request = pb.ScoreRequest(name="exact_match", items=[nan.item])
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.Score(request, timeout=30)
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT

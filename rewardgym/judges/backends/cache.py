@@ -40,18 +40,20 @@ class JudgmentCache(Protocol):
 
 
 class CachedBackend:
-    """Any backend, its answers kept in a cache: the same request to the same model is
-    answered from the cache, with no call (one wrapper for every kind of backend)."""
+    """Any backend, its answers kept in a cache: the same request to the same model at the
+    same ``origin`` (its servers) is answered from the cache, with no call (one wrapper for
+    every kind of backend)."""
 
-    def __init__(self, inner: ChatBackend, cache: JudgmentCache) -> None:
+    def __init__(self, inner: ChatBackend, cache: JudgmentCache, origin: str = "") -> None:
         self.inner = inner
         self.cache = cache
         self.model = inner.model
+        self._key_model = f"{inner.model}\x00{origin}" if origin else inner.model
         self.stats = inner.stats
         self.stats.setdefault("cache_hits", 0)
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
-        key = request.cache_key(self.model)
+        key = request.cache_key(self._key_model)
         hit = await self.cache.get(key)
         if hit is not None:
             self.stats["cache_hits"] += 1

@@ -23,6 +23,7 @@ __all__ = [
     "default_cache_path",
     "make_backend",
     "make_cache",
+    "origin",
 ]
 
 
@@ -126,7 +127,16 @@ def make_backend(params: BackendParams) -> ChatBackend:
     use it)."""
     backend = _bare_backend(params)
     cache = make_cache(params.cache)
-    return backend if cache is None else CachedBackend(backend, cache)
+    return backend if cache is None else CachedBackend(backend, cache, origin(params))
+
+
+def origin(params: BackendParams) -> str:
+    """Who answers: part of every cache key, so that two servers serving a model under the
+    same name never answer for each other from a shared cache."""
+    if params.kind == "transformers":
+        return "transformers"
+    urls = [params.base_url] if isinstance(params.base_url, str) else list(params.base_url or [])
+    return "openai " + " ".join(sorted(u.rstrip("/") for u in urls))
 
 
 def _bare_backend(params: BackendParams) -> ChatBackend:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import json
 import statistics
 import weakref
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from importlib import resources
 from typing import Any, ClassVar, TypeVar
@@ -20,6 +20,7 @@ from rewardgym.errors import ConfigError, RewardError
 from rewardgym.judges.backends.base import BackendError, ChatBackend, ChatRequest, ChatResponse
 from rewardgym.judges.backends.factory import BackendParams, make_backend
 from rewardgym.judges.base import Params, Reward
+from rewardgym.judges.llm.kept_requests import kept_requests, text_size
 from rewardgym.judges.llm.master_keys import is_contentless
 from rewardgym.judges.llm.parsers import VerdictError, neutralise
 from rewardgym.judges.texts import reference_texts, text_of
@@ -37,8 +38,7 @@ __all__ = [
 
 T = TypeVar("T")
 _CUT = frozenset({"length", "content_filter"})
-KEPT_REQUESTS = 4096
-"""Built judge requests a judge keeps, newest first (``LLMJudge.ask``'s ``key``)."""
+_JUDGE_IDS = itertools.count()
 
 # Sandboxed even for the config's templates: a template reaches only the values it is given,
 # never Python internals (``cycler.__init__.__globals__``...), and cannot change them.
@@ -197,7 +197,7 @@ class LLMJudge(Reward):
         self._backends: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ChatBackend]
         self._backends = weakref.WeakKeyDictionary()
         self._systems: dict[tuple[tuple[str, Any], ...], str] = {}
-        self._requests: OrderedDict[Hashable, ChatRequest] = OrderedDict()
+        self._id = next(_JUDGE_IDS)  # its kept requests' part of the key
 
     def contentless(self, response: Any) -> bool:
         """Whether ``response`` is a master key this judge floors (``contentless_floor``)."""
@@ -253,18 +253,18 @@ class LLMJudge(Reward):
     def built(
         self, key: Hashable | None, attempt: int, build: Callable[[int], ChatRequest]
     ) -> ChatRequest:
-        """``build(attempt)``, kept under ``key``: an item judged again (the judgment cache's
-        warm path) is not rendered again, nor its cache key hashed again (the request keeps
-        its key). ``key`` must fix everything ``build`` reads (``item_key`` plus the order
-        and sample); the judge's params are fixed for its lifetime."""
+        """``build(attempt)``, kept under ``key`` (``kept_requests``): an item judged again
+        (the judgment cache's warm path) is not rendered again, nor its cache key hashed
+        again (the request keeps its key). ``key`` must fix everything ``build`` reads
+        (``item_key`` plus the order and sample); the judge's params are fixed for its
+        lifetime."""
         if key is None:
             return build(attempt)
-        full = (key, attempt)
-        request = self._requests.get(full)
+        full = (self._id, key, attempt)
+        request = kept_requests.get(full)
         if request is None:
-            request = self._requests[full] = build(attempt)
-            if len(self._requests) > KEPT_REQUESTS:
-                self._requests.popitem(last=False)
+            request = build(attempt)
+            kept_requests.put(full, request, 2 * text_size(key) + 512)
         return request
 
     async def ask(

@@ -13,6 +13,7 @@ not be taken, in the order the results are ready. A malformed line is answered o
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import AsyncIterator
 
@@ -25,7 +26,7 @@ from rewardgym.schema import StreamItem, StreamResult
 from rewardgym.server.auth import Guard
 from rewardgym.server.routes._deps import get_caller, get_service
 from rewardgym.service import RewardService
-from rewardgym.streaming import StreamScorer, paced, refused
+from rewardgym.streaming import Incoming, StreamScorer, paced, refused
 from rewardgym.trust import Caller
 from rewardgym.wire import lean_result
 
@@ -53,10 +54,10 @@ def _parse(line: bytes, number: int) -> StreamItem | StreamResult:
         return refused(exc, _line_id(line, number), f"line {number}")
 
 
-async def _items(body: bytes) -> AsyncIterator[StreamItem | StreamResult]:
+async def _items(body: bytes) -> AsyncIterator[Incoming]:
     for number, line in enumerate(body.split(b"\n"), start=1):
         if line.strip():
-            yield _parse(line, number)
+            yield _parse(line, number), len(line)
 
 
 def _line(answer: StreamResult) -> bytes:
@@ -100,7 +101,8 @@ async def score_stream(
         if guard.buckets is not None and caller.key_id is not None:
             take = functools.partial(guard.buckets.take, caller.key_id)
             items = paced(items, take, service.settings.max_items)
-        async for answer in scorer.run(items):
-            yield _line(answer)
+        async with contextlib.aclosing(scorer.run(items)) as answers:
+            async for answer in answers:
+                yield _line(answer)
 
     return StreamingResponse(lines(), media_type=NDJSON)
