@@ -3,6 +3,8 @@ result goes back as soon as it is ready, the way verl's reward loop scores per s
 
 Arriving items are gathered per reward for at most ``linger_s`` (or until ``max_batch``) and
 scored as one batch through ``RewardService``, so a stream costs what batched calls cost.
+A batch's results go back together: a slow item holds back the others of its batch, which is
+why batches stay small (64 by default; arriving items rarely fill one).
 At most ``max_in_flight`` items, and ``max_bytes`` of them, are taken before their results
 have gone back: past either, the stream stops reading, and the transport's flow control
 (HTTP/2 windows for gRPC) holds the sender back. An item that cannot be taken (an unknown
@@ -91,7 +93,7 @@ class StreamScorer:
         service: RewardService,
         caller: Caller = OPERATOR,
         *,
-        max_batch: int = 256,
+        max_batch: int = 64,
         linger_s: float = 0.005,
         max_in_flight: int = 4096,
         max_bytes: int | None = None,
