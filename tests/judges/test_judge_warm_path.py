@@ -131,3 +131,30 @@ async def test_two_servers_with_one_model_name_never_answer_for_each_other(tmp_p
         await on_b.aclose()
     assert len(sent_a) == 1 and len(sent_b) == 1
     assert from_a.metadata["raw_score"] == 10 and from_b.metadata["raw_score"] == 1
+
+
+async def test_a_repeat_in_memory_is_answered_without_judging(tmp_path: Path):
+    """The warm path answers a batch's remembered items at once (no task, no wait each); the
+    items it does not remember are judged as usual, and the order holds."""
+    sent: list[dict[str, Any]] = []
+    with scripted_judge(lambda path, body: _completion("Score: 7"), sent) as url:
+        judge = _judge_of(url, tmp_path)
+        seen = [Item(prompt="q", response=f"seen {i}") for i in range(3)]
+        await judge.score(seen, ScoreContext())
+        judged: list[str] = []
+        score_one = judge.score_one
+
+        async def counting(item: Item, ctx: ScoreContext) -> Any:
+            judged.append(str(item.response))
+            return await score_one(item, ctx)
+
+        judge.score_one = counting
+        new = Item(prompt="q", response="new")
+        mixed = await judge.score(
+            [seen[0], new, seen[2], Item(prompt="q", response="")], ScoreContext()
+        )
+        await judge.aclose()
+    assert judged == ["new", ""]  # the blank one is floored by score_one, as always
+    assert [r.cached for r in mixed] == [True, False, True, False]
+    assert mixed[3].metadata.get("guard") == "contentless" and mixed[3].score == 0.0
+    assert len(sent) == 4

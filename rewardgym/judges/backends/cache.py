@@ -52,6 +52,14 @@ class CachedBackend:
         self.stats = inner.stats
         self.stats.setdefault("cache_hits", 0)
 
+    def peek(self, request: ChatRequest) -> ChatResponse | None:
+        """The answer if the cache holds it in memory, at once; else None (ask ``chat``)."""
+        peek = getattr(self.cache, "peek", None)
+        hit = peek(request.cache_key(self._key_model)) if peek is not None else None
+        if hit is not None:
+            self.stats["cache_hits"] += 1
+        return hit
+
     async def chat(self, request: ChatRequest) -> ChatResponse:
         key = request.cache_key(self._key_model)
         hit = await self.cache.get(key)
@@ -149,6 +157,13 @@ class SqliteCache:
                 (key, value, time.time()),
             )
             self._db.commit()
+
+    def peek(self, key: str) -> ChatResponse | None:
+        """The judgment if it is in memory (no I/O, no waiting), else None."""
+        hit = self._recent.get(key)
+        if hit is not None:
+            self.hits += 1
+        return hit
 
     async def get(self, key: str) -> ChatResponse | None:
         hit = self._recent.get(key)

@@ -65,6 +65,13 @@ class RedisCache:
             )
         self._resting_until = time.monotonic() + self.rest_s
 
+    def peek(self, key: str) -> ChatResponse | None:
+        """The judgment if it is in memory (no I/O, no waiting), else None."""
+        hit = self._recent.get(key)
+        if hit is not None:
+            self.hits += 1
+        return hit
+
     async def get(self, key: str) -> ChatResponse | None:
         hit = self._recent.get(key)
         if hit is not None:

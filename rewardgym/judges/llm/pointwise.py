@@ -9,6 +9,7 @@ the raw score and the critique are kept. An unreadable verdict is retried once, 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from functools import cached_property
 from typing import Any, Literal
 
@@ -150,6 +151,11 @@ class PointwiseJudge(LLMJudge):
                 key=(item_key(item), sample),
             )
         )
+
+    def single_ask(
+        self, item: Item
+    ) -> tuple[Hashable, Callable[[int], ChatRequest], Callable[[ChatResponse], Result]]:
+        return (item_key(item), 0), lambda attempt: self.request(item, attempt, 0), self._read
 
     def _read(self, response: ChatResponse) -> Result:
         p: PointwiseParams = self.params

@@ -7,6 +7,7 @@ judge's next-token distribution over Yes/No, a continuous reward from one token;
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from typing import Any, Literal
 
 from pydantic import Field
@@ -82,6 +83,11 @@ class VerifierJudge(LLMJudge):
                 key=(item_key(item), sample),
             )
         )
+
+    def single_ask(
+        self, item: Item
+    ) -> tuple[Hashable, Callable[[int], ChatRequest], Callable[[ChatResponse], Result]]:
+        return (item_key(item), 0), lambda attempt: self.request(item, attempt, 0), self._read
 
     def _read(self, response: ChatResponse) -> Result:
         metadata: dict[str, Any] = {"verdict": response.text[:2000]}
