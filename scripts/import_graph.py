@@ -37,6 +37,7 @@ LAYERS: dict[str, int] = {
     "rewardgym.proto": 0,  # the schema's gRPC wire form
     "rewardgym.wire": 0,  # the schema's lean JSON wire form (version 2)
     "rewardgym.trusted": 0,  # schema models built without a second validation
+    "rewardgym.health": 0,  # reward-health statistics (pure)
     # the rewards, and the wire clients (which speak only the schema and the errors)
     "rewardgym.judges": 1,
     "rewardgym.client": 1,
