@@ -55,6 +55,14 @@ _HELP = {
     "rewardgym_in_flight_requests": "Scoring calls running",
     "rewardgym_pool_busy": "Worker processes running a call",
     "rewardgym_pool_waiting": "Calls waiting for a worker",
+    "rewardgym_reward_drift_psi": "Population stability index of a reward's recent scores "
+    "against its first ones (> 0.25: shifted)",
+    "rewardgym_reward_drift_ks": "Kolmogorov-Smirnov statistic of recent vs first scores",
+    "rewardgym_reward_share_at_max": "Share of recent scores at their maximum (saturation)",
+    "rewardgym_reward_share_at_min": "Share of recent scores at their minimum",
+    "rewardgym_reward_length_correlation": "Spearman correlation of score with response "
+    "length (length bias)",
+    "rewardgym_reward_failed_share": "Share of recent items that failed",
 }
 
 

@@ -16,6 +16,7 @@ from rewardgym.errors import (
     PayloadTooLargeError,
     RewardGymError,
 )
+from rewardgym.health import HealthMonitor
 from rewardgym.judges.backends.factory import CacheDefaults, configure_cache
 from rewardgym.judges.base import Reward, ScoreContext
 from rewardgym.judges.deadline import deadline_scope
@@ -88,11 +89,13 @@ class RewardService:
         self.draining = False
         self.in_flight = 0
         self.pending_items = 0
+        self.health = HealthMonitor()
         self._unregister = register_gauges(self._gauges)
 
     def _gauges(self) -> Iterator[tuple[str, dict[str, str], float]]:
         yield "rewardgym_pending_items", {}, float(self.pending_items)
         yield "rewardgym_in_flight_requests", {}, float(self.in_flight)
+        yield from self.health.gauges()
 
     @contextmanager
     def _admit(self, n_items: int) -> Iterator[None]:
@@ -249,6 +252,7 @@ class RewardService:
                 f"for {len(request.items)} items (a bug in that reward type)"
             )
         self._count(reward.label, "score", results, started)
+        self.health.observe(reward.label, request.items, results)
         results = apply_on_error(results, self._policy(reward, request.options))
         return ScoreResponse(reward=reward.name, results=results)
 

@@ -135,6 +135,19 @@ class RewardWindow:
             score = None
         self._recent.append((score, length, error if score is None else None))
 
+    def extend(
+        self, scores: list[float | None], lengths: list[int], errors: list[str | None]
+    ) -> None:
+        """``add`` for many results at once."""
+        self.items += len(scores)
+        clean = [s if s is not None and math.isfinite(s) else None for s in scores]
+        room = self.baseline_size - len(self.baseline)
+        if room > 0:
+            self.baseline.extend([s for s in clean if s is not None][:room])
+        self._recent.extend(
+            (s, n, e if s is None else None) for s, n, e in zip(clean, lengths, errors, strict=True)
+        )
+
     def summary(self) -> HealthSummary:
         recent = list(self._recent)
         scores = [s for s, _, _ in recent if s is not None]

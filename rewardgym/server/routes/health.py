@@ -1,6 +1,8 @@
-"""Liveness and readiness."""
+"""Liveness, readiness, and the rewards' health."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
@@ -31,3 +33,11 @@ async def readyz(service: RewardService = Depends(get_service)) -> JSONResponse:
         "pending_items": service.pending_items,
     }
     return JSONResponse(body, status_code=200 if service.ready else 503)
+
+
+@router.get("/v1/health/rewards")
+async def reward_health(service: RewardService = Depends(get_service)) -> dict[str, Any]:
+    """Each reward's health over its recent results (and per data source, for items with
+    ``metadata.data_source``): drift against its first results (PSI, KS), saturation, length
+    bias (Spearman), failures by type. Null where there is too little data."""
+    return {"rewards": service.health.summaries()}
