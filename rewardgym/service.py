@@ -277,5 +277,6 @@ class RewardService:
         for result in results:
             reward.stamp(result)
         self._count(reward.label, "compare", results, started)
+        self.health.observe_preferences(reward.label, results)
         results = apply_on_error(results, self._policy(reward, request.options))
         return ScoreResponse(reward=reward.name, results=results)

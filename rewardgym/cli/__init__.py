@@ -1,7 +1,8 @@
 """The ``rewardgym`` command: one module per command group.
 
 - ``serve``, ``serve-ray``, ``healthcheck`` (``cli/serve.py``);
-- ``rewards``, ``score`` (``cli/score.py``); ``eval judge`` (``cli/eval.py``);
+- ``rewards``, ``score`` (``cli/score.py``); ``health`` (``cli/health.py``); ``eval judge``
+  (``cli/eval.py``);
 - ``envs list|serve`` (``cli/envs.py``);
 - ``train grpo|self-rewarding|reward-model`` (``cli/train.py``).
 """
@@ -12,6 +13,7 @@ import typer
 
 from rewardgym.cli.envs import envs_app
 from rewardgym.cli.eval import eval_app
+from rewardgym.cli.health import health
 from rewardgym.cli.options import console
 from rewardgym.cli.score import rewards, score
 from rewardgym.cli.serve import healthcheck, serve, serve_ray
@@ -29,6 +31,7 @@ app.command("serve-ray")(serve_ray)
 app.command()(healthcheck)
 app.command()(rewards)
 app.command()(score)
+app.command()(health)
 app.add_typer(eval_app, name="eval")
 app.add_typer(train_app, name="train")
 app.add_typer(envs_app, name="envs")

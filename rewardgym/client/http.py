@@ -155,6 +155,13 @@ class RewardClient(HttpClientBase):
         """The server's named rewards."""
         return _REWARD_LIST.validate_json(self._request("GET", "/v1/rewards").content)
 
+    def reward_health(self) -> list[dict[str, Any]]:
+        """Each reward's health over its recent results (``GET /v1/health/rewards``)."""
+        rewards: list[dict[str, Any]] = orjson.loads(
+            self._request("GET", "/v1/health/rewards").content
+        )["rewards"]
+        return rewards
+
     def health(self) -> bool:
         """True when the server answers /readyz with 200."""
         try:

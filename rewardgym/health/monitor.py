@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from typing import Any
@@ -50,6 +51,7 @@ class HealthMonitor:
         self.per_call = per_call
         self._windows: dict[tuple[str, str], RewardWindow] = {}
         self._sources: dict[str, int] = {}
+        self._flips: dict[str, deque[bool]] = {}
         self._lock = threading.Lock()
 
     def _window(self, reward: str, source: str) -> RewardWindow:
@@ -82,23 +84,50 @@ class HealthMonitor:
                 if source is not None:
                     self._window(reward, source).add(scores[i], lengths[i], errors[i])
 
-    def summaries(self) -> list[dict[str, Any]]:
-        """Each window's ``HealthSummary`` as JSON (NaN as null), by reward then source."""
+    def observe_preferences(self, reward: str, results: Sequence[Result]) -> None:
+        """Record whether each comparison came out the same in every order it was judged
+        (pairwise: both; listwise: its permutations): the judge's position bias, live."""
+        seen = [
+            r.preference.consistent
+            for r in results
+            if r.preference is not None and r.preference.consistent is not None
+        ]
+        if seen:
+            with self._lock:
+                flips = self._flips.setdefault(reward, deque(maxlen=self.size))
+                flips.extend(not consistent for consistent in seen)
+
+    def flip_rate(self, reward: str) -> float:
+        """Share of recent comparisons whose verdict changed with the order (NaN: none)."""
         with self._lock:
-            windows = sorted(self._windows.items())
+            flips = list(self._flips.get(reward, ()))
+        return sum(flips) / len(flips) if flips else math.nan
+
+    def summaries(self) -> list[dict[str, Any]]:
+        """Each window's ``HealthSummary`` as JSON (NaN as null), by reward then source; a
+        reward's whole window also has its ``flip_rate`` and ``compared`` when it compares."""
+        with self._lock:
+            windows = dict(self._windows)
+            compared = {reward: len(flips) for reward, flips in self._flips.items()}
+        for reward in compared:
+            windows.setdefault((reward, ALL_SOURCES), RewardWindow(self.size, self.size))
         out = []
-        for (reward, source), window in windows:
-            summary = asdict(window.summary())
-            out.append(
-                {"reward": reward, "source": source}
-                | {k: _json_number(v) for k, v in summary.items()}
+        for (reward, source), window in sorted(windows.items()):
+            summary: dict[str, Any] = {"reward": reward, "source": source} | asdict(
+                window.summary()
             )
+            if source == ALL_SOURCES and reward in compared:
+                summary |= {"compared": compared[reward], "flip_rate": self.flip_rate(reward)}
+            out.append({k: _json_number(v) for k, v in summary.items()})
         return out
 
     def gauges(self) -> Iterator[tuple[str, dict[str, str], float]]:
         """Prometheus gauges of each reward's whole window (one series per reward)."""
         with self._lock:
             windows = [(r, w) for (r, s), w in self._windows.items() if s == ALL_SOURCES]
+            comparing = list(self._flips)
+        for reward in comparing:
+            yield "rewardgym_judge_flip_rate", {"reward": reward}, self.flip_rate(reward)
         for reward, window in windows:
             summary = window.summary()
             labels = {"reward": reward}

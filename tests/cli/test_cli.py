@@ -99,3 +99,17 @@ def test_train_grpo_unknown_env_lists_the_registered_ones(tmp_path: Path):
     )
     assert result.returncode != 0
     assert "rewardgym/ReasoningGym-v0" in result.stdout + result.stderr
+
+
+def test_health_prints_each_rewards_table_row_from_a_server(server: Server):
+    import httpx
+
+    items = [{"response": "Paris", "reference": "paris"}] * 4 + [{"response": "x"}]
+    assert httpx.post(f"{server.url}/v1/score", json={"reward": "exact_match", "items": items})
+    result = run("health", "--url", server.url)
+    assert result.returncode == 0, result.stderr
+    assert "drift PSI" in result.stdout and "exact_match" in result.stdout
+    as_json = run("health", "--url", server.url, "--json")
+    windows = json.loads(as_json.stdout)
+    assert any(w["reward"] == "exact_match" and w["items"] >= 5 for w in windows)
+    assert "Example: rewardgym health --url" in run("health", "--help").stdout
