@@ -23,6 +23,7 @@ __all__ = [
     "BACKEND_ERRORS",
     "BACKEND_SECONDS",
     "CACHE",
+    "GAUGE_NAMES",
     "ITEMS",
     "REJECTED",
     "REQUESTS",
@@ -66,6 +67,10 @@ _HELP = {
     "rewardgym_judge_flip_rate": "Share of a preference judge's recent comparisons whose "
     "verdict changed with the order of the responses (position bias)",
 }
+
+
+GAUGE_NAMES = frozenset(_HELP)
+"""The gauges read at scrape time (``register_gauges``' sources yield these names)."""
 
 
 class _Gauges(Collector):
