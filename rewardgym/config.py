@@ -133,6 +133,13 @@ class Settings(CacheSettings):
     )
     rate_limit: float | None = Field(default=None, gt=0, description="requests/s per key")
     rate_burst: int = Field(default=20, ge=1, description="requests at once per key")
+    audit_canaries_per_minute: float = Field(
+        default=0.0,
+        ge=0,
+        le=600,
+        description="known-bad replies each LLM judge is given per minute beside real traffic "
+        "(their pass rate is its live false-pass rate); 0: off",
+    )
 
 
 def settings_environment() -> dict[str, str]:

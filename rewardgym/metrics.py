@@ -64,6 +64,8 @@ _HELP = {
     "rewardgym_reward_length_correlation": "Spearman correlation of score with response "
     "length (length bias)",
     "rewardgym_reward_failed_share": "Share of recent items that failed",
+    "rewardgym_judge_canary_pass_rate": "Share of the known-bad replies an LLM judge was "
+    "given beside real traffic that it passed (its live false-pass rate)",
     "rewardgym_judge_flip_rate": "Share of a preference judge's recent comparisons whose "
     "verdict changed with the order of the responses (position bias)",
 }

@@ -9,6 +9,7 @@ import math
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
+from typing import Any
 
 from rewardgym.config import Settings, load_reward_config
 from rewardgym.errors import (
@@ -17,6 +18,7 @@ from rewardgym.errors import (
     RewardGymError,
 )
 from rewardgym.health import HealthMonitor
+from rewardgym.health.canaries import Canaries
 from rewardgym.judges.backends.factory import CacheDefaults, configure_cache
 from rewardgym.judges.base import Reward, ScoreContext
 from rewardgym.judges.deadline import deadline_scope
@@ -26,7 +28,9 @@ from rewardgym.metrics import ITEMS, REJECTED, REQUEST_SECONDS, REQUESTS, regist
 from rewardgym.on_error import apply_on_error
 from rewardgym.registry import RewardRegistry, load_type, reward_types
 from rewardgym.schema import (
+    Basis,
     CompareRequest,
+    Item,
     OnError,
     Result,
     RewardInfo,
@@ -90,12 +94,15 @@ class RewardService:
         self.in_flight = 0
         self.pending_items = 0
         self.health = HealthMonitor()
+        self.canaries = Canaries(s.audit_canaries_per_minute)
         self._unregister = register_gauges(self._gauges)
 
     def _gauges(self) -> Iterator[tuple[str, dict[str, str], float]]:
         yield "rewardgym_pending_items", {}, float(self.pending_items)
         yield "rewardgym_in_flight_requests", {}, float(self.in_flight)
         yield from self.health.gauges()
+        for reward, (rate, _) in self.canaries.pass_rates().items():
+            yield "rewardgym_judge_canary_pass_rate", {"reward": reward}, rate
 
     @contextmanager
     def _admit(self, n_items: int) -> Iterator[None]:
@@ -177,6 +184,7 @@ class RewardService:
         """Release every reward's resources."""
         self.ready = False
         self._unregister()
+        await self.canaries.aclose()
         for reward in self.registry.all_rewards():
             await reward.aclose()
         await close_shared()
@@ -226,6 +234,27 @@ class RewardService:
             worker_timeout_s=self.settings.rule_batch_timeout_s,
         )
 
+    @staticmethod
+    def _judge_one(reward: Reward) -> Any:
+        """``reward`` scoring one item on its own (for the audits), within two minutes."""
+
+        async def judge(item: Item) -> Result:
+            [result] = await reward.score([item], ScoreContext(deadline=time.monotonic() + 120))
+            return result
+
+        return judge
+
+    def reward_health(self) -> list[dict[str, Any]]:
+        """``HealthMonitor.summaries``, each judge's whole window with its canaries' pass
+        rate (``canary_pass_rate``, ``canaries`` judged) when it has had any."""
+        rates = self.canaries.pass_rates()
+        windows = self.health.summaries()
+        for window in windows:
+            if window["source"] == "*" and window["reward"] in rates:
+                rate, judged = rates[window["reward"]]
+                window |= {"canary_pass_rate": rate, "canaries": judged}
+        return windows
+
     def on_error_policy(
         self, ref: str | RewardSpec, options: ScoreOptions, caller: Caller = OPERATOR
     ) -> OnError:
@@ -253,6 +282,8 @@ class RewardService:
             )
         self._count(reward.label, "score", results, started)
         self.health.observe(reward.label, request.items, results)
+        if reward.taxonomy.basis == Basis.JUDGE:
+            self.canaries.after_score(reward.label, request.items, self._judge_one(reward))
         results = apply_on_error(results, self._policy(reward, request.options))
         return ScoreResponse(reward=reward.name, results=results)
 

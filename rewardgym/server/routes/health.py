@@ -39,5 +39,7 @@ async def readyz(service: RewardService = Depends(get_service)) -> JSONResponse:
 async def reward_health(service: RewardService = Depends(get_service)) -> dict[str, Any]:
     """Each reward's health over its recent results (and per data source, for items with
     ``metadata.data_source``): drift against its first results (PSI, KS), saturation, length
-    bias (Spearman), failures by type. Null where there is too little data."""
-    return {"rewards": service.health.summaries()}
+    bias (Spearman), failures by type; for preference judges the flip rate, for LLM judges the
+    canaries' pass rate (``REWARDGYM_AUDIT_CANARIES_PER_MINUTE``). Null where there is too
+    little data."""
+    return {"rewards": service.reward_health()}
