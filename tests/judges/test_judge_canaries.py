@@ -55,7 +55,7 @@ async def test_a_gullible_judge_passes_its_canaries_and_a_strict_one_does_not():
     assert 2 <= judged <= 4  # at most one a call, within the per-minute budget
     assert len(sent["gullible"]) == 8 + judged  # eight real items, and the canaries
     asked = "".join(m["messages"][-1]["content"] for m in sent["gullible"])
-    assert CANARY_REPLIES[1] in asked  # "Thought process:", the second canary
+    assert any(c in asked for c in CANARY_REPLIES[2:])  # the judges take turns in the list
     assert health["gullible"]["canary_pass_rate"] == 1.0
     assert health["gullible"]["canaries"] == judged
 
