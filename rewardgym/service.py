@@ -7,7 +7,7 @@ import gc
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
@@ -235,7 +235,7 @@ class RewardService:
         )
 
     @staticmethod
-    def _judge_one(reward: Reward) -> Any:
+    def _judge_one(reward: Reward) -> Callable[[Item], Awaitable[Result]]:
         """``reward`` scoring one item on its own (for the audits), within two minutes."""
 
         async def judge(item: Item) -> Result:
