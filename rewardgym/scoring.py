@@ -162,11 +162,9 @@ class LocalScorer:
         with self._services_lock:
             service = self._services.get(self.config)
             if service is None:
-                from rewardgym.config import Settings
                 from rewardgym.service import RewardService
 
-                settings = Settings() if self.config is None else Settings(config=Path(self.config))
-                service = RewardService.from_settings(settings)
+                service = RewardService.from_settings(_settings(self.config))
                 self._services[self.config] = service
             return service
 
@@ -204,6 +202,25 @@ class LocalScorer:
                 future.result(10.0)
 
 
+def _client_options(timeout_s: float, retry_budget_s: float, api_key: str | None) -> dict[str, Any]:
+    """A remote scorer's client options: its HTTP calls wait ``DEADLINE_GRACE_S`` past the
+    request's deadline, and retry for ``retry_budget_s`` in all."""
+    from rewardgym.client.retry import DEADLINE_GRACE_S
+
+    return {
+        "timeout": timeout_s + DEADLINE_GRACE_S,
+        "retry_budget_s": retry_budget_s,
+        "api_key": api_key,
+    }
+
+
+def _settings(config: str | None) -> Any:
+    """The settings of an in-process service: ``config``'s rewards, else the default."""
+    from rewardgym.config import Settings
+
+    return Settings() if config is None else Settings(config=Path(config))
+
+
 class RemoteScorer:
     """Score through a reward server (HTTP) with the rewardgym client.
 
@@ -225,17 +242,11 @@ class RemoteScorer:
         api_key: str | None = None,
     ) -> None:
         from rewardgym.client import RewardClient
-        from rewardgym.client.retry import DEADLINE_GRACE_S
 
         self.url = url
         self.calls = 0
         self.deadline_s = min(timeout_s, MAX_DEADLINE_S)
-        self._client = RewardClient(
-            url,
-            timeout=timeout_s + DEADLINE_GRACE_S,
-            retry_budget_s=retry_budget_s,
-            api_key=api_key,
-        )
+        self._client = RewardClient(url, **_client_options(timeout_s, retry_budget_s, api_key))
 
     def score(self, reward: RewardRef, items: Sequence[Item]) -> list[Result]:
         if not items:
@@ -264,11 +275,9 @@ class ServiceScorer:
     @classmethod
     async def start(cls, config: str | None = None, timeout_s: float = 300.0) -> ServiceScorer:
         """A scorer over a new service built from ``config`` and warmed on this loop."""
-        from rewardgym.config import Settings
         from rewardgym.service import RewardService
 
-        settings = Settings() if config is None else Settings(config=Path(config))
-        service = RewardService.from_settings(settings)
+        service = RewardService.from_settings(_settings(config))
         await service.start()
         return cls(service, timeout_s)
 
@@ -294,17 +303,11 @@ class AsyncRemoteScorer:
         api_key: str | None = None,
     ) -> None:
         from rewardgym.client import AsyncRewardClient
-        from rewardgym.client.retry import DEADLINE_GRACE_S
 
         self.url = url
         self.calls = 0
         self.deadline_s = min(timeout_s, MAX_DEADLINE_S)
-        self._client = AsyncRewardClient(
-            url,
-            timeout=timeout_s + DEADLINE_GRACE_S,
-            retry_budget_s=retry_budget_s,
-            api_key=api_key,
-        )
+        self._client = AsyncRewardClient(url, **_client_options(timeout_s, retry_budget_s, api_key))
 
     async def score(self, reward: RewardRef, items: Sequence[Item]) -> list[Result]:
         if not items:

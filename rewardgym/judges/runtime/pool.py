@@ -127,14 +127,20 @@ class KillablePool:
         async with self._admitted():
             return await self._run_in_slot(args, timeout_s)
 
-    async def _run_in_slot(self, args: tuple[Any, ...], timeout_s: float) -> Any:
-        assert self._slots is not None
-        holds_slot = True
+    async def _worker_for_slot(self) -> tuple[Worker, asyncio.Semaphore]:
+        """A worker for the slot the caller holds, and the slots; the slot is given back if
+        no worker comes."""
+        slots = self._slots
+        assert slots is not None
         try:
-            worker = await self.supply.take()
+            return await self.supply.take(), slots
         except BaseException:
-            self._slots.release()
+            slots.release()
             raise
+
+    async def _run_in_slot(self, args: tuple[Any, ...], timeout_s: float) -> Any:
+        worker, slots = await self._worker_for_slot()
+        holds_slot = True
         self._counts["calls"] += 1
         loop = asyncio.get_running_loop()
         call = loop.run_in_executor(self.supply.threads, worker.call, args, timeout_s)
@@ -143,7 +149,7 @@ class KillablePool:
             started = loop.time()
             done, _ = await asyncio.wait({call}, timeout=first)
             if not done:
-                self._slots.release()
+                slots.release()
                 holds_slot = False
                 self._mark_straggler(worker)
                 demote_in = timeout_s * self.demote_after_fraction - first
@@ -163,7 +169,7 @@ class KillablePool:
             raise
         finally:
             if holds_slot:
-                self._slots.release()
+                slots.release()
         self._settle(worker, None)
         return value
 
@@ -181,13 +187,8 @@ class KillablePool:
     async def _run_chunk_in_slot(
         self, chunk: list[tuple[Any, ...]], timeout_s: float, deadline: float | None
     ) -> list[tuple[str, Any]]:
-        assert self._slots is not None
+        worker, slots = await self._worker_for_slot()
         holds_slot = True
-        try:
-            worker = await self.supply.take()
-        except BaseException:
-            self._slots.release()
-            raise
         worker.demote_after = self.demote_after_fraction
         self._counts["calls"] += len(chunk)
         loop = asyncio.get_running_loop()
@@ -204,7 +205,7 @@ class KillablePool:
                 if done or time.monotonic() - worker.last_reply >= self.straggler_threshold():
                     break
             if not done:
-                self._slots.release()
+                slots.release()
                 holds_slot = False
                 self._mark_straggler(worker)
             replies = await asyncio.shield(call)
@@ -213,7 +214,7 @@ class KillablePool:
             raise
         finally:
             if holds_slot:
-                self._slots.release()
+                slots.release()
         if replies and not worker.straggler and replies[-1][0] in ("ok", "err"):
             self._observe((loop.time() - started) / len(replies))
         failed = replies[-1][0] if replies else "crashed"
