@@ -8,7 +8,7 @@ import itertools
 import json
 import statistics
 import weakref
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable
 from importlib import resources
 from typing import Any, ClassVar, TypeVar
 
@@ -19,7 +19,7 @@ from pydantic import Field, model_validator
 from rewardgym.errors import ConfigError, RewardError
 from rewardgym.judges.backends.base import BackendError, ChatBackend, ChatRequest, ChatResponse
 from rewardgym.judges.backends.factory import BackendParams, make_backend
-from rewardgym.judges.base import Params, Reward, ScoreContext
+from rewardgym.judges.base import Params, Reward
 from rewardgym.judges.llm.kept_requests import kept_requests, text_size
 from rewardgym.judges.llm.master_keys import is_contentless
 from rewardgym.judges.llm.parsers import VerdictError, neutralise
@@ -266,50 +266,6 @@ class LLMJudge(Reward):
             request = build(attempt)
             kept_requests.put(full, request, 2 * text_size(key) + 512)
         return request
-
-    def single_ask(
-        self, item: Item
-    ) -> tuple[Hashable, Callable[[int], ChatRequest], Callable[[ChatResponse], Result]] | None:
-        """For a judge that judges an item with one request: its key, request builder and
-        verdict reader (what ``score_one`` asks); None (the default) for other judges."""
-        return None
-
-    async def score_batch(self, items: Sequence[Item], ctx: ScoreContext) -> list[Result]:
-        """Items whose verdict the cache holds in memory are answered at once, without a task
-        or a wait each (the warm path); the others are judged as usual (``score_one``)."""
-        peek = getattr(self.backend, "peek", None)
-        answered: dict[int, Result] = {}
-        if peek is not None and self.params.samples == 1:
-            for index, item in enumerate(items):
-                result = self._remembered(item, peek)
-                if result is not None:
-                    answered[index] = result
-        if not answered:
-            return await super().score_batch(items, ctx)
-        rest = [item for index, item in enumerate(items) if index not in answered]
-        judged = iter(await super().score_batch(rest, ctx) if rest else [])
-        return [answered[i] if i in answered else next(judged) for i in range(len(items))]
-
-    def _remembered(
-        self, item: Item, peek: Callable[[ChatRequest], ChatResponse | None]
-    ) -> Result | None:
-        if self.contentless(item.response):
-            return None  # floored by score_one
-        try:
-            ask = self.single_ask(item)
-            if ask is None:
-                return None
-            key, build, read = ask
-            request = self.built(key, 0, build)
-        except RewardError:
-            return None  # the item's error comes from score_one
-        hit = peek(request)
-        if hit is None or (hit.finish_reason in _CUT and not request.top_logprobs):
-            return None
-        try:
-            return read(hit)
-        except VerdictError:
-            return None  # asked again past the cache by score_one
 
     async def ask(
         self,

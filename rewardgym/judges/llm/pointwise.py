@@ -9,15 +9,14 @@ the raw score and the critique are kept. An unreadable verdict is retried once, 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
 from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import Field
 
 from rewardgym.judges.backends.base import ChatRequest, ChatResponse
-from rewardgym.judges.base import Params, ScoreContext
-from rewardgym.judges.llm._judge import JudgeParams, LLMJudge, item_key
+from rewardgym.judges.base import Params
+from rewardgym.judges.llm._judge import JudgeParams
 from rewardgym.judges.llm.parsers import (
     VerdictError,
     expected_score,
@@ -26,6 +25,7 @@ from rewardgym.judges.llm.parsers import (
     parse_text_score,
 )
 from rewardgym.judges.llm.rubrics import RUBRICS, custom_rubric
+from rewardgym.judges.llm.single_request import SingleRequestJudge
 from rewardgym.judges.texts import conversation_of, text_of
 from rewardgym.schema import Basis, Format, Item, Result, Taxonomy
 
@@ -48,7 +48,7 @@ class PointwiseParams(JudgeParams):
     AT_MOST_DEFAULT = JudgeParams.AT_MOST_DEFAULT | {"critique_max_chars"}
 
 
-class PointwiseJudge(LLMJudge):
+class PointwiseJudge(SingleRequestJudge):
     """Rubric score from an LLM judge, with its critique."""
 
     type_id = "pointwise"
@@ -141,21 +141,8 @@ class PointwiseJudge(LLMJudge):
             namespace=self.cache_namespace(self.namespace, attempt),
         )
 
-    async def score_one(self, item: Item, ctx: ScoreContext) -> Result:
-        if self.contentless(item.response):
-            return self.floored(0.0 if self.params.normalize else float(self.lo))
-        return await self.sampled(
-            lambda sample: self.ask(
-                lambda attempt: self.request(item, attempt, sample),
-                self._read,
-                key=(item_key(item), sample),
-            )
-        )
-
-    def single_ask(
-        self, item: Item
-    ) -> tuple[Hashable, Callable[[int], ChatRequest], Callable[[ChatResponse], Result]]:
-        return (item_key(item), 0), lambda attempt: self.request(item, attempt, 0), self._read
+    def floor_score(self) -> float:
+        return 0.0 if self.params.normalize else float(self.lo)
 
     def _read(self, response: ChatResponse) -> Result:
         p: PointwiseParams = self.params

@@ -7,20 +7,19 @@ judge's next-token distribution over Yes/No, a continuous reward from one token;
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
 from typing import Any, Literal
 
 from pydantic import Field
 
 from rewardgym.judges.backends.base import ChatRequest, ChatResponse
-from rewardgym.judges.base import ScoreContext
-from rewardgym.judges.llm._judge import JudgeParams, LLMJudge, item_key
+from rewardgym.judges.llm._judge import JudgeParams
 from rewardgym.judges.llm.parsers import (
     VerdictError,
     choice_probabilities,
     neutralise,
     parse_yes_no,
 )
+from rewardgym.judges.llm.single_request import SingleRequestJudge
 from rewardgym.judges.texts import conversation_of, text_of
 from rewardgym.schema import Basis, Format, Item, Result, Taxonomy
 
@@ -40,7 +39,7 @@ class VerifierParams(JudgeParams):
     criteria: str = DEFAULT_CRITERIA
 
 
-class VerifierJudge(LLMJudge):
+class VerifierJudge(SingleRequestJudge):
     """p(the response is correct) from an LLM judge."""
 
     type_id = "verifier"
@@ -72,22 +71,6 @@ class VerifierJudge(LLMJudge):
             seed=self.seed(sample),
             namespace=self.cache_namespace(namespace, attempt),
         )
-
-    async def score_one(self, item: Item, ctx: ScoreContext) -> Result:
-        if self.contentless(item.response):
-            return self.floored(0.0)
-        return await self.sampled(
-            lambda sample: self.ask(
-                lambda attempt: self.request(item, attempt, sample),
-                self._read,
-                key=(item_key(item), sample),
-            )
-        )
-
-    def single_ask(
-        self, item: Item
-    ) -> tuple[Hashable, Callable[[int], ChatRequest], Callable[[ChatResponse], Result]]:
-        return (item_key(item), 0), lambda attempt: self.request(item, attempt, 0), self._read
 
     def _read(self, response: ChatResponse) -> Result:
         metadata: dict[str, Any] = {"verdict": response.text[:2000]}
