@@ -11,7 +11,7 @@ ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY rewardgym ./rewardgym
-ARG EXTRAS=redis
+ARG EXTRAS=redis,postgres
 RUN pip install ".[${EXTRAS}]"
 
 # ---- runtime: the venv, bubblewrap for the code reward, no compilers, no root -------------------

@@ -30,18 +30,25 @@ _ENV = SettingsConfigDict(env_prefix="REWARDGYM_", extra="ignore", env_parse_non
 
 
 class CacheSettings(BaseSettings):
-    """Where LLM judges keep their judgments (also what a judge built outside a server reads,
-    so one unrelated bad variable cannot stop it)."""
+    """Where the reward ledger lives: the LLM judges' judgments (the judgment cache) and the
+    recorded results (also what a judge built outside a server reads, so one unrelated bad
+    variable cannot stop it)."""
 
     model_config = _ENV
 
     cache_dir: Path | None = Field(
-        default=None, description="the SQLite judgment cache's folder (default ~/.cache/rewardgym)"
+        default=None, description="the SQLite ledger's folder (default ~/.cache/rewardgym)"
     )
     cache_url: str | None = Field(
-        default=None, description="redis://HOST:PORT/DB: judgments shared by every replica"
+        default=None,
+        description="redis://HOST:PORT/DB or postgresql://...: a ledger shared by every replica",
     )
-    cache_ttl_s: float = Field(default=30 * 24 * 3600, ge=0, description="Redis TTL; 0 = none")
+    cache_ttl_s: float = Field(
+        default=30 * 24 * 3600, ge=0, description="ledger records live this long; 0 = for ever"
+    )
+    cache_max_rows: int = Field(
+        default=1_000_000, ge=0, description="ledger records per table at most; 0 = no bound"
+    )
 
 
 class Settings(CacheSettings):
@@ -133,12 +140,19 @@ class Settings(CacheSettings):
     )
     rate_limit: float | None = Field(default=None, gt=0, description="requests/s per key")
     rate_burst: int = Field(default=20, ge=1, description="requests at once per key")
-    audit_canaries_per_minute: float = Field(
-        default=0.0,
+    ledger_record: Literal["asked", "all"] = Field(
+        default="asked",
+        description="which results go to the reward ledger: those whose request asks "
+        "(options.ledger) or all (for rescore and replay of a whole run)",
+    )
+    audit_per_minute: float = Field(
+        default=6.0,
         ge=0,
         le=600,
-        description="known-bad replies each LLM judge is given per minute beside real traffic "
-        "(their pass rate is its live false-pass rate); 0: off",
+        description="audits each LLM judge gets per minute beside real traffic, all kinds "
+        "together (a known-bad reply, a re-judge with its inputs permuted, a check by the rule "
+        "it shadows): bounded extra backend calls, in the background; rules and reward models "
+        "are never audited; 0: off",
     )
 
 

@@ -7,6 +7,7 @@ The tree (code · HTTP status · gRPC status · retryable)::
     │   ├── ConfigError               config_error          422  INVALID_ARGUMENT
     │   └── UnsupportedOperationError unsupported_operation 422  UNIMPLEMENTED
     ├── UnknownRewardError            unknown_reward        404  NOT_FOUND
+    ├── NotFoundError                 not_found             404  NOT_FOUND
     ├── UnauthorizedError             unauthorized          401  UNAUTHENTICATED
     ├── ForbiddenError                forbidden             403  PERMISSION_DENIED
     ├── PayloadTooLargeError          payload_too_large     413  RESOURCE_EXHAUSTED
@@ -43,6 +44,7 @@ __all__ = [
     "HttpProtocolError",
     "InvalidRequestError",
     "ItemFailedError",
+    "NotFoundError",
     "NotImplementedYetError",
     "OverloadedError",
     "PayloadTooLargeError",
@@ -112,6 +114,14 @@ class UnknownRewardError(RewardGymError):
     http_status = 404
     grpc_code = "NOT_FOUND"
     code = "unknown_reward"
+
+
+class NotFoundError(RewardGymError):
+    """Nothing is kept under what was asked for (a ledger address)."""
+
+    http_status = 404
+    grpc_code = "NOT_FOUND"
+    code = "not_found"
 
 
 class UnauthorizedError(RewardGymError):

@@ -25,6 +25,7 @@ __all__ = [
     "CACHE",
     "GAUGE_NAMES",
     "ITEMS",
+    "LEDGER_WRITES",
     "REJECTED",
     "REQUESTS",
     "REQUEST_SECONDS",
@@ -46,6 +47,9 @@ BACKEND_ERRORS = Counter(
     "rewardgym_backend_errors_total", "Failed judge-backend calls", ["backend", "kind"]
 )
 CACHE = Counter("rewardgym_cache_total", "Judgment-cache lookups", ["cache", "outcome"])
+LEDGER_WRITES = Counter(
+    "rewardgym_ledger_writes_total", "Results recorded in the reward ledger", ["outcome"]
+)
 
 GaugeSource = Callable[[], Iterator[tuple[str, dict[str, str], float]]]
 """Yields (metric name, labels, value) for gauges read at scrape time."""
@@ -66,6 +70,10 @@ _HELP = {
     "rewardgym_reward_failed_share": "Share of recent items that failed",
     "rewardgym_judge_canary_pass_rate": "Share of the known-bad replies an LLM judge was "
     "given beside real traffic that it passed (its live false-pass rate)",
+    "rewardgym_judge_rejudge_agreement": "Share of an LLM judge's audit re-judges, its inputs "
+    "permuted (rubric levels, candidate order), whose verdict agreed with the first",
+    "rewardgym_judge_shadow_disagreement": "Share of an LLM judge's audited verdicts on items "
+    "with a reference that the rule it shadows (e.g. math) judged the other way",
     "rewardgym_judge_flip_rate": "Share of a preference judge's recent comparisons whose "
     "verdict changed with the order of the responses (position bias)",
 }

@@ -18,6 +18,7 @@ __all__ = [
     "Format",
     "Granularity",
     "Item",
+    "LedgerEntry",
     "Message",
     "OnError",
     "Preference",
@@ -151,6 +152,11 @@ class ScoreOptions(_Model):
 
     on_error: OnError | None = None
     deadline_s: Annotated[float, Field(gt=0, le=MAX_DEADLINE_S)] | None = None
+    ledger: bool = Field(
+        default=False,
+        description="record each result in the reward ledger and return its content address "
+        "(look it up at GET /v1/ledger/{address})",
+    )
 
 
 class ScoreRequest(_Model):
@@ -256,6 +262,8 @@ class Result(_Model):
     reward: str = ""
     taxonomy: Taxonomy | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+    address: str | None = None
+    """Its content address in the reward ledger, when it was recorded (``options.ledger``)."""
 
 
 class ScoreResponse(_Model):
@@ -273,6 +281,19 @@ class RewardInfo(_Model):
     description: str = ""
     params: dict[str, Any] = Field(default_factory=dict)
     taxonomy: Taxonomy
+
+
+class LedgerEntry(_Model):
+    """A recorded result (``GET /v1/ledger/{address}``): the item it was given, the result,
+    which reward, the reward's implementation (what the address hashes besides the item) and
+    when (epoch seconds)."""
+
+    address: str
+    reward: str
+    created: float
+    implementation: dict[str, Any]
+    item: Item | CompareItem
+    result: Result
 
 
 class StreamItem(_Model):

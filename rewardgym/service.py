@@ -6,31 +6,41 @@ import asyncio
 import gc
 import logging
 import math
+import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 from rewardgym.config import Settings, load_reward_config
 from rewardgym.errors import (
+    InvalidRequestError,
+    NotFoundError,
     OverloadedError,
     PayloadTooLargeError,
     RewardGymError,
 )
-from rewardgym.health import HealthMonitor
-from rewardgym.health.canaries import Canaries
-from rewardgym.judges.backends.factory import CacheDefaults, configure_cache
+from rewardgym.health import Audits, HealthMonitor
+from rewardgym.judge_audits import JudgeAuditor
+from rewardgym.judges.backends.factory import CacheDefaults, configure_cache, ledger_location
 from rewardgym.judges.base import Reward, ScoreContext
 from rewardgym.judges.deadline import deadline_scope
 from rewardgym.judges.lifecycle import close_shared, start_shared
 from rewardgym.judges.user_regex import RegexLimits, configure_regex
-from rewardgym.metrics import ITEMS, REJECTED, REQUEST_SECONDS, REQUESTS, register_gauges
+from rewardgym.ledger import Ledger, open_records
+from rewardgym.metrics import (
+    ITEMS,
+    LEDGER_WRITES,
+    REJECTED,
+    REQUEST_SECONDS,
+    REQUESTS,
+    register_gauges,
+)
 from rewardgym.on_error import apply_on_error
 from rewardgym.registry import RewardRegistry, load_type, reward_types
 from rewardgym.schema import (
-    Basis,
     CompareRequest,
-    Item,
+    LedgerEntry,
     OnError,
     Result,
     RewardInfo,
@@ -52,6 +62,8 @@ from rewardgym.trust import (
 __all__ = ["RewardService"]
 
 log = logging.getLogger(__name__)
+
+_ADDRESS = re.compile("[0-9a-f]{64}")
 
 
 def _import_reward_types() -> None:
@@ -81,7 +93,11 @@ class RewardService:
                 max_formula_chars=s.inline_max_formula_chars,
             ),
         )
-        configure_cache(CacheDefaults(dir=s.cache_dir, url=s.cache_url, ttl_s=s.cache_ttl_s))
+        self.cache_defaults = CacheDefaults(
+            dir=s.cache_dir, url=s.cache_url, ttl_s=s.cache_ttl_s, max_rows=s.cache_max_rows
+        )
+        configure_cache(self.cache_defaults)
+        self._ledger: Ledger | None = None
         configure_regex(
             RegexLimits(
                 max_pattern_chars=s.regex_max_pattern_chars,
@@ -94,15 +110,15 @@ class RewardService:
         self.in_flight = 0
         self.pending_items = 0
         self.health = HealthMonitor()
-        self.canaries = Canaries(s.audit_canaries_per_minute)
+        self.audits = Audits(s.audit_per_minute)
+        self.auditor = JudgeAuditor(self.audits)
         self._unregister = register_gauges(self._gauges)
 
     def _gauges(self) -> Iterator[tuple[str, dict[str, str], float]]:
         yield "rewardgym_pending_items", {}, float(self.pending_items)
         yield "rewardgym_in_flight_requests", {}, float(self.in_flight)
         yield from self.health.gauges()
-        for reward, (rate, _) in self.canaries.pass_rates().items():
-            yield "rewardgym_judge_canary_pass_rate", {"reward": reward}, rate
+        yield from self.audits.gauges()
 
     @contextmanager
     def _admit(self, n_items: int) -> Iterator[None]:
@@ -180,11 +196,58 @@ class RewardService:
         self.draining = True
         self.ready = False
 
+    @property
+    def ledger(self) -> Ledger:
+        """The reward ledger (opened on first use): the store ``REWARDGYM_CACHE_URL`` names,
+        else ``ledger.sqlite`` under ``REWARDGYM_CACHE_DIR``."""
+        if self._ledger is None:
+            location = ledger_location(True)
+            self._ledger = Ledger(open_records(location, self.cache_defaults.retention()))
+        return self._ledger
+
+    async def _record(
+        self, reward: Reward, items: Sequence[Any], results: list[Result], show: bool
+    ) -> None:
+        """Record ``results`` in the ledger; with ``show``, each gets its address. A ledger
+        that fails costs the addresses (logged, counted), never the results."""
+        try:
+            addresses = await self.ledger.record(
+                reward.name, reward.implementation(), items, results
+            )
+        except Exception as exc:
+            LEDGER_WRITES.labels("error").inc(len(results))
+            log.warning(
+                "ledger write failed (%s: %s); results sent unrecorded", type(exc).__name__, exc
+            )
+            return
+        LEDGER_WRITES.labels("ok").inc(len(results))
+        if show:
+            for result, address in zip(results, addresses, strict=True):
+                result.__dict__["address"] = address
+                result.__pydantic_fields_set__.add("address")
+
+    async def lookup(self, address: str) -> LedgerEntry:
+        """The ledger's entry at ``address`` (404 when it holds none)."""
+        if not _ADDRESS.fullmatch(address):
+            raise InvalidRequestError(
+                f"{address[:80]!r} is not a ledger address (64 lowercase hex digits)"
+            )
+        entry = await self.ledger.lookup(address)
+        if entry is None:
+            raise NotFoundError(
+                f"the ledger holds no result at {address!r} (never recorded, or past the "
+                "retention: REWARDGYM_CACHE_TTL_S, REWARDGYM_CACHE_MAX_ROWS)",
+                address=address,
+            )
+        return entry
+
     async def aclose(self) -> None:
         """Release every reward's resources."""
         self.ready = False
         self._unregister()
-        await self.canaries.aclose()
+        if self._ledger is not None:
+            await self._ledger.aclose()
+        await self.audits.aclose()
         for reward in self.registry.all_rewards():
             await reward.aclose()
         await close_shared()
@@ -234,25 +297,16 @@ class RewardService:
             worker_timeout_s=self.settings.rule_batch_timeout_s,
         )
 
-    @staticmethod
-    def _judge_one(reward: Reward) -> Callable[[Item], Awaitable[Result]]:
-        """``reward`` scoring one item on its own (for the audits), within two minutes."""
-
-        async def judge(item: Item) -> Result:
-            [result] = await reward.score([item], ScoreContext(deadline=time.monotonic() + 120))
-            return result
-
-        return judge
-
     def reward_health(self) -> list[dict[str, Any]]:
-        """``HealthMonitor.summaries``, each judge's whole window with its canaries' pass
-        rate (``canary_pass_rate``, ``canaries`` judged) when it has had any."""
-        rates = self.canaries.pass_rates()
-        windows = self.health.summaries()
+        """``HealthMonitor.summaries``, each LLM judge's whole window with what its audits
+        found (``Audits.report``: ``canary_pass_rate`` and ``canaries``,
+        ``rejudge_agreement`` and ``rejudged``, ``shadow_disagreement`` and ``shadowed``),
+        each once it has had any."""
+        found = self.audits.report()
+        windows = self.health.summaries(also=found)
         for window in windows:
-            if window["source"] == "*" and window["reward"] in rates:
-                rate, judged = rates[window["reward"]]
-                window |= {"canary_pass_rate": rate, "canaries": judged}
+            if window["source"] == "*" and window["reward"] in found:
+                window |= found[window["reward"]]
         return windows
 
     def on_error_policy(
@@ -282,8 +336,9 @@ class RewardService:
             )
         self._count(reward.label, "score", results, started)
         self.health.observe(reward.label, request.items, results)
-        if reward.taxonomy.basis == Basis.JUDGE:
-            self.canaries.after_score(reward.label, request.items, self._judge_one(reward))
+        if request.options.ledger or self.settings.ledger_record == "all":
+            await self._record(reward, request.items, results, request.options.ledger)
+        self.auditor.after_score(reward, request.items, results)
         results = apply_on_error(results, self._policy(reward, request.options))
         return ScoreResponse(reward=reward.name, results=results)
 
@@ -309,5 +364,8 @@ class RewardService:
             reward.stamp(result)
         self._count(reward.label, "compare", results, started)
         self.health.observe_preferences(reward.label, results)
+        self.auditor.after_compare(reward, request.items, results)
+        if request.options.ledger or self.settings.ledger_record == "all":
+            await self._record(reward, request.items, results, request.options.ledger)
         results = apply_on_error(results, self._policy(reward, request.options))
         return ScoreResponse(reward=reward.name, results=results)

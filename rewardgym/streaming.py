@@ -181,7 +181,9 @@ class StreamScorer:
                 reward=first.reward,
                 items=[sent.item for sent, _ in batch.items],
                 options=ScoreOptions(
-                    on_error="null", deadline_s=self._deadline_s(first.options.deadline_s)
+                    on_error="null",
+                    deadline_s=self._deadline_s(first.options.deadline_s),
+                    ledger=first.options.ledger,
                 ),
             )
             response = await self.service.score(request, self.caller)

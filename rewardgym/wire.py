@@ -89,6 +89,8 @@ def lean_result(result: Result, reward: str, top: Taxonomy | None) -> dict[str, 
         item["taxonomy"] = _taxonomy_json(taxonomy)
     if fields["metadata"]:
         item["metadata"] = fields["metadata"]
+    if fields["address"] is not None:
+        item["address"] = fields["address"]
     return item
 
 
@@ -109,7 +111,9 @@ def encode_v2(response: ScoreResponse) -> bytes:
     return orjson.dumps(body)
 
 
-_PLAIN = frozenset({"score", "scores", "critique", "cached", "latency_ms", "reward", "metadata"})
+_PLAIN = frozenset(
+    {"score", "scores", "critique", "cached", "latency_ms", "reward", "metadata", "address"}
+)
 
 
 def _error(lean: dict[str, Any]) -> Error:

@@ -38,6 +38,7 @@ LAYERS: dict[str, int] = {
     "rewardgym.wire": 0,  # the schema's lean JSON wire form (version 2)
     "rewardgym.trusted": 0,  # schema models built without a second validation
     "rewardgym.health": 0,  # reward-health statistics (pure)
+    "rewardgym.ledger": 0,  # content addresses and the stores of results and judgments
     # the rewards, and the wire clients (which speak only the schema and the errors)
     "rewardgym.judges": 1,
     "rewardgym.client": 1,
@@ -48,6 +49,7 @@ LAYERS: dict[str, int] = {
     "rewardgym.service": 2,
     "rewardgym.scoring": 2,
     "rewardgym.streaming": 2,
+    "rewardgym.judge_audits": 2,
     # fronts on the core
     "rewardgym.server": 3,
     "rewardgym.envs": 3,

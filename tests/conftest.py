@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -135,12 +138,15 @@ def stop_server(server: Server) -> None:
 def server() -> Iterator[Server]:
     """One real server for the session, with small limits so limit tests stay cheap. Its
     callers are trusted (``REWARDGYM_INLINE_SPECS=any``, as on a single-user machine) so the
-    feature tests can send inline judge backends; ``tests/security/`` attacks the default."""
+    feature tests can send inline judge backends; ``tests/security/`` attacks the default.
+    Judge audits are off: tests count and read what scripted judges are sent, and a
+    background audit would add to it (test_judge_audits starts a server with them on)."""
     srv = start_server(
         {
             "REWARDGYM_MAX_BODY_BYTES": str(2 * 1024 * 1024),
             "REWARDGYM_MAX_ITEMS": "3000",
             "REWARDGYM_INLINE_SPECS": "any",
+            "REWARDGYM_AUDIT_PER_MINUTE": "0",
         }
     )
     yield srv
@@ -197,3 +203,96 @@ def vllm_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     with running_vllm(python, model_dir) as url:
         yield url
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    """A real redis-server on a loopback port, for this test alone."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed (scripts/test installs it with apt-get)")
+    port = free_loopback_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    import redis
+
+    client = redis.Redis.from_url(url)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A real PostgreSQL server (Debian's) in a fresh data folder on a loopback port, for the
+    session; as root it runs as the ``postgres`` user, as PostgreSQL requires."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not found:
+        pytest.skip("PostgreSQL is not installed (scripts/test installs it with apt-get)")
+    bindir = Path(found[-1]).parent
+    folder = Path(tempfile.mkdtemp(prefix="rewardgym-pg-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data = folder / "data"
+    subprocess.run(
+        [*as_user, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "rewardgym"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    port = free_loopback_port()
+    process = subprocess.Popen(
+        [
+            *as_user,
+            str(bindir / "postgres"),
+            "-D",
+            str(data),
+            "-p",
+            str(port),
+            "-k",
+            str(folder),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-F",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"postgresql://rewardgym@127.0.0.1:{port}/postgres"
+    import psycopg
+
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            psycopg.connect(url, connect_timeout=1).close()
+            break
+        except psycopg.OperationalError:
+            assert process.poll() is None and time.monotonic() < deadline, "postgres did not start"
+            time.sleep(0.1)
+    yield url
+    process.terminate()
+    process.wait(timeout=20)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> str:
+    """The session's PostgreSQL with rewardgym's tables emptied for this test."""
+    import psycopg
+
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        for table in ("results", "judgments"):
+            conn.execute(f"DROP TABLE IF EXISTS rewardgym_{table}")
+    return postgres_server

@@ -1,8 +1,8 @@
 """The ``rewardgym`` command: one module per command group.
 
 - ``serve``, ``serve-ray``, ``healthcheck`` (``cli/serve.py``);
-- ``rewards``, ``score`` (``cli/score.py``); ``health`` (``cli/health.py``); ``eval judge``
-  (``cli/eval.py``);
+- ``rewards``, ``score`` (``cli/score.py``); ``health`` (``cli/health.py``); ``rescore``,
+  ``replay`` (``cli/ledger.py``); ``eval judge`` (``cli/eval.py``);
 - ``envs list|serve`` (``cli/envs.py``);
 - ``train grpo|self-rewarding|reward-model`` (``cli/train.py``).
 """
@@ -14,6 +14,7 @@ import typer
 from rewardgym.cli.envs import envs_app
 from rewardgym.cli.eval import eval_app
 from rewardgym.cli.health import health
+from rewardgym.cli.ledger import replay, rescore
 from rewardgym.cli.options import console
 from rewardgym.cli.score import rewards, score
 from rewardgym.cli.serve import healthcheck, serve, serve_ray
@@ -32,6 +33,8 @@ app.command()(healthcheck)
 app.command()(rewards)
 app.command()(score)
 app.command()(health)
+app.command()(rescore)
+app.command()(replay)
 app.add_typer(eval_app, name="eval")
 app.add_typer(train_app, name="train")
 app.add_typer(envs_app, name="envs")

@@ -31,6 +31,7 @@ from rewardgym.schema import (
     CompareItem,
     CompareRequest,
     Item,
+    LedgerEntry,
     OnError,
     Result,
     RewardInfo,
@@ -140,11 +141,13 @@ class GrpcRewardClient:
         *,
         on_error: OnError | None = None,
         deadline_s: float | None = None,
+        ledger: bool = False,
     ) -> list[Result]:
         """One Result per item, in order. ``deadline_s`` bounds the whole call (the server
-        stops scoring at it; the client's gRPC deadline follows it)."""
+        stops scoring at it; the client's gRPC deadline follows it); ``ledger``: record the
+        results, each with its ``address``."""
         deadline = call_deadline(deadline_s)
-        options = ScoreOptions(on_error=on_error, deadline_s=deadline_s)
+        options = ScoreOptions(on_error=on_error, deadline_s=deadline_s, ledger=ledger)
         results: list[Result] = []
         for chunk in chunks(as_items(items), self.chunk_size):
             request = ScoreRequest(reward=as_reward(reward), items=list(chunk), options=options)
@@ -159,17 +162,23 @@ class GrpcRewardClient:
         *,
         on_error: OnError | None = None,
         deadline_s: float | None = None,
+        ledger: bool = False,
     ) -> list[Result]:
-        """Rank responses with a preference reward (``deadline_s`` as for ``score``)."""
+        """Rank responses with a preference reward (options as for ``score``)."""
         request = CompareRequest(
             reward=as_reward(reward),
             items=[CompareItem.model_validate(i) for i in items],
-            options=ScoreOptions(on_error=on_error, deadline_s=deadline_s),
+            options=ScoreOptions(on_error=on_error, deadline_s=deadline_s, ledger=ledger),
         )
         reply = self._call(
             self._stub.Compare, conv.compare_request_to_pb(request), call_deadline(deadline_s)
         )
         return conv.score_response_from_pb(reply).results
+
+    def lookup(self, address: str) -> LedgerEntry:
+        """The result the ledger holds at ``address`` (``NotFoundError`` when none)."""
+        reply = self._call(self._stub.LookupLedger, pb.LedgerLookupRequest(address=address))
+        return conv.ledger_entry_from_pb(reply)
 
     def score_stream(
         self,

@@ -38,6 +38,7 @@ from rewardgym.errors import (
 from rewardgym.schema import (
     CompareItem,
     Item,
+    LedgerEntry,
     OnError,
     Result,
     RewardInfo,
@@ -127,13 +128,14 @@ class RewardClient(HttpClientBase):
         *,
         on_error: OnError | None = None,
         deadline_s: float | None = None,
+        ledger: bool = False,
     ) -> list[Result]:
         """Score items with a named reward or an inline spec. ``deadline_s`` bounds the whole
         call: the server stops scoring at it, and the client stops waiting (and retrying)
-        shortly after."""
+        shortly after. ``ledger``: record the results, each with its ``address``."""
         deadline = call_deadline(deadline_s)
         results: list[Result] = []
-        for body in self._score_bodies(reward, items, on_error, deadline_s):
+        for body in self._score_bodies(reward, items, on_error, deadline_s, ledger):
             reply = self._request("POST", "/v1/score", body, deadline)
             results.extend(self.decode(reply).results)
         return results
@@ -145,15 +147,22 @@ class RewardClient(HttpClientBase):
         *,
         on_error: OnError | None = None,
         deadline_s: float | None = None,
+        ledger: bool = False,
     ) -> list[Result]:
-        """Rank responses with a preference reward (``deadline_s`` as for ``score``)."""
-        body = self._compare_body(reward, items, on_error, deadline_s)
+        """Rank responses with a preference reward (options as for ``score``)."""
+        body = self._compare_body(reward, items, on_error, deadline_s, ledger)
         reply = self._request("POST", "/v1/compare", body, call_deadline(deadline_s))
         return self.decode(reply).results
 
     def rewards(self) -> list[RewardInfo]:
         """The server's named rewards."""
         return _REWARD_LIST.validate_json(self._request("GET", "/v1/rewards").content)
+
+    def lookup(self, address: str) -> LedgerEntry:
+        """The result the ledger holds at ``address`` (``NotFoundError`` when none)."""
+        return LedgerEntry.model_validate_json(
+            self._request("GET", f"/v1/ledger/{address}").content
+        )
 
     def reward_health(self) -> list[dict[str, Any]]:
         """Each reward's health over its recent results (``GET /v1/health/rewards``)."""
@@ -227,9 +236,10 @@ class AsyncRewardClient(HttpClientBase):
         *,
         on_error: OnError | None = None,
         deadline_s: float | None = None,
+        ledger: bool = False,
     ) -> list[Result]:
-        """Score items; chunks go out concurrently and come back in order. ``deadline_s``
-        bounds the whole call, as for ``RewardClient.score``."""
+        """Score items; chunks go out concurrently and come back in order. Options as for
+        ``RewardClient.score``."""
         deadline = call_deadline(deadline_s)
         limit = asyncio.Semaphore(self.max_concurrency)
 
@@ -239,7 +249,7 @@ class AsyncRewardClient(HttpClientBase):
             return self.decode(data).results
 
         parts = await asyncio.gather(
-            *(one(b) for b in self._score_bodies(reward, items, on_error, deadline_s))
+            *(one(b) for b in self._score_bodies(reward, items, on_error, deadline_s, ledger))
         )
         return [r for part in parts for r in part]
 
@@ -250,14 +260,20 @@ class AsyncRewardClient(HttpClientBase):
         *,
         on_error: OnError | None = None,
         deadline_s: float | None = None,
+        ledger: bool = False,
     ) -> list[Result]:
-        """Rank responses with a preference reward (``deadline_s`` as for ``score``)."""
-        body = self._compare_body(reward, items, on_error, deadline_s)
+        """Rank responses with a preference reward (options as for ``score``)."""
+        body = self._compare_body(reward, items, on_error, deadline_s, ledger)
         reply = await self._request("POST", "/v1/compare", body, call_deadline(deadline_s))
         return self.decode(reply).results
 
     async def rewards(self) -> list[RewardInfo]:
         return _REWARD_LIST.validate_json((await self._request("GET", "/v1/rewards")).content)
+
+    async def lookup(self, address: str) -> LedgerEntry:
+        """As ``RewardClient.lookup``."""
+        reply = await self._request("GET", f"/v1/ledger/{address}")
+        return LedgerEntry.model_validate_json(reply.content)
 
     async def score_stream(
         self,

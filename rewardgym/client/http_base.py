@@ -152,11 +152,14 @@ class HttpClientBase:
         items: Sequence[CompareItem | dict[str, Any]],
         on_error: OnError | None,
         deadline_s: float | None,
+        ledger: bool = False,
     ) -> bytes:
         request = CompareRequest(
             reward=as_reward(reward),
             items=[CompareItem.model_validate(i) for i in items],
-            options=ScoreOptions(on_error=on_error, deadline_s=self.server_deadline(deadline_s)),
+            options=ScoreOptions(
+                on_error=on_error, deadline_s=self.server_deadline(deadline_s), ledger=ledger
+            ),
         )
         return request.model_dump_json(exclude_none=True).encode()
 
@@ -166,13 +169,16 @@ class HttpClientBase:
         items: Sequence[Item | dict[str, Any]],
         on_error: OnError | None,
         deadline_s: float | None,
+        ledger: bool = False,
     ) -> list[bytes]:
         # Plain dicts go out as they are: the server validates every item (and says which
         # field is wrong), so validating here too would only double the work.
-        options = ScoreOptions(on_error=on_error, deadline_s=self.server_deadline(deadline_s))
+        options = ScoreOptions(
+            on_error=on_error, deadline_s=self.server_deadline(deadline_s), ledger=ledger
+        )
         head = {
             "reward": reward.model_dump(mode="json") if isinstance(reward, RewardSpec) else reward,
-            "options": options.model_dump(mode="json", exclude_none=True),
+            "options": options.model_dump(mode="json", exclude_none=True, exclude_defaults=True),
         }
         plain = [
             i.model_dump(mode="json", exclude_none=True) if isinstance(i, Item) else i

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -103,13 +103,14 @@ class HealthMonitor:
             flips = list(self._flips.get(reward, ()))
         return sum(flips) / len(flips) if flips else math.nan
 
-    def summaries(self) -> list[dict[str, Any]]:
+    def summaries(self, also: Iterable[str] = ()) -> list[dict[str, Any]]:
         """Each window's ``HealthSummary`` as JSON (NaN as null), by reward then source; a
-        reward's whole window also has its ``flip_rate`` and ``compared`` when it compares."""
+        reward's whole window also has its ``flip_rate`` and ``compared`` when it compares.
+        Rewards in ``also`` get a whole window even when it is empty (their audits' place)."""
         with self._lock:
             windows = dict(self._windows)
             compared = {reward: len(flips) for reward, flips in self._flips.items()}
-        for reward in compared:
+        for reward in [*compared, *also]:
             windows.setdefault((reward, ALL_SOURCES), RewardWindow(self.size, self.size))
         out = []
         for (reward, source), window in sorted(windows.items()):

@@ -108,6 +108,35 @@ class HealthSummary:
     length_correlation: float
     failed_share: float
     failures: dict[str, float] = field(default_factory=dict)
+    histogram: dict[str, list[float]] = field(default_factory=dict)
+    """``edges`` (``HISTOGRAM_BINS`` + 1, over the scores seen) and the ``baseline`` and
+    ``recent`` counts in those bins (for plots of the distribution as it moves)."""
+    length_sample: list[tuple[int, float]] = field(default_factory=list)
+    """Up to ``LENGTH_SAMPLE`` recent (response length, score) pairs, evenly spaced."""
+
+
+HISTOGRAM_BINS = 10
+LENGTH_SAMPLE = 200
+
+
+def histogram(baseline: list[float], recent: list[float]) -> dict[str, list[float]]:
+    """Both distributions counted in the same ``HISTOGRAM_BINS`` bins."""
+    both = baseline + recent
+    if not both:
+        return {}
+    low, high = min(both), max(both)
+    if high == low:
+        high = low + 1.0
+    width = (high - low) / HISTOGRAM_BINS
+    edges = [low + i * width for i in range(HISTOGRAM_BINS)] + [high]
+
+    def counts(values: list[float]) -> list[float]:
+        out = [0.0] * HISTOGRAM_BINS
+        for v in values:
+            out[min(int((v - low) / width), HISTOGRAM_BINS - 1)] += 1
+        return out
+
+    return {"edges": edges, "baseline": counts(baseline), "recent": counts(recent)}
 
 
 class RewardWindow:
@@ -168,4 +197,9 @@ class RewardWindow:
             length_correlation=spearman(lengths, scores),
             failed_share=sum(failed.values()) / n if n else math.nan,
             failures={kind: count / n for kind, count in sorted(failed.items())},
+            histogram=histogram(self.baseline, scores),
+            length_sample=[
+                (lengths[i], scores[i])
+                for i in range(0, len(scores), max(1, len(scores) // LENGTH_SAMPLE))
+            ][:LENGTH_SAMPLE],
         )

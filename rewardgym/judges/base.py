@@ -6,6 +6,8 @@ Rules computed in process subclass ``sync_rule.SyncRule``; the text a reward rea
 from __future__ import annotations
 
 import asyncio
+import functools
+import importlib.metadata
 import logging
 import math
 import time
@@ -93,6 +95,10 @@ class Reward(ABC):
     taxonomy: Taxonomy
     Params: ClassVar[type[Params]] = NoParams
     description: ClassVar[str] = ""
+    version: ClassVar[int] = 1
+    """Raised when the type's scoring changes: part of every result's ledger address."""
+    libraries: ClassVar[tuple[str, ...]] = ()
+    """Distributions whose version can change the type's results (``math-verify``)."""
 
     def __init__(self, spec: RewardSpec, resolver: Resolver | None = None) -> None:
         self.spec = spec
@@ -108,6 +114,17 @@ class Reward(ABC):
                 errors=_validation_errors(exc),
                 allowed=sorted(self.Params.model_fields),
             ) from exc
+
+    def implementation(self) -> dict[str, Any]:
+        """What decides this reward's results besides the item (its ledger address hashes
+        it): type, version, params and the versions of its ``libraries``. Subclasses add
+        what else they read (a judge its backend and templates, a composite its parts)."""
+        return {
+            "type": self.type_id,
+            "version": self.version,
+            "params": self.params.model_dump(mode="json", exclude=set(self.Params.NOT_SCORING)),
+            "libraries": {name: _distribution_version(name) for name in self.libraries},
+        }
 
     @property
     def resolver(self) -> Resolver:
@@ -170,6 +187,14 @@ class Reward(ABC):
             f"reward {self.name!r} (type {self.type_id!r}) scores items; it does not compare "
             "(use a preference reward: pairwise, listwise, or a reward model)"
         )
+
+
+@functools.cache
+def _distribution_version(name: str) -> str | None:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def timeout_result(seconds: float | None) -> Result:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -51,6 +51,11 @@ class _Composite(Reward):
         self.taxonomy = Taxonomy(basis=basis, format=self._format)
 
     _format: Format = Format.SCALAR
+
+    def implementation(self) -> dict[str, Any]:
+        """The composite's, with each part's own (a part changed changes the whole)."""
+        parts = {label: reward.implementation() for label, _, reward in self.parts}
+        return super().implementation() | {"parts": parts}
 
     def _components(self) -> list[Component]:
         return list(self.params.components)

@@ -23,6 +23,8 @@ class Params(BaseModel):
     OPERATOR_ONLY: ClassVar[frozenset[str]] = frozenset()
     AT_MOST_DEFAULT: ClassVar[frozenset[str]] = frozenset()
     NAMED_ONLY: ClassVar[frozenset[str]] = frozenset()
+    NOT_SCORING: ClassVar[frozenset[str]] = frozenset()
+    """Params that never change a result (pool sizes): left out of ledger addresses."""
 
 
 class NoParams(Params):

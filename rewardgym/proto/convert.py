@@ -11,6 +11,8 @@ from rewardgym.proto.convert_requests import (
     score_request_to_pb,
 )
 from rewardgym.proto.convert_results import (
+    ledger_entry_from_pb,
+    ledger_entry_to_pb,
     reward_info_from_pb,
     reward_info_to_pb,
     score_response_from_pb,
@@ -26,6 +28,8 @@ from rewardgym.proto.convert_stream import (
 __all__ = [
     "compare_request_from_pb",
     "compare_request_to_pb",
+    "ledger_entry_from_pb",
+    "ledger_entry_to_pb",
     "reward_info_from_pb",
     "reward_info_to_pb",
     "score_request_from_pb",

@@ -101,6 +101,7 @@ def options_to_pb(options: ScoreOptions) -> pb.ScoreOptions:
         msg.on_error.CopyFrom(policy)
     if options.deadline_s is not None:
         msg.deadline_s = options.deadline_s
+    msg.ledger = options.ledger
     return msg
 
 
@@ -108,6 +109,7 @@ def options_from_pb(msg: pb.ScoreOptions) -> ScoreOptions:
     return ScoreOptions(
         on_error=_on_error_from_pb(msg.on_error, msg.HasField("on_error")),
         deadline_s=msg.deadline_s if msg.HasField("deadline_s") else None,
+        ledger=msg.ledger,
     )
 
 
@@ -166,32 +168,35 @@ def score_request_from_pb(msg: pb.ScoreRequest) -> ScoreRequest:
     )
 
 
+def compare_item_to_pb(item: CompareItem) -> pb.CompareItem:
+    msg = pb.CompareItem(
+        prompt=_text_to_pb(item.prompt),
+        responses=[_text_to_pb(r) for r in item.responses],
+        metadata=struct_to_pb(item.metadata),
+    )
+    if item.reference is not None:
+        msg.reference.CopyFrom(value_to_pb(item.reference))
+    return msg
+
+
+def compare_item_from_pb(msg: pb.CompareItem) -> CompareItem:
+    return CompareItem.model_validate(
+        {
+            "prompt": _text_from_pb(msg.prompt),
+            "responses": [_text_from_pb(r) for r in msg.responses],
+            "reference": plain(from_pb_json(msg.reference)) if msg.HasField("reference") else None,
+            "metadata": plain(from_pb_json(msg.metadata)),
+        }
+    )
+
+
 def compare_request_to_pb(request: CompareRequest) -> pb.CompareRequest:
-    items = []
-    for item in request.items:
-        one = pb.CompareItem(
-            prompt=_text_to_pb(item.prompt),
-            responses=[_text_to_pb(r) for r in item.responses],
-            metadata=struct_to_pb(item.metadata),
-        )
-        if item.reference is not None:
-            one.reference.CopyFrom(value_to_pb(item.reference))
-        items.append(one)
+    items = [compare_item_to_pb(item) for item in request.items]
     msg = pb.CompareRequest(items=items, options=options_to_pb(request.options))
     set_reward_ref(msg, request.reward)
     return msg
 
 
 def compare_request_from_pb(msg: pb.CompareRequest) -> CompareRequest:
-    items = [
-        CompareItem.model_validate(
-            {
-                "prompt": _text_from_pb(i.prompt),
-                "responses": [_text_from_pb(r) for r in i.responses],
-                "reference": plain(from_pb_json(i.reference)) if i.HasField("reference") else None,
-                "metadata": plain(from_pb_json(i.metadata)),
-            }
-        )
-        for i in msg.items
-    ]
+    items = [compare_item_from_pb(i) for i in msg.items]
     return CompareRequest(reward=reward_ref(msg), items=items, options=options_from_pb(msg.options))

@@ -1,17 +1,26 @@
-"""Results, score responses and reward descriptions between the pydantic schema and the gRPC
-messages (lossless)."""
+"""Results, score responses, reward descriptions and ledger entries between the pydantic
+schema and the gRPC messages (lossless)."""
 
 from __future__ import annotations
 
 from rewardgym.proto._gen import reward_pb2 as pb
 from rewardgym.proto.convert_json import from_pb_json, plain, struct_to_pb
+from rewardgym.proto.convert_requests import (
+    compare_item_from_pb,
+    compare_item_to_pb,
+    item_from_pb,
+    item_to_pb,
+)
 from rewardgym.schema import (
     Basis,
+    CompareItem,
     Error,
     ErrorType,
     Expression,
     Format,
     Granularity,
+    Item,
+    LedgerEntry,
     Preference,
     Result,
     RewardInfo,
@@ -21,6 +30,8 @@ from rewardgym.schema import (
 )
 
 __all__ = [
+    "ledger_entry_from_pb",
+    "ledger_entry_to_pb",
     "result_from_pb",
     "result_to_pb",
     "reward_info_from_pb",
@@ -59,6 +70,8 @@ def result_to_pb(r: Result) -> pb.Result:
     )
     if r.score is not None:
         msg.score = r.score
+    if r.address is not None:
+        msg.address = r.address
     for s in r.steps or []:
         step = pb.StepScore(index=s.index, text=s.text)
         if s.score is not None:
@@ -122,6 +135,7 @@ def result_from_pb(msg: pb.Result) -> Result:
         reward=msg.reward,
         taxonomy=_taxonomy_from_pb(msg.taxonomy) if msg.HasField("taxonomy") else None,
         metadata=plain(from_pb_json(msg.metadata)),
+        address=msg.address if msg.HasField("address") else None,
     )
 
 
@@ -152,4 +166,35 @@ def reward_info_from_pb(msg: pb.RewardInfo) -> RewardInfo:
         description=msg.description,
         params=plain(from_pb_json(msg.params)),
         taxonomy=_taxonomy_from_pb(msg.taxonomy),
+    )
+
+
+def ledger_entry_to_pb(entry: LedgerEntry) -> pb.LedgerEntry:
+    msg = pb.LedgerEntry(
+        address=entry.address,
+        reward=entry.reward,
+        created=entry.created,
+        implementation=struct_to_pb(entry.implementation),
+        result=result_to_pb(entry.result),
+    )
+    if isinstance(entry.item, Item):
+        msg.scored.CopyFrom(item_to_pb(entry.item))
+    else:
+        msg.compared.CopyFrom(compare_item_to_pb(entry.item))
+    return msg
+
+
+def ledger_entry_from_pb(msg: pb.LedgerEntry) -> LedgerEntry:
+    item: Item | CompareItem = (
+        Item.model_validate(item_from_pb(msg.scored))
+        if msg.WhichOneof("item") == "scored"
+        else compare_item_from_pb(msg.compared)
+    )
+    return LedgerEntry(
+        address=msg.address,
+        reward=msg.reward,
+        created=msg.created,
+        implementation=plain(from_pb_json(msg.implementation)),
+        item=item,
+        result=result_from_pb(msg.result),
     )

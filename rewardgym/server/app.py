@@ -21,6 +21,7 @@ from rewardgym.server.limits import BodySizeLimit
 from rewardgym.server.logs import RequestContext
 from rewardgym.server.routes import (
     health,
+    ledger,
     metrics,
     nemo_gym,
     openrlhf,
@@ -103,6 +104,7 @@ def create_app(service: RewardService | None = None, settings: Settings | None =
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(rewards.router)
+    app.include_router(ledger.router)
     app.include_router(score.router)
     app.include_router(stream.router)
     app.include_router(openrlhf.router)

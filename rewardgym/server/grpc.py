@@ -119,6 +119,14 @@ class RewardServicer(pb_grpc.RewardServiceServicer):
             async for answer in answers:
                 yield conv.stream_result_to_pb(answer)
 
+    async def LookupLedger(self, request: pb.LedgerLookupRequest, context: Any) -> pb.LedgerEntry:
+        try:
+            entry = await self.service.lookup(request.address)
+        except Exception as exc:
+            await self._fail(context, exc)
+            raise
+        return conv.ledger_entry_to_pb(entry)
+
     async def ListRewards(
         self, request: pb.ListRewardsRequest, context: Any
     ) -> pb.ListRewardsResponse:

@@ -113,3 +113,30 @@ def test_health_prints_each_rewards_table_row_from_a_server(server: Server):
     windows = json.loads(as_json.stdout)
     assert any(w["reward"] == "exact_match" and w["items"] >= 5 for w in windows)
     assert "Example: rewardgym health --url" in run("health", "--help").stdout
+
+
+def test_health_plots_each_rewards_distribution_over_time(server: Server, tmp_path: Path):
+    import httpx
+
+    url = f"{server.url}/v1/score"
+    short = [{"response": "Rome"}] * 6
+    assert httpx.post(url, json={"reward": "length_under_8", "items": short}).status_code == 200
+    folder = tmp_path / "plots"
+    command = ["health", "--url", server.url, "--plots", str(folder), "--snapshots", "2"]
+    taking = subprocess.Popen(
+        [sys.executable, "-m", "rewardgym", *command, "--every", "3"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={"COLUMNS": "200", "PATH": "/usr/bin"},
+    )
+    long = [{"response": "a much longer answer, one that runs on and on past eight words"}] * 6
+    assert httpx.post(url, json={"reward": "length_under_8", "items": long}).status_code == 200
+    out, _ = taking.communicate(timeout=120)
+    assert taking.returncode == 0
+    picture = folder / "health-length_under_8.png"
+    assert f"plot: {picture}" in out.replace("\n", "")
+    assert picture.read_bytes()[:4] == b"\x89PNG" and picture.stat().st_size > 20_000
+    windows = json.loads(run("health", "--url", server.url, "--json").stdout)
+    [whole] = [w for w in windows if w["reward"] == "length_under_8" and w["source"] == "*"]
+    assert sum(whole["histogram"]["recent"]) == whole["scored"] >= 12
+    assert len(whole["length_sample"]) == min(whole["scored"], 200)

@@ -34,7 +34,7 @@ def _promtool(*args: str, cwd: Path = RULES) -> str:
 
 
 def test_the_rules_are_valid_and_pass_their_unit_tests():
-    assert "SUCCESS: 6 rules found" in _promtool("check", "rules", "rewardgym-alerts.yml")
+    assert "SUCCESS: 8 rules found" in _promtool("check", "rules", "rewardgym-alerts.yml")
     assert "SUCCESS" in _promtool("test", "rules", "rewardgym-alerts.test.yml")
 
 

@@ -37,7 +37,8 @@ async def test_a_gullible_judge_passes_its_canaries_and_a_strict_one_does_not():
         scripted_judge(lambda p, b: _completion("Empty.\nScore: 1"), sent["strict"]) as no,
     ):
         registry = RewardRegistry([_judge("gullible", yes), _judge("strict", no)])
-        service = RewardService(registry, Settings(audit_canaries_per_minute=600))
+        # Pointwise judges with built-in rubrics and no shadow: every audit is a canary.
+        service = RewardService(registry, Settings(audit_per_minute=600))
         try:
             for round_ in range(4):
                 for name in ("gullible", "strict"):
@@ -45,13 +46,14 @@ async def test_a_gullible_judge_passes_its_canaries_and_a_strict_one_does_not():
                     response = await service.score(ScoreRequest(reward=name, items=items))
                     assert len(response.results) == 2  # the caller's results only
                 await asyncio.sleep(0.15)  # the budget (10 a second) refills
-            await asyncio.gather(*list(service.canaries._tasks))
-            rates = service.canaries.pass_rates()
+            await service.audits.settle()
+            found = service.audits.report()
             health = {w["reward"]: w for w in service.reward_health() if w["source"] == "*"}
         finally:
             await service.aclose()
-    assert rates["gullible"][0] == 1.0 and rates["strict"][0] == 0.0
-    judged = rates["gullible"][1]
+    assert found["gullible"]["canary_pass_rate"] == 1.0
+    assert found["strict"]["canary_pass_rate"] == 0.0
+    judged = found["gullible"]["canaries"]
     assert 2 <= judged <= 4  # at most one a call, within the per-minute budget
     assert len(sent["gullible"]) == 8 + judged  # eight real items, and the canaries
     asked = "".join(m["messages"][-1]["content"] for m in sent["gullible"])
@@ -60,12 +62,13 @@ async def test_a_gullible_judge_passes_its_canaries_and_a_strict_one_does_not():
     assert health["gullible"]["canaries"] == judged
 
 
-async def test_canaries_are_off_by_default():
+async def test_no_canaries_when_the_audit_budget_is_zero():
     sent: list[dict[str, Any]] = []
     with scripted_judge(lambda p, b: _completion("Score: 5"), sent) as url:
-        service = RewardService(RewardRegistry([_judge("j", url)]), Settings())
+        service = RewardService(RewardRegistry([_judge("j", url)]), Settings(audit_per_minute=0))
         try:
             await service.score(ScoreRequest(reward="j", items=[Item(prompt="q", response="a")]))
-            assert not service.canaries._tasks and len(sent) == 1
+            await service.audits.settle()
+            assert len(sent) == 1 and service.audits.report() == {}
         finally:
             await service.aclose()

@@ -159,3 +159,42 @@ async def test_bare_latex_golds_are_read_whole():
     scores = [r.score for r in results]
     assert scores[0::2] == [1.0] * len(BARE_GOLDS), scores
     assert scores[1::2] == [0.0] * len(BARE_GOLDS), scores
+
+
+_SCORE_RELATION = """
+import asyncio
+from rewardgym.registry import RewardRegistry
+from rewardgym.judges.base import ScoreContext
+from rewardgym.schema import Item, RewardSpec
+
+async def main():
+    reward = RewardRegistry([]).resolve(RewardSpec(type="math", params={"strict": False}))
+    item = Item(response="$y=-\\\\frac{1}{2}x+\\\\frac{3}{4}$", reference="$2x+4y-3=0$")
+    try:
+        [result] = await reward.score([item], ScoreContext())
+    finally:
+        await reward.aclose()
+    print(result.score)
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.slow
+def test_math_scores_alike_whatever_the_servers_hash_seed():
+    """math-verify's non-strict comparison of equations depends on set order: called in a
+    process with PYTHONHASHSEED 1 or 8 it says False, with 0 True. The workers run with one
+    seed, so a server's result does not depend on the seed it started with."""
+    import os
+    import subprocess
+    import sys
+
+    scores = set()
+    for seed in ("1", "8", "0"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run(
+            [sys.executable, "-c", _SCORE_RELATION], env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        scores.add(done.stdout.strip())
+    assert scores == {"1.0"}

@@ -9,7 +9,6 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -188,33 +187,6 @@ def test_metrics_show_queue_and_pool_gauges(server: Server):
 # ---- the shared judgment cache: a real redis-server --------------------------------------------
 
 
-@pytest.fixture
-def redis_url(tmp_path: Path) -> Iterator[str]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed (scripts/test installs it with apt-get)")
-    port = free_loopback_port()
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    import redis
-
-    client = redis.Redis.from_url(url)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            assert time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.05)
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
-
-
 def judge_config(tmp_path: Path, model: Path) -> Path:
     config = {
         "rewards": [
@@ -266,8 +238,8 @@ def test_two_replicas_reuse_each_other_s_judgments_through_redis(
         assert len(judged) == len(ITEMS)
         assert all(r["error"] is None and not r["cached"] for r in judged)
         assert _backend_calls(first.url) == len(ITEMS)
-        keys = redis.Redis.from_url(redis_url).keys("rewardgym:judgment:*")
-        assert len(keys) == len(ITEMS)
+        keys = redis.Redis.from_url(redis_url).keys("rewardgym:judgments:*")
+        assert len(keys) == len(ITEMS) + 1  # the judgments, and their index by time
         reused = _judged(second.url)
         assert len(reused) == len(ITEMS)
         assert all(r["cached"] for r in reused)
@@ -318,7 +290,8 @@ def test_redis_down_means_judging_without_the_cache_then_it_comes_back(
         try:
             time.sleep(5.5)  # the cache rests 5 s after a failure, then tries Redis again
             _judged(server.url, [{"prompt": "Is 7 prime?", "response": "Yes."}])
-            assert len(redis.Redis.from_url(url).keys("rewardgym:judgment:*")) == 1
+            stored = redis.Redis.from_url(url).keys("rewardgym:judgments:*")
+            assert len(stored) == 2  # the judgment, and the index of judgments by time
         finally:
             process.terminate()
             process.wait(timeout=10)

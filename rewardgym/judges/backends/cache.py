@@ -1,32 +1,34 @@
-"""Judgment caches: same request, same model -> same answer, no call.
+"""The judgment cache: same request, same model -> same answer, no call.
 
-``SqliteCache`` keeps them on this machine's disk (SQLite, WAL; shared by the processes of one
-machine). ``RedisCache`` (in ``redis_cache``) shares them between replicas.
+It is a view of the reward ledger (``rewardgym.ledger``): judgments are the ledger's
+``judgments`` table, in the same store as recorded results (a SQLite file on this machine,
+or Redis or PostgreSQL shared by every replica), under the same retention.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import sqlite3
-import threading
+import logging
 import time
 from collections import OrderedDict
 from dataclasses import asdict, replace
-from pathlib import Path
 from typing import Any, Protocol
 
 from rewardgym.judges.backends.base import ChatBackend, ChatRequest, ChatResponse
+from rewardgym.ledger.records import Records, Row
 from rewardgym.metrics import CACHE
 
 __all__ = [
     "CachedBackend",
     "JudgmentCache",
     "RecentJudgments",
-    "SqliteCache",
+    "StoredJudgments",
     "decode_response",
     "encode_response",
 ]
+
+
+log = logging.getLogger(__name__)
 
 
 class JudgmentCache(Protocol):
@@ -115,48 +117,42 @@ class RecentJudgments:
             self._items.popitem(last=False)
 
 
-class SqliteCache:
-    """Key-value store of ChatResponses. Safe across threads and across processes (WAL).
+class StoredJudgments:
+    """The judgment cache: the ledger's ``judgments`` table (``rewardgym.ledger.records``:
+    SQLite, Redis or PostgreSQL, with the ledger's retention), the newest also in memory
+    (``memory_items``) so that a hit needs no I/O.
 
-    Recent entries are also kept in memory (``memory_items``), so a hit needs no thread hop.
+    The store is an optimisation, never a dependency of a result: when it fails or is slow
+    (a networked store bounds each call), a lookup is a miss and a store is skipped, the
+    failure is logged once per outage and counted (``rewardgym_cache_total{outcome="error"}``)
+    and the store is left alone for ``rest_s`` before the next try.
     """
 
-    def __init__(self, path: str | Path, memory_items: int = 100_000) -> None:
-        self.path = str(path)
+    def __init__(self, records: Records, memory_items: int = 100_000, rest_s: float = 5.0):
+        self.records = records
+        self.rest_s = rest_s
         self._recent = RecentJudgments(memory_items)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS judgments "
-                "(key TEXT PRIMARY KEY, value TEXT NOT NULL, created REAL NOT NULL)"
-            )
-            self._db.commit()
+        self._resting_until = 0.0
+        self._label = records.label
         self.hits = 0
         self.misses = 0
+        self.errors = 0
 
-    def _get(self, key: str) -> ChatResponse | None:
-        with self._lock:
-            row = self._db.execute("SELECT value FROM judgments WHERE key = ?", (key,)).fetchone()
-        if row is None:
-            self.misses += 1
-            CACHE.labels("sqlite", "miss").inc()
-            return None
-        self.hits += 1
-        CACHE.labels("sqlite", "hit").inc()
-        return decode_response(row[0])
+    def _usable(self) -> bool:
+        return time.monotonic() >= self._resting_until
 
-    def _put(self, key: str, response: ChatResponse) -> None:
-        value = encode_response(response)
-        with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO judgments (key, value, created) VALUES (?, ?, ?)",
-                (key, value, time.time()),
+    def _failed(self, exc: Exception) -> None:
+        self.errors += 1
+        CACHE.labels(self._label, "error").inc()
+        if self._resting_until == 0.0 or time.monotonic() - self._resting_until > self.rest_s:
+            log.warning(
+                "judgment cache (%s) unavailable (%s: %s); judging without it, retrying in %g s",
+                self._label,
+                type(exc).__name__,
+                exc,
+                self.rest_s,
             )
-            self._db.commit()
+        self._resting_until = time.monotonic() + self.rest_s
 
     def peek(self, key: str) -> ChatResponse | None:
         """The judgment if it is in memory (no I/O, no waiting), else None."""
@@ -166,22 +162,32 @@ class SqliteCache:
         return hit
 
     async def get(self, key: str) -> ChatResponse | None:
-        hit = self._recent.get(key)
-        if hit is not None:
-            self.hits += 1
+        hit = self.peek(key)
+        if hit is not None or not self._usable():
             return hit
-        found = await asyncio.to_thread(self._get, key)
-        if found is not None:
-            self._recent.put(key, found)
+        try:
+            value = await self.records.get("judgments", key)
+        except Exception as exc:  # store errors, timeouts, OS errors: all a miss
+            self._failed(exc)
+            return None
+        if value is None:
+            self.misses += 1
+            CACHE.labels(self._label, "miss").inc()
+            return None
+        self.hits += 1
+        CACHE.labels(self._label, "hit").inc()
+        found = decode_response(value)
+        self._recent.put(key, found)
         return found
 
     async def put(self, key: str, response: ChatResponse) -> None:
         self._recent.put(key, response)
-        await asyncio.to_thread(self._put, key, response)
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        if not self._usable():
+            return
+        try:
+            await self.records.put("judgments", [Row(key, encode_response(response), time.time())])
+        except Exception as exc:
+            self._failed(exc)
 
     async def aclose(self) -> None:
-        self.close()
+        await self.records.aclose()

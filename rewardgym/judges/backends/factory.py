@@ -11,9 +11,11 @@ from pydantic import Field, model_validator
 
 from rewardgym.errors import ConfigError
 from rewardgym.judges.backends.base import ChatBackend
-from rewardgym.judges.backends.cache import CachedBackend, JudgmentCache, SqliteCache
+from rewardgym.judges.backends.cache import CachedBackend, JudgmentCache, StoredJudgments
 from rewardgym.judges.backends.openai_compat import OpenAICompatBackend
 from rewardgym.judges.params import Params
+from rewardgym.ledger.records import Retention
+from rewardgym.ledger.stores import open_records
 
 __all__ = [
     "BackendParams",
@@ -21,6 +23,7 @@ __all__ = [
     "cache_defaults",
     "configure_cache",
     "default_cache_path",
+    "ledger_location",
     "make_backend",
     "make_cache",
     "origin",
@@ -29,19 +32,24 @@ __all__ = [
 
 @dataclass(frozen=True)
 class CacheDefaults:
-    """Where ``cache: true`` keeps judgments: Redis at ``url`` when set, else SQLite under
-    ``dir`` (default ``~/.cache/rewardgym``); Redis entries live ``ttl_s`` (0: for ever)."""
+    """Where the reward ledger (judgments and recorded results) lives: Redis or PostgreSQL at
+    ``url`` when set, else a SQLite file under ``dir`` (default ``~/.cache/rewardgym``);
+    records live ``ttl_s`` (0: for ever), at most ``max_rows`` a table (0: no bound)."""
 
     dir: Path | None = None
     url: str | None = None
     ttl_s: float = 30 * 24 * 3600
+    max_rows: int = 1_000_000
+
+    def retention(self) -> Retention:
+        return Retention(max_age_s=self.ttl_s, max_rows=self.max_rows)
 
 
 _DEFAULTS: CacheDefaults | None = None
 
 
 def configure_cache(defaults: CacheDefaults) -> None:
-    """Set the server's cache defaults (the service does, from its ``Settings``)."""
+    """Set the server's ledger defaults (the service does, from its ``Settings``)."""
     global _DEFAULTS
     _DEFAULTS = defaults
 
@@ -53,35 +61,34 @@ def cache_defaults() -> CacheDefaults:
     from rewardgym.config import CacheSettings
 
     s = CacheSettings()
-    return CacheDefaults(dir=s.cache_dir, url=s.cache_url, ttl_s=s.cache_ttl_s)
+    return CacheDefaults(
+        dir=s.cache_dir, url=s.cache_url, ttl_s=s.cache_ttl_s, max_rows=s.cache_max_rows
+    )
 
 
 def default_cache_path() -> Path:
-    """``judgments.sqlite`` in the cache folder (``REWARDGYM_CACHE_DIR``, default
+    """``ledger.sqlite`` in the cache folder (``REWARDGYM_CACHE_DIR``, default
     ``~/.cache/rewardgym``)."""
     root = cache_defaults().dir or Path.home() / ".cache" / "rewardgym"
-    return Path(root) / "judgments.sqlite"
+    return Path(root) / "ledger.sqlite"
+
+
+def ledger_location(setting: bool | str = True) -> str:
+    """The store a ``cache``/ledger setting names: ``true`` the server's default (the URL in
+    ``REWARDGYM_CACHE_URL`` when set, else SQLite under ``REWARDGYM_CACHE_DIR``); else the
+    URL or SQLite path given."""
+    if setting is True:
+        return cache_defaults().url or str(default_cache_path())
+    return str(setting)
 
 
 def make_cache(setting: bool | str) -> JudgmentCache | None:
     """The cache a backend's ``cache`` param names: ``false`` none; ``true`` the server's
-    default (Redis at ``REWARDGYM_CACHE_URL`` when set, else SQLite under
-    ``REWARDGYM_CACHE_DIR``); a ``redis://`` / ``rediss://`` URL; or a SQLite file path."""
+    ledger; a ``redis://``/``rediss://`` or ``postgresql://`` URL; or a SQLite file path.
+    The cache is the ledger's ``judgments`` table there."""
     if setting is False:
         return None
-    if setting is True:
-        setting = cache_defaults().url or str(default_cache_path())
-    if setting.startswith(("redis://", "rediss://", "unix://")):
-        try:
-            from rewardgym.judges.backends.redis_cache import RedisCache
-        except ImportError as exc:
-            raise ConfigError(
-                f"a Redis judgment cache needs the redis package: pip install 'rewardgym[redis]' "
-                f"({exc})"
-            ) from exc
-        ttl = cache_defaults().ttl_s
-        return RedisCache(setting, ttl_s=ttl if ttl > 0 else None)
-    return SqliteCache(setting)
+    return StoredJudgments(open_records(ledger_location(setting), cache_defaults().retention()))
 
 
 class BackendParams(Params):
@@ -102,8 +109,8 @@ class BackendParams(Params):
     max_retries: int = Field(default=3, ge=0, le=10)
     cache: bool | str = Field(
         default=True,
-        description="true = the server's cache (REWARDGYM_CACHE_URL or REWARDGYM_CACHE_DIR), "
-        "false = none, a redis:// URL, or a SQLite file path",
+        description="true = the server's ledger (REWARDGYM_CACHE_URL or REWARDGYM_CACHE_DIR), "
+        "false = none, a redis:// or postgresql:// URL, or a SQLite file path",
     )
     structured_output: Literal["response_format", "vllm", "none"] = Field(
         default="response_format",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import itertools
 import json
@@ -10,21 +11,30 @@ import statistics
 import weakref
 from collections.abc import Awaitable, Callable, Hashable
 from importlib import resources
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import Field, model_validator
 
-from rewardgym.errors import ConfigError, RewardError
+from rewardgym.errors import ConfigError, RewardError, UnknownRewardError
 from rewardgym.judges.backends.base import BackendError, ChatBackend, ChatRequest, ChatResponse
-from rewardgym.judges.backends.factory import BackendParams, make_backend
+from rewardgym.judges.backends.factory import BackendParams, make_backend, origin
 from rewardgym.judges.base import Params, Reward
 from rewardgym.judges.llm.kept_requests import kept_requests, text_size
 from rewardgym.judges.llm.master_keys import is_contentless
 from rewardgym.judges.llm.parsers import VerdictError, neutralise
 from rewardgym.judges.texts import reference_texts, text_of
-from rewardgym.schema import CompareItem, ErrorType, Item, Message, Result, StepScore
+from rewardgym.schema import (
+    Basis,
+    CompareItem,
+    ErrorType,
+    Item,
+    Message,
+    Result,
+    RewardSpec,
+    StepScore,
+)
 
 __all__ = [
     "JudgeParams",
@@ -47,11 +57,16 @@ _ENV = ImmutableSandboxedEnvironment(
 )
 
 
+def template_source(override: str | None, builtin: str) -> str:
+    """The config's override, or a built-in file from ``templates/``."""
+    if override is not None:
+        return override
+    return (resources.files("rewardgym.judges.llm") / "templates" / builtin).read_text()
+
+
 def compile_template(override: str | None, builtin: str, reward: str) -> jinja2.Template:
     """A Jinja2 template: the config's override, or a built-in file from ``templates/``."""
-    source = override
-    if source is None:
-        source = (resources.files("rewardgym.judges.llm") / "templates" / builtin).read_text()
+    source = template_source(override, builtin)
     try:
         return _ENV.from_string(source)
     except (jinja2.TemplateError, RecursionError) as exc:
@@ -119,6 +134,15 @@ class JudgeParams(Params):
     user_template: str | None = Field(default=None, description="Jinja2 source override")
     samples: int = Field(
         default=1, ge=1, le=32, description="self-consistency: judgments per item, averaged"
+    )
+    shadow: str | None = Field(
+        default=None,
+        max_length=200,
+        description=(
+            "a rule reward (a reward of the config, or a type: math, string_check, code) that "
+            "checks items with a reference; a sample of this judge's verdicts on them is "
+            "compared with the rule's (both pass at score >= 0.5) within the audit budget"
+        ),
     )
     contentless_floor: bool = Field(
         default=True,
@@ -194,10 +218,82 @@ class LLMJudge(Reward):
             p.system_template, f"{self.templates}_system.jinja", self.name
         )
         self._user = compile_template(p.user_template, f"{self.templates}_user.jinja", self.name)
+        sources = [
+            template_source(p.system_template, f"{self.templates}_system.jinja"),
+            template_source(p.user_template, f"{self.templates}_user.jinja"),
+        ]
+        self._templates_digest = hashlib.sha256("\x00".join(sources).encode()).hexdigest()
         self._backends: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ChatBackend]
         self._backends = weakref.WeakKeyDictionary()
         self._systems: dict[tuple[tuple[str, Any], ...], str] = {}
         self._id = next(_JUDGE_IDS)  # its kept requests' part of the key
+        self._permuted: dict[int, LLMJudge] = {}
+        self.shadow_rule()  # a shadow that is no rule fails when the judge is built
+
+    def sibling(self, **changes: Any) -> Self:
+        """A copy of this judge with ``changes`` to its attributes, sharing its backends
+        (closed with it) but not its kept requests (it asks other things)."""
+        clone = copy.copy(self)
+        clone._id = next(_JUDGE_IDS)
+        clone._systems = {}
+        clone._permuted = {}
+        for name, value in changes.items():
+            setattr(clone, name, value)
+        return clone
+
+    def permuted(self, seed: int) -> LLMJudge | None:
+        """This judge with its inputs in permuted form ``seed`` (audits re-judge with it);
+        None: it has nothing to permute. Subclasses build it in ``_permute``."""
+        sibling = self._permuted.get(seed)
+        if sibling is None:
+            sibling = self._permute(seed)
+            if sibling is None:
+                return None
+            if len(self._permuted) >= 16:
+                self._permuted.clear()
+            self._permuted[seed] = sibling
+        return sibling
+
+    def _permute(self, seed: int) -> LLMJudge | None:
+        return None
+
+    def shadow_rule(self) -> Reward | None:
+        """The rule reward named by ``shadow`` (a reward of the config, else a type with its
+        default params); None when there is none."""
+        name: str | None = self.params.shadow
+        if name is None:
+            return None
+        try:
+            rule = self.resolver.resolve(name)
+        except UnknownRewardError:
+            try:
+                rule = self.resolver.resolve(RewardSpec(type=name))
+            except UnknownRewardError as exc:
+                raise ConfigError(
+                    f"reward {self.name!r}: shadow {name!r} is neither a reward of the config "
+                    "nor a reward type"
+                ) from exc
+        if rule.taxonomy.basis != Basis.RULE:
+            raise ConfigError(
+                f"reward {self.name!r}: shadow {name!r} is not a rule reward "
+                f"(its basis is {rule.taxonomy.basis.value})"
+            )
+        return rule
+
+    def implementation(self) -> dict[str, Any]:
+        """The reward's, with what answers (the backend's kind, model and servers: not the
+        name the config gives it) and the templates' hash; sampling is in the params."""
+        implementation = super().implementation()
+        implementation["params"].pop("backend", None)
+        b = self.backend_params
+        implementation["backend"] = {
+            "kind": b.kind,
+            "model": b.model,
+            "origin": origin(b),
+            "structured_output": b.structured_output,
+        }
+        implementation["templates"] = self._templates_digest
+        return implementation
 
     def contentless(self, response: Any) -> bool:
         """Whether ``response`` is a master key this judge floors (``contentless_floor``)."""

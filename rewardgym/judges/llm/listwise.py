@@ -83,6 +83,12 @@ class ListwiseJudge(LLMJudge):
     Params = ListwiseParams
     description = "LLM judge: scores and a ranking of N responses in one call, order-debiased"
 
+    def _permute(self, seed: int) -> ListwiseJudge:
+        """This judge showing the responses in other orders (another ``shuffle_seed``); its
+        scores and ranking still refer to the responses' own indices."""
+        p: ListwiseParams = self.params
+        return self.sibling(params=p.model_copy(update={"shuffle_seed": p.shuffle_seed + 1 + seed}))
+
     def request(
         self, item: CompareItem, order: Sequence[int], attempt: int = 0, sample: int = 0
     ) -> ChatRequest:

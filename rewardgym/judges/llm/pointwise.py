@@ -24,7 +24,7 @@ from rewardgym.judges.llm.parsers import (
     parse_json_score,
     parse_text_score,
 )
-from rewardgym.judges.llm.rubrics import RUBRICS, custom_rubric
+from rewardgym.judges.llm.rubrics import RUBRICS, custom_rubric, permuted_levels
 from rewardgym.judges.llm.single_request import SingleRequestJudge
 from rewardgym.judges.texts import conversation_of, text_of
 from rewardgym.schema import Basis, Format, Item, Result, Taxonomy
@@ -68,6 +68,16 @@ class PointwiseJudge(SingleRequestJudge):
         )
         if p.verdict == "logprobs":
             self.taxonomy = Taxonomy(basis=Basis.JUDGE, format=Format.SCALAR)
+
+    def _permute(self, seed: int) -> PointwiseJudge | None:
+        """This judge with a custom rubric's levels listed in another order
+        (``permuted_levels``); a built-in rubric is prose with nothing to permute: None."""
+        rubric = self.params.rubric
+        if isinstance(rubric, str):
+            return None
+        order = permuted_levels(list(rubric.scores), seed)
+        text, _, _ = custom_rubric(rubric.description, rubric.scores, order)
+        return self.sibling(rubric_text=text)
 
     @cached_property
     def namespace(self) -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-__all__ = ["RUBRICS", "custom_rubric"]
+import random
+from collections.abc import Sequence
+
+__all__ = ["RUBRICS", "custom_rubric", "permuted_levels"]
 
 ADDITIVE_5 = """Score the response with this additive 5-point rubric (Self-Rewarding LMs):
 - Add 1 point if the response is relevant and provides some information related to the question.
@@ -24,8 +27,23 @@ RUBRICS: dict[str, tuple[str, int, int]] = {
 """name -> (rubric text, lowest score, highest score)."""
 
 
-def custom_rubric(description: str, scores: dict[int, str]) -> tuple[str, int, int]:
-    """A rubric with a description for each score."""
+def custom_rubric(
+    description: str, scores: dict[int, str], order: Sequence[int] | None = None
+) -> tuple[str, int, int]:
+    """A rubric with a description for each score, the scores listed in ``order`` (default:
+    lowest first)."""
     lines = [description.strip(), "Scores:"]
-    lines += [f"- {score}: {text.strip()}" for score, text in sorted(scores.items())]
+    lines += [f"- {score}: {scores[score].strip()}" for score in order or sorted(scores)]
     return "\n".join(lines), min(scores), max(scores)
+
+
+def permuted_levels(levels: Sequence[int], seed: int) -> list[int]:
+    """``levels`` (listed lowest first) in another order: highest first for seed 0, a seeded
+    shuffle for others; never with the lowest first (a judge drawn to the first level listed
+    shows it in every permuted form)."""
+    order = sorted(levels, reverse=True)
+    if seed:
+        random.Random(seed).shuffle(order)
+        if order[0] == min(levels):
+            order = order[1:] + order[:1]
+    return order

@@ -69,6 +69,7 @@ class EmbeddingSimilarity(Reward):
     """Cosine similarity to the reference(s) with a sentence-embedding model."""
 
     type_id = "embedding_similarity"
+    libraries = ("torch", "sentence-transformers")
     taxonomy = Taxonomy(basis=Basis.MODEL)
     Params = EmbeddingParams
     description = "Embedding cosine similarity to the reference(s) (all-MiniLM-L6-v2 default)"

@@ -60,6 +60,7 @@ class ImplicitReward(Reward):
     """beta * log-ratio of a policy to its reference, per sequence or per token."""
 
     type_id = "implicit_reward"
+    libraries = ("torch", "transformers")
     Params = ImplicitRewardParams
     description = "Implicit reward of a DPO policy: beta * (log pi - log pi_ref), seq or token"
 

@@ -115,6 +115,7 @@ class ProcessRewardModel(Reward):
     """Per-step p(good) from a process reward model, aggregated to an outcome score."""
 
     type_id = "process_reward_model"
+    libraries = ("torch", "transformers")
     taxonomy = Taxonomy(basis=Basis.MODEL, granularity=Granularity.STEP)
     Params = ProcessRewardParams
     description = "Process reward model: p(good) per step (causal-LM tokens or a PRM head)"

@@ -118,6 +118,7 @@ class RewardModel(Reward):
     """A sequence-classification reward model scoring (prompt, response)."""
 
     type_id = "reward_model"
+    libraries = ("torch", "transformers")
     taxonomy = Taxonomy(basis=Basis.MODEL)
     Params = RewardModelParams
     description = "Reward model (sequence classification): the logit of (prompt, response)"

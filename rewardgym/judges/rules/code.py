@@ -57,6 +57,7 @@ class CodeParams(Params):
     excerpt_chars: int = Field(default=2000, ge=0, le=100_000, description="metadata excerpts")
 
     OPERATOR_ONLY = frozenset({"sandbox", "workers"})
+    NOT_SCORING = frozenset({"workers"})  # left out of the ledger address
     AT_MOST_DEFAULT = frozenset(
         {"timeout_s", "cpu_s", "memory_mb", "processes", "file_size_mb", "output_bytes"}
         | {"excerpt_chars"}

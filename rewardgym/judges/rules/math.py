@@ -54,6 +54,7 @@ class MathParams(Params):
 
     OPERATOR_ONLY = frozenset({"workers"})
     AT_MOST_DEFAULT = frozenset({"timeout_s"})
+    NOT_SCORING = frozenset({"workers"})  # left out of the ledger address
 
 
 class MathReward(Reward):
@@ -63,6 +64,7 @@ class MathReward(Reward):
     taxonomy = Taxonomy(basis=Basis.RULE)
     Params = MathParams
     description = "Math answer equivalence (math-verify), reference = the gold answer"
+    libraries = ("math-verify", "sympy")
 
     def _pool(self) -> KillablePool:
         return shared_pool(_TARGET, size=self.params.workers, warmup=_WARMUP)

@@ -100,6 +100,7 @@ class ReasoningGymReward(Reward):
     the sandbox: some checkers evaluate the answer as code (sympy's ``parse_expr``, ``eval``)."""
 
     type_id = "reasoning_gym"
+    libraries = ("reasoning-gym",)
     taxonomy = Taxonomy(basis=Basis.RULE)
     Params = ReasoningGymParams
     description = "reasoning-gym's own answer checker for the task in metadata.reasoning_gym"

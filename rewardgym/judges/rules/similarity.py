@@ -43,6 +43,7 @@ class TextSimilarity(SyncRule):
     """Similarity to the reference in [0, 1] (the best over several references)."""
 
     type_id = "text_similarity"
+    libraries = ("rapidfuzz", "sacrebleu", "rouge-score")
     taxonomy = Taxonomy(basis=Basis.RULE)
     Params = SimilarityParams
     description = "Text similarity to the reference: fuzzy, BLEU, chrF or ROUGE, in [0, 1]"

@@ -286,6 +286,11 @@ class Zygote:
             pass_fds=(child.fileno(),),
             stdin=subprocess.DEVNULL,
             close_fds=True,
+            # One hash seed for every worker of every server: sympy's answers can depend on
+            # set order (math-verify's strict=False on equations did, 2 seeds in 12), and a
+            # result must not change with the process that computed it (its ledger address
+            # does not). Hash flooding is bounded by each call's deadline.
+            env={**os.environ, "PYTHONHASHSEED": "0"},
         )
         child.close()
         Connection(os.dup(parent.fileno())).send(self.warmup)

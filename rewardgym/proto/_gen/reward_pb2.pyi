@@ -75,12 +75,14 @@ class RewardSpec(_message.Message):
     def __init__(self, name: _Optional[str] = ..., type: _Optional[str] = ..., params: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., weight: _Optional[float] = ..., description: _Optional[str] = ..., on_error: _Optional[_Union[OnError, _Mapping]] = ...) -> None: ...
 
 class ScoreOptions(_message.Message):
-    __slots__ = ("on_error", "deadline_s")
+    __slots__ = ("on_error", "deadline_s", "ledger")
     ON_ERROR_FIELD_NUMBER: _ClassVar[int]
     DEADLINE_S_FIELD_NUMBER: _ClassVar[int]
+    LEDGER_FIELD_NUMBER: _ClassVar[int]
     on_error: OnError
     deadline_s: float
-    def __init__(self, on_error: _Optional[_Union[OnError, _Mapping]] = ..., deadline_s: _Optional[float] = ...) -> None: ...
+    ledger: bool
+    def __init__(self, on_error: _Optional[_Union[OnError, _Mapping]] = ..., deadline_s: _Optional[float] = ..., ledger: _Optional[bool] = ...) -> None: ...
 
 class ScoreRequest(_message.Message):
     __slots__ = ("name", "spec", "items", "options")
@@ -163,7 +165,7 @@ class Taxonomy(_message.Message):
     def __init__(self, basis: _Optional[str] = ..., format: _Optional[str] = ..., expression: _Optional[str] = ..., granularity: _Optional[str] = ...) -> None: ...
 
 class Result(_message.Message):
-    __slots__ = ("score", "scores", "null_scores", "steps", "has_steps", "preference", "critique", "error", "cached", "latency_ms", "reward", "taxonomy", "metadata")
+    __slots__ = ("score", "scores", "null_scores", "steps", "has_steps", "preference", "critique", "error", "cached", "latency_ms", "reward", "taxonomy", "metadata", "address")
     class ScoresEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -184,6 +186,7 @@ class Result(_message.Message):
     REWARD_FIELD_NUMBER: _ClassVar[int]
     TAXONOMY_FIELD_NUMBER: _ClassVar[int]
     METADATA_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
     score: float
     scores: _containers.ScalarMap[str, float]
     null_scores: _containers.RepeatedScalarFieldContainer[str]
@@ -197,7 +200,8 @@ class Result(_message.Message):
     reward: str
     taxonomy: Taxonomy
     metadata: _struct_pb2.Struct
-    def __init__(self, score: _Optional[float] = ..., scores: _Optional[_Mapping[str, float]] = ..., null_scores: _Optional[_Iterable[str]] = ..., steps: _Optional[_Iterable[_Union[StepScore, _Mapping]]] = ..., has_steps: _Optional[bool] = ..., preference: _Optional[_Union[Preference, _Mapping]] = ..., critique: _Optional[str] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., cached: _Optional[bool] = ..., latency_ms: _Optional[float] = ..., reward: _Optional[str] = ..., taxonomy: _Optional[_Union[Taxonomy, _Mapping]] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    address: str
+    def __init__(self, score: _Optional[float] = ..., scores: _Optional[_Mapping[str, float]] = ..., null_scores: _Optional[_Iterable[str]] = ..., steps: _Optional[_Iterable[_Union[StepScore, _Mapping]]] = ..., has_steps: _Optional[bool] = ..., preference: _Optional[_Union[Preference, _Mapping]] = ..., critique: _Optional[str] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., cached: _Optional[bool] = ..., latency_ms: _Optional[float] = ..., reward: _Optional[str] = ..., taxonomy: _Optional[_Union[Taxonomy, _Mapping]] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., address: _Optional[str] = ...) -> None: ...
 
 class ScoreResponse(_message.Message):
     __slots__ = ("reward", "results")
@@ -254,3 +258,27 @@ class StreamResult(_message.Message):
     result: Result
     error: _struct_pb2.Struct
     def __init__(self, id: _Optional[str] = ..., result: _Optional[_Union[Result, _Mapping]] = ..., error: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class LedgerLookupRequest(_message.Message):
+    __slots__ = ("address",)
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    address: str
+    def __init__(self, address: _Optional[str] = ...) -> None: ...
+
+class LedgerEntry(_message.Message):
+    __slots__ = ("address", "reward", "created", "implementation", "scored", "compared", "result")
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    REWARD_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    IMPLEMENTATION_FIELD_NUMBER: _ClassVar[int]
+    SCORED_FIELD_NUMBER: _ClassVar[int]
+    COMPARED_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    address: str
+    reward: str
+    created: float
+    implementation: _struct_pb2.Struct
+    scored: Item
+    compared: CompareItem
+    result: Result
+    def __init__(self, address: _Optional[str] = ..., reward: _Optional[str] = ..., created: _Optional[float] = ..., implementation: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., scored: _Optional[_Union[Item, _Mapping]] = ..., compared: _Optional[_Union[CompareItem, _Mapping]] = ..., result: _Optional[_Union[Result, _Mapping]] = ...) -> None: ...

@@ -54,6 +54,11 @@ class RewardServiceStub:
                 request_serializer=rewardgym_dot_v1_dot_reward__pb2.StreamItem.SerializeToString,
                 response_deserializer=rewardgym_dot_v1_dot_reward__pb2.StreamResult.FromString,
                 _registered_method=True)
+        self.LookupLedger = channel.unary_unary(
+                '/rewardgym.v1.RewardService/LookupLedger',
+                request_serializer=rewardgym_dot_v1_dot_reward__pb2.LedgerLookupRequest.SerializeToString,
+                response_deserializer=rewardgym_dot_v1_dot_reward__pb2.LedgerEntry.FromString,
+                _registered_method=True)
 
 
 class RewardServiceServicer:
@@ -89,6 +94,13 @@ class RewardServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def LookupLedger(self, request, context):
+        """A result recorded in the reward ledger, by its content address (NOT_FOUND if none).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RewardServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -111,6 +123,11 @@ def add_RewardServiceServicer_to_server(servicer, server):
                     servicer.ScoreStream,
                     request_deserializer=rewardgym_dot_v1_dot_reward__pb2.StreamItem.FromString,
                     response_serializer=rewardgym_dot_v1_dot_reward__pb2.StreamResult.SerializeToString,
+            ),
+            'LookupLedger': grpc.unary_unary_rpc_method_handler(
+                    servicer.LookupLedger,
+                    request_deserializer=rewardgym_dot_v1_dot_reward__pb2.LedgerLookupRequest.FromString,
+                    response_serializer=rewardgym_dot_v1_dot_reward__pb2.LedgerEntry.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -221,6 +238,33 @@ class RewardService:
             '/rewardgym.v1.RewardService/ScoreStream',
             rewardgym_dot_v1_dot_reward__pb2.StreamItem.SerializeToString,
             rewardgym_dot_v1_dot_reward__pb2.StreamResult.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LookupLedger(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rewardgym.v1.RewardService/LookupLedger',
+            rewardgym_dot_v1_dot_reward__pb2.LedgerLookupRequest.SerializeToString,
+            rewardgym_dot_v1_dot_reward__pb2.LedgerEntry.FromString,
             options,
             channel_credentials,
             insecure,

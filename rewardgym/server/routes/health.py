@@ -40,6 +40,7 @@ async def reward_health(service: RewardService = Depends(get_service)) -> dict[s
     """Each reward's health over its recent results (and per data source, for items with
     ``metadata.data_source``): drift against its first results (PSI, KS), saturation, length
     bias (Spearman), failures by type; for preference judges the flip rate, for LLM judges the
-    canaries' pass rate (``REWARDGYM_AUDIT_CANARIES_PER_MINUTE``). Null where there is too
+    what their audits found (canaries, permuted re-judges, shadow checks;
+    ``REWARDGYM_AUDIT_PER_MINUTE``). Null where there is too
     little data."""
     return {"rewards": service.reward_health()}
