@@ -49,6 +49,11 @@ class CacheSettings(BaseSettings):
     cache_max_rows: int = Field(
         default=1_000_000, ge=0, description="ledger records per table at most; 0 = no bound"
     )
+    cache_max_bytes: int = Field(
+        default=4 * 1024**3,
+        ge=0,
+        description="ledger bytes at most (SQLite, PostgreSQL; Redis: its maxmemory); 0 = none",
+    )
 
 
 class Settings(CacheSettings):
@@ -144,6 +149,16 @@ class Settings(CacheSettings):
         default="asked",
         description="which results go to the reward ledger: those whose request asks "
         "(options.ledger) or all (for rescore and replay of a whole run)",
+    )
+    health_window: int = Field(
+        default=2000,
+        ge=20,
+        le=100_000,
+        description="results per reward in each health window: the baseline (the first seen) "
+        "and the recent one (drift compares them)",
+    )
+    ledger_max_entry_bytes: int = Field(
+        default=256 * 1024, ge=1024, description="a larger result (item included): unrecorded"
     )
     audit_per_minute: float = Field(
         default=6.0,

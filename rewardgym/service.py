@@ -19,6 +19,7 @@ from rewardgym.errors import (
     OverloadedError,
     PayloadTooLargeError,
     RewardGymError,
+    UnavailableError,
 )
 from rewardgym.health import Audits, HealthMonitor
 from rewardgym.judge_audits import JudgeAuditor
@@ -94,7 +95,11 @@ class RewardService:
             ),
         )
         self.cache_defaults = CacheDefaults(
-            dir=s.cache_dir, url=s.cache_url, ttl_s=s.cache_ttl_s, max_rows=s.cache_max_rows
+            dir=s.cache_dir,
+            url=s.cache_url,
+            ttl_s=s.cache_ttl_s,
+            max_rows=s.cache_max_rows,
+            max_bytes=s.cache_max_bytes,
         )
         configure_cache(self.cache_defaults)
         self._ledger: Ledger | None = None
@@ -109,7 +114,7 @@ class RewardService:
         self.draining = False
         self.in_flight = 0
         self.pending_items = 0
-        self.health = HealthMonitor()
+        self.health = HealthMonitor(size=s.health_window)
         self.audits = Audits(s.audit_per_minute)
         self.auditor = JudgeAuditor(self.audits)
         self._unregister = register_gauges(self._gauges)
@@ -202,7 +207,8 @@ class RewardService:
         else ``ledger.sqlite`` under ``REWARDGYM_CACHE_DIR``."""
         if self._ledger is None:
             location = ledger_location(True)
-            self._ledger = Ledger(open_records(location, self.cache_defaults.retention()))
+            records = open_records(location, self.cache_defaults.retention())
+            self._ledger = Ledger(records, self.settings.ledger_max_entry_bytes)
         return self._ledger
 
     async def _record(
@@ -223,8 +229,9 @@ class RewardService:
         LEDGER_WRITES.labels("ok").inc(len(results))
         if show:
             for result, address in zip(results, addresses, strict=True):
-                result.__dict__["address"] = address
-                result.__pydantic_fields_set__.add("address")
+                if address is not None:
+                    result.__dict__["address"] = address
+                    result.__pydantic_fields_set__.add("address")
 
     async def lookup(self, address: str) -> LedgerEntry:
         """The ledger's entry at ``address`` (404 when it holds none)."""
@@ -232,7 +239,14 @@ class RewardService:
             raise InvalidRequestError(
                 f"{address[:80]!r} is not a ledger address (64 lowercase hex digits)"
             )
-        entry = await self.ledger.lookup(address)
+        try:
+            entry = await self.ledger.lookup(address)
+        except Exception as exc:  # the store is down, slow or damaged: said, not shown
+            log.warning("ledger lookup failed: %s: %s", type(exc).__name__, exc)
+            raise UnavailableError(
+                "the reward ledger's store cannot be read now; retry later",
+                retry_after_s=self.settings.retry_after_s,
+            ) from None
         if entry is None:
             raise NotFoundError(
                 f"the ledger holds no result at {address!r} (never recorded, or past the "

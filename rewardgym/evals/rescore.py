@@ -169,11 +169,16 @@ async def read_rollouts(
     if is_ledger(location):
         if not location.startswith(("redis", "unix", "postgres")) and not Path(location).exists():
             raise InvalidRequestError(f"no ledger at {location}")
-        ledger = Ledger(open_records(location))
         try:
-            entries = await ledger.newest(limit if reward is None else max(limit * 10, limit))
-        finally:
-            await ledger.aclose()
+            ledger = Ledger(open_records(location))
+            try:
+                entries = await ledger.newest(limit if reward is None else limit * 10)
+            finally:
+                await ledger.aclose()
+        except InvalidRequestError:
+            raise
+        except Exception as exc:  # not a ledger, damaged, unreachable
+            raise InvalidRequestError(f"cannot read the ledger at {location}: {exc}") from exc
         return [
             Rollout(e.item, e.result, e)
             for e in entries
@@ -183,7 +188,11 @@ async def read_rollouts(
 
 
 def _jsonl_rollouts(path: Path) -> Iterable[Rollout]:
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidRequestError(f"cannot read {path} as UTF-8 text: {exc}") from exc
+    for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
@@ -194,7 +203,8 @@ def _jsonl_rollouts(path: Path) -> Iterable[Rollout]:
                 )
                 continue
             old = row.pop("score", None)
-            old = None if old is None or (isinstance(old, float) and math.isnan(old)) else old
+            if old is not None and not (isinstance(old, int | float) and math.isfinite(old)):
+                raise ValueError(f"score {old!r} is not a finite number")
             fields = {k: v for k, v in row.items() if k in Item.model_fields}
             yield Rollout(Item.model_validate(fields), Result(score=old))
         except (ValueError, TypeError) as exc:

@@ -136,4 +136,6 @@ def _failures(ax: Any, window: dict[str, Any]) -> None:
     if failures:
         ax.bar(list(failures), list(failures.values()))
         ax.tick_params(axis="x", labelrotation=20)
+    else:
+        ax.text(0.5, 0.5, "no failed items", ha="center", transform=ax.transAxes)
     ax.set(ylabel="share of items", title=f"failed items ({_num(window.get('failed_share'))})")

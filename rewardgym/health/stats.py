@@ -125,8 +125,8 @@ def histogram(baseline: list[float], recent: list[float]) -> dict[str, list[floa
     if not both:
         return {}
     low, high = min(both), max(both)
-    if high == low:
-        high = low + 1.0
+    if high == low:  # one value: a bin centred on it
+        low, high = low - 0.5, high + 0.5
     width = (high - low) / HISTOGRAM_BINS
     edges = [low + i * width for i in range(HISTOGRAM_BINS)] + [high]
 

@@ -10,9 +10,9 @@ it). Two results with one address should be equal; ``rewardgym replay`` checks t
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
-import orjson
 from pydantic import BaseModel
 
 __all__ = ["ADDRESS_VERSION", "address", "canonical", "implementation_digest", "item_content"]
@@ -25,13 +25,17 @@ UNREAD_METADATA = frozenset({"data_source"})
 
 
 def canonical(value: Any) -> bytes:
-    """JSON with sorted keys and no spaces: equal values, equal bytes."""
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    """JSON with sorted keys and no spaces: equal values, equal bytes; unequal values,
+    unequal bytes (NaN and the infinities kept as such, integers of any size)."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    ).encode()
 
 
 def item_content(item: BaseModel) -> dict[str, Any]:
-    """The item as its reward reads it (an ``Item`` or a ``CompareItem``)."""
-    content = item.model_dump(mode="json")
+    """The item as its reward reads it (an ``Item`` or a ``CompareItem``), in Python values
+    (JSON mode would write NaN as null: another item's content)."""
+    content = item.model_dump()
     metadata = content.get("metadata") or {}
     content["metadata"] = {k: v for k, v in metadata.items() if k not in UNREAD_METADATA}
     return content

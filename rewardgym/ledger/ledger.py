@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from rewardgym.ledger.address import address, implementation_digest
 from rewardgym.ledger.records import Records, Row
 from rewardgym.schema import LedgerEntry, Result
 
-__all__ = ["Ledger"]
+__all__ = ["MAX_ENTRY_BYTES", "Ledger"]
+
+log = logging.getLogger(__name__)
+
+MAX_ENTRY_BYTES = 256 * 1024
+"""A result whose entry (its item included) is larger is not recorded."""
 
 
 class Ledger:
@@ -21,8 +27,9 @@ class Ledger:
     implementation, so that it can be looked up, re-scored (``rewardgym rescore``) and
     replayed (``rewardgym replay``)."""
 
-    def __init__(self, records: Records) -> None:
+    def __init__(self, records: Records, max_entry_bytes: int = MAX_ENTRY_BYTES) -> None:
         self.records = records
+        self.max_entry_bytes = max_entry_bytes
 
     async def record(
         self,
@@ -30,28 +37,31 @@ class Ledger:
         implementation: dict[str, Any],
         items: Sequence[BaseModel],
         results: Sequence[Result],
-    ) -> list[str]:
-        """Write each result under its address; the addresses, in order."""
+    ) -> list[str | None]:
+        """Write each result under its address; the addresses, in order. None for a result
+        that is not recorded: a retryable failure (a timeout, a backend down: not what this
+        content scores, and never written over what it does) or an entry over
+        ``max_entry_bytes``."""
         digest = implementation_digest(implementation)
         now = time.time()
-        addresses = [address(digest, item) for item in items]
+        reward_json = orjson.dumps(reward).decode()
         implementation_json = orjson.dumps(implementation).decode()
-        rows = [
-            Row(
-                key,
-                '{{"address":"{}","reward":{},"created":{!r},"implementation":{},'
-                '"item":{},"result":{}}}'.format(
-                    key,
-                    orjson.dumps(reward).decode(),
-                    now,
-                    implementation_json,
-                    item.model_dump_json(),
-                    result.model_dump_json(exclude={"address"}),
-                ),
-                now,
-            )
-            for key, item, result in zip(addresses, items, results, strict=True)
-        ]
+        head = f'{{"reward":{reward_json},"created":{now!r},"implementation":{implementation_json},'
+        addresses: list[str | None] = []
+        rows = []
+        for item, result in zip(items, results, strict=True):
+            if result.error is not None and result.error.retryable:
+                addresses.append(None)
+                continue
+            key = address(digest, item)
+            item_json = item.model_dump_json()
+            result_json = result.model_dump_json(exclude={"address"})
+            value = f'{head}"address":"{key}","item":{item_json},"result":{result_json}}}'
+            if len(value) > self.max_entry_bytes:
+                addresses.append(None)
+                continue
+            addresses.append(key)
+            rows.append(Row(key, value, now))
         await self.records.put("results", rows)
         return addresses
 
@@ -61,9 +71,18 @@ class Ledger:
         return None if value is None else LedgerEntry.model_validate_json(value)
 
     async def newest(self, limit: int) -> list[LedgerEntry]:
-        """At most ``limit`` entries, newest first."""
-        rows = await self.records.newest("results", limit)
-        return [LedgerEntry.model_validate_json(row.value) for row in rows]
+        """At most ``limit`` entries, newest first; rows that are no entry (written by
+        something else, or damaged) are left out, with a warning."""
+        entries = []
+        bad = 0
+        for row in await self.records.newest("results", limit):
+            try:
+                entries.append(LedgerEntry.model_validate_json(row.value))
+            except ValidationError:
+                bad += 1
+        if bad:
+            log.warning("%d of the ledger's newest %d rows are no entry; left out", bad, limit)
+        return entries
 
     async def aclose(self) -> None:
         await self.records.aclose()

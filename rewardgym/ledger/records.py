@@ -20,11 +20,13 @@ TABLES: tuple[Table, ...] = ("results", "judgments")
 
 @dataclass(frozen=True)
 class Retention:
-    """How long records live: at most ``max_age_s`` seconds (0: for ever) and at most
-    ``max_rows`` per table, the oldest dropped first (0: no bound)."""
+    """How long records live: at most ``max_age_s`` seconds (0: for ever), at most
+    ``max_rows`` per table and ``max_bytes`` in all (SQLite, PostgreSQL; Redis is bounded by
+    its own ``maxmemory``), the oldest dropped first (0: no bound)."""
 
     max_age_s: float = 30 * 24 * 3600
     max_rows: int = 1_000_000
+    max_bytes: int = 4 * 1024**3
 
 
 @dataclass(frozen=True)

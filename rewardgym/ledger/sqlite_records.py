@@ -14,7 +14,11 @@ from rewardgym.ledger.records import TABLES, Retention, Row, Table
 __all__ = ["SqliteRecords"]
 
 PRUNE_EVERY = 1000
-"""Rows written between two prunes."""
+"""Rows written between two prunes (or ``PRUNE_EVERY_BYTES``, whichever comes first)."""
+PRUNE_EVERY_BYTES = 32 * 1024 * 1024
+BUSY_TIMEOUT_S = 1.0
+"""How long a write waits for another writer (another process's prune, a backup) before it
+fails: a caller's request never waits on the ledger longer than this."""
 
 
 class SqliteRecords:
@@ -28,9 +32,11 @@ class SqliteRecords:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=BUSY_TIMEOUT_S)
         self._written = 0
+        self._written_bytes = 0
         with self._lock:
+            self._db.execute("PRAGMA auto_vacuum=INCREMENTAL")  # takes on a new file only
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             for table in TABLES:
@@ -54,8 +60,9 @@ class SqliteRecords:
             )
             self._db.commit()
         self._written += len(rows)
-        if self._written >= PRUNE_EVERY:
-            self._written = 0
+        self._written_bytes += sum(len(r.value) for r in rows)
+        if self._written >= PRUNE_EVERY or self._written_bytes >= PRUNE_EVERY_BYTES:
+            self._written = self._written_bytes = 0
             self._prune()
 
     def _newest(self, table: Table, limit: int) -> list[Row]:
@@ -84,6 +91,35 @@ class SqliteRecords:
                     )
                     dropped += cursor.rowcount
             self._db.commit()
+            dropped += self._shrink()
+        return dropped
+
+    def _size(self) -> int:
+        (pages,) = self._db.execute("PRAGMA page_count").fetchone()
+        (free,) = self._db.execute("PRAGMA freelist_count").fetchone()
+        (page,) = self._db.execute("PRAGMA page_size").fetchone()
+        return int((pages - free) * page)
+
+    def _shrink(self) -> int:
+        """Drop the oldest tenth of each table until the file holds at most ``max_bytes``,
+        and give the freed pages back to the file system."""
+        dropped = 0
+        while self.retention.max_bytes and self._size() > self.retention.max_bytes:
+            gone = 0
+            for table in TABLES:
+                cursor = self._db.execute(
+                    f"DELETE FROM {table} WHERE key IN (SELECT key FROM {table} "
+                    f"ORDER BY created LIMIT (SELECT COUNT(*) / 10 + 1 FROM {table}))"
+                )
+                gone += cursor.rowcount
+            self._db.commit()
+            dropped += gone
+            if not gone:
+                break
+        if dropped:
+            self._db.executescript("PRAGMA incremental_vacuum;")  # execute() frees one page
+            self._db.commit()
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the file shrinks here
         return dropped
 
     async def get(self, table: Table, key: str) -> str | None:

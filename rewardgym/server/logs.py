@@ -88,6 +88,8 @@ def configure_logging(level: str = "info", fmt: str = "text") -> None:
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
+    # httpx logs every request's URL at INFO, a judge backend's credentials included.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
 
 
 class RequestContext:

@@ -110,3 +110,12 @@ def test_trainer_clients_bench_runs():
     out = run_bench("trainer_clients.py", "--samples", "8", "--rounds", "1")
     assert "every client's scores were equal to rewardgym's batched call" in out
     assert "slime remote_rm" in out and "NeMo Gym /verify" in out
+
+
+def test_audit_overhead_bench_runs(vllm_url: str):
+    out = run_bench(
+        "audit_overhead.py",
+        *("--vllm-url", vllm_url, "--rounds", "1", "--calls", "1", "--items", "4"),
+        *("--ledger-items", "64"),
+    )
+    assert "audits default" in out and "write cost" in out

@@ -3,6 +3,8 @@ these tests check the mechanics that must hold for any model)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
@@ -282,3 +284,55 @@ async def test_self_consistency_samples_averaged(vllm_url: str):
         assert len(samples) + r.metadata["failed_samples"] == 3
         assert r.score == pytest.approx(sum(samples) / len(samples))
         assert r.metadata["spread"] >= 0.0
+
+
+async def test_the_real_judge_is_audited_beside_its_callers_and_its_results_recorded(
+    vllm_url: str, tmp_path: Path
+):
+    """Canaries, permuted re-judges and shadow checks all reach the real model; the caller's
+    results are the judge's own (the same as a judge without audits gives), and the ledger
+    holds them (the model named, its server's URL not shown)."""
+    from rewardgym.config import Settings
+    from rewardgym.schema import ScoreOptions, ScoreRequest
+    from rewardgym.service import RewardService
+
+    rubric = {
+        "description": "Is the answer right?",
+        "scores": {1: "wrong", 2: "partly", 3: "right"},
+    }
+    judge = spec(vllm_url, "logprobs", rubric=rubric, shadow="exact_match")
+    judge = judge.model_copy(update={"name": "judge"})
+    registry = RewardRegistry([judge, RewardSpec(name="exact_match", type="string_check")])
+    audited = RewardService(registry, Settings(audit_per_minute=600, cache_dir=tmp_path))
+    plain = RewardService(
+        RewardRegistry([judge, RewardSpec(name="exact_match", type="string_check")]),
+        Settings(audit_per_minute=0, cache_dir=tmp_path),
+    )
+    try:
+        found: dict[str, Any] = {}
+        for round_ in range(12):
+            request = ScoreRequest(
+                reward="judge", items=ITEMS[:2], options=ScoreOptions(ledger=round_ == 0)
+            )
+            mine = await audited.score(request)
+            theirs = await plain.score(request.model_copy(update={"options": ScoreOptions()}))
+            # (vLLM may batch the audits' requests with these: the same to float noise)
+            assert [r.score for r in mine.results] == pytest.approx(
+                [r.score for r in theirs.results], abs=1e-3
+            )
+            if round_ == 0:
+                recorded = [(r.address, r.score) for r in mine.results]
+            await audited.audits.settle()
+            await asyncio.sleep(0.11)  # the budget (10 a second) refills
+            found = audited.audits.report().get("judge", {})
+        assert found.get("canaries", 0) >= 1
+        assert found.get("rejudged", 0) >= 1 and 0 <= found["rejudge_agreement"] <= 1
+        assert found.get("shadowed", 0) >= 1 and 0 <= found["shadow_disagreement"] <= 1
+        for (address, score), item in zip(recorded, ITEMS, strict=False):
+            entry = await audited.lookup(address)  # type: ignore[arg-type]
+            assert entry.item == item and entry.result.score == pytest.approx(score)
+            assert entry.implementation["backend"]["model"] == "tiny-judge"
+            assert vllm_url.split("//")[1] not in json.dumps(entry.implementation)
+    finally:
+        await audited.aclose()
+        await plain.aclose()

@@ -50,3 +50,22 @@ async def test_each_store_keeps_at_most_its_rows_and_drops_the_old(store_url: st
         assert await records.get("results", "old0") is None
     finally:
         await records.aclose()
+
+
+async def test_a_sqlite_ledger_keeps_within_its_bytes_and_gives_the_space_back(tmp_path: Path):
+    from rewardgym.ledger.sqlite_records import SqliteRecords
+
+    path = tmp_path / "ledger.sqlite"
+    records = SqliteRecords(path, Retention(max_age_s=0, max_rows=0, max_bytes=512 * 1024))
+    try:
+        now = time.time()
+        rows = [Row(f"k{i:05d}", "x" * 2000, now + i) for i in range(1500)]  # about 3 MB
+        await records.put("results", rows)
+        await records.prune()
+        assert records._size() <= 512 * 1024
+        kept = await records.newest("results", 2000)
+        assert kept and kept[0].key == "k01499"  # the newest stay
+        assert await records.get("results", "k00000") is None  # the oldest went
+    finally:
+        await records.aclose()
+    assert path.stat().st_size < 2 * 1024 * 1024  # the pages went back to the file system

@@ -7,6 +7,7 @@ or Redis or PostgreSQL shared by every replica), under the same retention.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -123,14 +124,21 @@ class StoredJudgments:
     (``memory_items``) so that a hit needs no I/O.
 
     The store is an optimisation, never a dependency of a result: when it fails or is slow
-    (a networked store bounds each call), a lookup is a miss and a store is skipped, the
+    (each call is bounded by ``timeout_s``), a lookup is a miss and a store is skipped, the
     failure is logged once per outage and counted (``rewardgym_cache_total{outcome="error"}``)
     and the store is left alone for ``rest_s`` before the next try.
     """
 
-    def __init__(self, records: Records, memory_items: int = 100_000, rest_s: float = 5.0):
+    def __init__(
+        self,
+        records: Records,
+        memory_items: int = 100_000,
+        rest_s: float = 5.0,
+        timeout_s: float = 2.0,
+    ) -> None:
         self.records = records
         self.rest_s = rest_s
+        self.timeout_s = timeout_s
         self._recent = RecentJudgments(memory_items)
         self._resting_until = 0.0
         self._label = records.label
@@ -166,7 +174,7 @@ class StoredJudgments:
         if hit is not None or not self._usable():
             return hit
         try:
-            value = await self.records.get("judgments", key)
+            value = await asyncio.wait_for(self.records.get("judgments", key), self.timeout_s)
         except Exception as exc:  # store errors, timeouts, OS errors: all a miss
             self._failed(exc)
             return None
@@ -185,7 +193,8 @@ class StoredJudgments:
         if not self._usable():
             return
         try:
-            await self.records.put("judgments", [Row(key, encode_response(response), time.time())])
+            row = Row(key, encode_response(response), time.time())
+            await asyncio.wait_for(self.records.put("judgments", [row]), self.timeout_s)
         except Exception as exc:
             self._failed(exc)
 

@@ -34,15 +34,17 @@ __all__ = [
 class CacheDefaults:
     """Where the reward ledger (judgments and recorded results) lives: Redis or PostgreSQL at
     ``url`` when set, else a SQLite file under ``dir`` (default ``~/.cache/rewardgym``);
-    records live ``ttl_s`` (0: for ever), at most ``max_rows`` a table (0: no bound)."""
+    records live ``ttl_s`` (0: for ever), at most ``max_rows`` a table and ``max_bytes`` in
+    all (0: no bound)."""
 
     dir: Path | None = None
     url: str | None = None
     ttl_s: float = 30 * 24 * 3600
     max_rows: int = 1_000_000
+    max_bytes: int = 4 * 1024**3
 
     def retention(self) -> Retention:
-        return Retention(max_age_s=self.ttl_s, max_rows=self.max_rows)
+        return Retention(max_age_s=self.ttl_s, max_rows=self.max_rows, max_bytes=self.max_bytes)
 
 
 _DEFAULTS: CacheDefaults | None = None
@@ -62,7 +64,11 @@ def cache_defaults() -> CacheDefaults:
 
     s = CacheSettings()
     return CacheDefaults(
-        dir=s.cache_dir, url=s.cache_url, ttl_s=s.cache_ttl_s, max_rows=s.cache_max_rows
+        dir=s.cache_dir,
+        url=s.cache_url,
+        ttl_s=s.cache_ttl_s,
+        max_rows=s.cache_max_rows,
+        max_bytes=s.cache_max_bytes,
     )
 
 

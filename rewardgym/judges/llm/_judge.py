@@ -153,7 +153,8 @@ class JudgeParams(Params):
         ),
     )
 
-    OPERATOR_ONLY = frozenset({"system_template", "user_template"})
+    # shadow: the audits' rule runs on callers' items and sets the judge's health figures
+    OPERATOR_ONLY = frozenset({"system_template", "user_template", "shadow"})
     AT_MOST_DEFAULT = frozenset({"max_tokens", "samples"})  # each sample is a backend call
     NAMED_ONLY = frozenset({"backend"})
 
@@ -281,15 +282,18 @@ class LLMJudge(Reward):
         return rule
 
     def implementation(self) -> dict[str, Any]:
-        """The reward's, with what answers (the backend's kind, model and servers: not the
-        name the config gives it) and the templates' hash; sampling is in the params."""
+        """The reward's, with what answers (the backend's kind, model, and a digest of its
+        servers: a URL may hold credentials, and callers read implementations) and the
+        templates' hash; sampling is in the params. Not the name the config gives either."""
         implementation = super().implementation()
-        implementation["params"].pop("backend", None)
+        for hidden in ("backend", "system_template", "user_template"):  # hashed below
+            implementation["params"].pop(hidden, None)
         b = self.backend_params
+        servers = hashlib.sha256(origin(b).encode()).hexdigest()[:16]
         implementation["backend"] = {
             "kind": b.kind,
             "model": b.model,
-            "origin": origin(b),
+            "servers": servers,
             "structured_output": b.structured_output,
         }
         implementation["templates"] = self._templates_digest
