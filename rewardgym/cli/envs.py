@@ -47,6 +47,12 @@ def serve_env(
     ] = 16,
     env_kwargs: EnvKwargsOpt = "{}",
     url: UrlOpt = None,
+    session_ttl: Annotated[
+        float,
+        typer.Option(
+            min=1, help="seconds a session may sit idle before it is closed and its slot freed"
+        ),
+    ] = 600.0,
     ws_compression: Annotated[
         bool,
         typer.Option(
@@ -67,7 +73,9 @@ def serve_env(
         raise typer.Exit(2) from exc
     import uvicorn
 
-    app = create_openenv_app(env_id, max_sessions=max_sessions, url=url, env_kwargs=kwargs)
+    app = create_openenv_app(
+        env_id, max_sessions=max_sessions, url=url, env_kwargs=kwargs, session_ttl_s=session_ttl
+    )
     console.print(
         f"[bold]rewardgym[/] {env_id} over OpenEnv: http://{host}:{port} "
         f"(ws://{host}:{port}/ws), at most {max_sessions} sessions"

@@ -8,10 +8,11 @@ score (``ScoreJob``s); ``finish_step(results)`` turns the results into the step'
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, SupportsFloat
+from typing import Any, ClassVar, SupportsFloat
 
 import gymnasium as gym
 from gymnasium.error import ResetNeeded
@@ -57,6 +58,8 @@ class TextEnv(gym.Env[str, str]):
     """
 
     metadata = {"render_modes": ["ansi", "human"]}  # noqa: RUF012 (gymnasium's attribute)
+    blocking_steps: ClassVar[bool] = False
+    """``begin_step`` does blocking work (runs tools): async callers run it in a thread."""
 
     def __init__(
         self,
@@ -182,8 +185,14 @@ class TextEnv(gym.Env[str, str]):
 
     async def step_async(self, action: str, scorer: AsyncScorer) -> StepReturn:
         """``step`` with its items scored by ``scorer`` on the caller's event loop (no thread
-        hop: the OpenEnv server's path). The environment's own scorer is not used."""
-        jobs = self.begin_step(self.check_action(action))
+        hop: the OpenEnv server's path). The environment's own scorer is not used. An
+        environment whose steps do blocking work (``blocking_steps``: tools) does it in a
+        thread, so other sessions on the loop go on."""
+        action = self.check_action(action)
+        if self.blocking_steps:
+            jobs = await asyncio.to_thread(self.begin_step, action)
+        else:
+            jobs = self.begin_step(action)
         returned = self.finish_scored(await score_jobs_async(scorer, jobs))
         if self.render_mode == "human":
             self.render()

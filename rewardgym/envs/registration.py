@@ -11,6 +11,7 @@ ENV_IDS: dict[str, str] = {
     "rewardgym/MultiStep-v0": "rewardgym.envs.multi_step:MultiStepEnv",
     "rewardgym/MultiTurn-v0": "rewardgym.envs.multi_turn:MultiTurnEnv",
     "rewardgym/ReasoningGym-v0": "rewardgym.envs.reasoning_gym_env:ReasoningGymEnv",
+    "rewardgym/ToolUse-v0": "rewardgym.envs.tool_use:ToolUseEnv",
 }
 """id -> ``module:Class``; the module is imported only when the id is made."""
 

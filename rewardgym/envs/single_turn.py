@@ -12,7 +12,7 @@ from typing import Any
 
 from rewardgym.envs.base import StepReturn, TextEnv, reward_value
 from rewardgym.on_error import failure_kind
-from rewardgym.schema import Item, Result
+from rewardgym.schema import Result
 from rewardgym.scoring import RewardRef, ScoreJob
 
 __all__ = ["SingleTurnEnv"]
@@ -33,13 +33,7 @@ class SingleTurnEnv(TextEnv):
     def begin_step(self, action: str) -> list[ScoreJob]:
         assert self.task is not None
         self.messages.append({"role": "assistant", "content": action})
-        item = Item(
-            prompt=self.task.item_prompt(),
-            response=action,
-            reference=self.task.reference,
-            metadata=self.task.metadata,
-        )
-        return [ScoreJob(self.reward, item)]
+        return [ScoreJob(self.reward, self.task.answer_item(action))]
 
     def finish_step(self, results: list[Result]) -> StepReturn:
         [result] = results

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from rewardgym.schema import Message
+from rewardgym.schema import Item, Message
 
 __all__ = [
     "JsonlSource",
@@ -66,6 +66,15 @@ class Task:
         if isinstance(self.prompt, str):
             return self.prompt
         return [Message.model_validate(m) for m in self.prompt]
+
+    def answer_item(self, response: str) -> Item:
+        """The item a reward scores for ``response`` as the answer to this task."""
+        return Item(
+            prompt=self.item_prompt(),
+            response=response,
+            reference=self.reference,
+            metadata=self.metadata,
+        )
 
     def as_row(self) -> dict[str, Any]:
         """The task as a JSON-ready row (what ``reset`` puts in ``info``)."""

@@ -225,9 +225,12 @@ def create_openenv_app(
     max_sessions: int = 16,
     url: str | None = None,
     env_kwargs: dict[str, Any] | None = None,
+    session_ttl_s: float = 600.0,
 ) -> Any:
     """OpenEnv's FastAPI app serving ``env_id``: one environment per session, at most
-    ``max_sessions`` at once. An unknown id is a ValueError listing the registered ones."""
+    ``max_sessions`` at once; a session whose client sends nothing for ``session_ttl_s`` is
+    closed and its environment released. An unknown id is a ValueError listing the
+    registered ones."""
     from openenv.core import create_app
 
     if env_id not in rewardgym.envs.ENV_IDS:
@@ -250,7 +253,7 @@ def create_openenv_app(
     app.state.rewardgym_scoring = scoring
     app.router.on_startup.append(scoring.start)
     app.router.on_shutdown.append(scoring.aclose)
-    app.add_middleware(_SessionFront)
+    app.add_middleware(_SessionFront, session_ttl_s=session_ttl_s)
     return app
 
 
@@ -264,11 +267,15 @@ class _SessionFront:
       environment per request, never reset), so they answer 409 saying to use a WebSocket
       session, not 500; ``POST /reset`` works (a first observation);
     - openenv-core closes a session's WebSocket again after the client closed it, which raises
-      WebSocketDisconnect into uvicorn's error log for every session: that is swallowed.
+      WebSocketDisconnect into uvicorn's error log for every session: that is swallowed;
+    - a session idle for ``session_ttl_s`` (its client sent nothing: it hung, or forgot to
+      close) ends as if the client had left, so openenv-core closes its environment and frees
+      its slot; the client gets a close with code 4408 and ``SESSION_EXPIRED`` as the reason.
     """
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, session_ttl_s: float = 600.0) -> None:
         self.app = app
+        self.session_ttl_s = session_ttl_s
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope.get("path") in ("/step", "/state"):
@@ -295,8 +302,24 @@ class _SessionFront:
                 message = {**message, "code": 1013, "reason": refusal[:120]}
             await send(message)
 
+        ttl = self.session_ttl_s
+        accepted = False
+
+        async def idle_bounded() -> dict[str, Any]:
+            nonlocal accepted
+            if not accepted:  # the handshake is not a session yet
+                accepted = True
+                return dict(await receive())
+            try:
+                return dict(await asyncio.wait_for(receive(), ttl))
+            except TimeoutError:
+                reason = f"SESSION_EXPIRED: idle for {ttl:g} s"
+                with contextlib.suppress(Exception):
+                    await send({"type": "websocket.close", "code": 4408, "reason": reason})
+                return {"type": "websocket.disconnect", "code": 4408}
+
         with contextlib.suppress(WebSocketDisconnect):
-            await self.app(scope, receive, watch)
+            await self.app(scope, idle_bounded, watch)
 
 
 async def _stateless_refusal(send: Any, path: str) -> None:

@@ -11,7 +11,9 @@ The tools follow the kind of environment, one per kind of action:
 - single-turn (``SingleTurn``, ``ReasoningGym``): ``submit(answer)``;
 - multi-step (``MultiStep``): ``add_step(text)`` for a reasoning step, ``submit(answer)`` for the
   final answer (sent as ``Final answer: ...``, which ends the episode);
-- multi-turn (``MultiTurn``): ``reply(message)``, answered by the environment's next user turn.
+- multi-turn (``MultiTurn``): ``reply(message)``, answered by the environment's next user turn;
+- tool use (``ToolUse``): each built-in tool, ``calculator(expression)``, ``python(code)``,
+  ``search(query)``, then ``submit(answer)`` (a tool the episode lacks answers with an error).
 
 Each returns the environment's next observation as text; a call after the episode ended
 raises ``ValueError`` saying so. ``get_reward()`` is the episode's return (the sum of its step
@@ -24,6 +26,7 @@ which reads the finished environments (TRL calls ``get_reward`` without its logg
 
 from __future__ import annotations
 
+import json
 import statistics
 from collections.abc import Sequence
 from typing import Any
@@ -35,6 +38,7 @@ from rewardgym.envs.base import StepReturn, TextEnv
 from rewardgym.envs.datasets import read_task
 from rewardgym.envs.multi_step import MultiStepEnv
 from rewardgym.envs.multi_turn import MultiTurnEnv
+from rewardgym.envs.tool_use import ToolUseEnv
 from rewardgym.on_error import FAILURE_KINDS, as_policy
 from rewardgym.schema import OnError, Result
 from rewardgym.scoring import make_scorer
@@ -45,6 +49,7 @@ __all__ = [
     "EpisodeLog",
     "StepsEnvironment",
     "SubmitEnvironment",
+    "ToolsEnvironment",
     "environment_factory",
 ]
 
@@ -140,6 +145,47 @@ class DialogueEnvironment(_Episode):
         return self._act(message)
 
 
+class ToolsEnvironment(_Episode):
+    """An agent task: tools, then the final answer."""
+
+    def _call(self, name: str, **arguments: str) -> str:
+        return self._act(
+            f"<tool_call>{json.dumps({'name': name, 'arguments': arguments})}</tool_call>"
+        )
+
+    def calculator(self, expression: str) -> str:
+        """Evaluate an arithmetic expression (numbers, + - * / ** %, sqrt, log, pi...).
+
+        Args:
+            expression: The expression, e.g. "1234 * 5678".
+        """
+        return self._call("calculator", expression=expression)
+
+    def python(self, code: str) -> str:
+        """Run Python code in a sandbox; what it prints comes back. Variables persist.
+
+        Args:
+            code: The Python code to run.
+        """
+        return self._call("python", code=code)
+
+    def search(self, query: str) -> str:
+        """Search the task's document collection; the best passages come back.
+
+        Args:
+            query: What to look for.
+        """
+        return self._call("search", query=query)
+
+    def submit(self, answer: str) -> str:
+        """Submit your final answer. The episode ends with it.
+
+        Args:
+            answer: The final answer, as the task asks for it.
+        """
+        return self._act(answer)
+
+
 class EnvironmentFactory:
     """A picklable zero-argument callable: each call, a new TRL environment over ``env_id``.
 
@@ -185,6 +231,8 @@ class EnvironmentFactory:
             raise TypeError(f"{self.env_id} is not a rewardgym text environment")
         if isinstance(env, MultiTurnEnv):
             return DialogueEnvironment(env, self.on_error)
+        if isinstance(env, ToolUseEnv):
+            return ToolsEnvironment(env, self.on_error)
         if isinstance(env, MultiStepEnv):
             if not env.final.search(FINAL_ANSWER.format(answer="x")):
                 raise ValueError(

@@ -33,6 +33,7 @@ BUILTIN_TYPES: dict[str, str] = {
     "pairwise": "rewardgym.judges.llm.pairwise:PairwiseJudge",
     "reasoning_gym": "rewardgym.judges.rules.reasoning_gym_rule:ReasoningGymReward",
     "verifier": "rewardgym.judges.llm.verifier:VerifierJudge",
+    "agent": "rewardgym.judges.llm.agent:AgentJudge",
     "listwise": "rewardgym.judges.llm.listwise:ListwiseJudge",
     "step": "rewardgym.judges.llm.step:StepJudge",
     "code": "rewardgym.judges.rules.code:CodeReward",

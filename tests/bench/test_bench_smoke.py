@@ -119,3 +119,8 @@ def test_audit_overhead_bench_runs(vllm_url: str):
         *("--ledger-items", "64"),
     )
     assert "audits default" in out and "write cost" in out
+
+
+def test_tool_env_bench_runs():
+    out = run_bench("tool_env.py", "--episodes", "4", "--sessions", "4", "--rounds", "1")
+    assert "sessions at once" in out and "mean return 1.00" in out

@@ -27,7 +27,7 @@ SESSIONS = 16
 ARITHMETIC = {"task": "basic_arithmetic", "size": 64}
 
 
-def serve(env_id: str, kwargs: dict[str, Any], max_sessions: int) -> tuple[str, Any]:
+def serve(env_id: str, kwargs: dict[str, Any], max_sessions: int, *extra: str) -> tuple[str, Any]:
     port = free_loopback_port()
     process = subprocess.Popen(
         [
@@ -43,6 +43,7 @@ def serve(env_id: str, kwargs: dict[str, Any], max_sessions: int) -> tuple[str, 
             str(max_sessions),
             "--env-kwargs",
             json.dumps(kwargs),
+            *extra,
         ],
         stdout=subprocess.DEVNULL,
         env={**os.environ},
@@ -179,6 +180,63 @@ def test_sessions_score_on_the_servers_loop_through_the_apps_scorer():
         assert scoring.scorer.calls == 1
     assert scoring.scorer is None  # closed with the app
     assert LocalScorer._services == services_before
+
+
+def test_a_tool_use_episode_over_openenv_returns_what_it_returns_in_process():
+    """The same scripted policy (a python call, a calculator call, the answer) through
+    OpenEnv's own client and through the Gymnasium env: the same observations and return."""
+    from rewardgym.envs.tool_use import ToolUseEnv
+
+    kwargs = {"tools": ["calculator", "python"], "tool_rewards": {"valid": 0.1}}
+    task = {"prompt": "What is 1234 * 5678?", "reference": "7006652"}
+    script = [
+        '<tool_call>{"name": "python", "arguments": {"code": "x = 1234"}}</tool_call>',
+        '<tool_call>{"name": "calculator", "arguments": {"expression": "1234*5678"}}</tool_call>',
+        "It is \\boxed{7006652}.",
+    ]
+    local = ToolUseEnv(**kwargs)
+    local.reset(options={"task": task})
+    expected = [local.step(action)[:2] for action in script]
+    url, process = serve("rewardgym/ToolUse-v0", kwargs, 2)
+    try:
+
+        async def main() -> list[Any]:
+            async with RewardgymEnvClient(url) as client:
+                await client.reset(task=task)
+                return [await client.step(TextAction(text=action)) for action in script]
+
+        played = asyncio.run(main())
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert [(p.observation.text, p.reward) for p in played] == expected
+    assert played[-1].done and played[-1].observation.stop == "final_answer"
+    assert sum(p.reward for p in played) == pytest.approx(local.episode_return("null"))
+
+
+def test_an_abandoned_session_is_closed_after_its_ttl_and_its_slot_freed():
+    url, process = serve("rewardgym/ToolUse-v0", {}, 1, "--session-ttl", "2")
+    task = {"prompt": "What is 2 + 2?", "reference": "4"}
+    try:
+
+        async def main() -> tuple[Any, Any]:
+            abandoned = RewardgymEnvClient(url)
+            await abandoned.connect()
+            await abandoned.reset(task=task)  # then its client hangs: no step, no close
+            await asyncio.sleep(3.5)
+            async with RewardgymEnvClient(url) as fresh:  # the one slot is free again
+                started = await fresh.reset(task=task)
+                done = await fresh.step(TextAction(text="\\boxed{4}"))
+            with pytest.raises(Exception) as gone:  # the expired session is closed
+                await abandoned.step(TextAction(text="\\boxed{4}"))
+            return (started, done), gone.value
+
+        (started, done), error = asyncio.run(main())
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert started.observation.text == task["prompt"] and done.reward == 1.0
+    assert "4408" in repr(error) or "SESSION_EXPIRED" in repr(error) or "closed" in repr(error)
 
 
 def test_unknown_environment_lists_the_registered_ones():

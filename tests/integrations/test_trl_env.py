@@ -25,6 +25,7 @@ from rewardgym.integrations.trl_env import (
     EpisodeLog,
     StepsEnvironment,
     SubmitEnvironment,
+    ToolsEnvironment,
     environment_factory,
 )
 
@@ -51,6 +52,12 @@ def tools_of(instance: Any) -> list[str]:
         ("rewardgym/SingleTurn-v0", {}, SubmitEnvironment, ["submit"]),
         ("rewardgym/MultiStep-v0", {}, StepsEnvironment, ["add_step", "submit"]),
         ("rewardgym/MultiTurn-v0", {}, DialogueEnvironment, ["reply"]),
+        (
+            "rewardgym/ToolUse-v0",
+            {},
+            ToolsEnvironment,
+            ["calculator", "python", "search", "submit"],
+        ),
     ],
 )
 def test_one_tool_per_kind_of_action_with_schemas_trl_can_build(
@@ -166,6 +173,8 @@ class RecordingFactory(EnvironmentFactory):
         # a step reward (no repetition) as well, so that returns are not all 0 for a tiny model
         ("rewardgym/MultiStep-v0", {"step_reward": "no_repetition"}, StepsEnvironment),
         ("rewardgym/MultiTurn-v0", {}, DialogueEnvironment),
+        # tool calls that fail cost a little, so that returns are not all 0 for a tiny model
+        ("rewardgym/ToolUse-v0", {"tool_rewards": {}}, ToolsEnvironment),
     ],
 )
 def test_trl_grpo_trains_through_the_environment_factory(
@@ -267,6 +276,17 @@ def test_a_tokenizer_without_tools_gets_a_clear_error(tiny_judge_dir: Path):
 
     with pytest.raises(ValueError, match="does not render tools"):
         tool_calling_tokenizer(AutoTokenizer.from_pretrained(tiny_judge_dir), str(tiny_judge_dir))
+
+
+def test_a_tool_use_episode_played_through_the_adapter_returns_the_env_s_own_return():
+    factory = environment_factory("rewardgym/ToolUse-v0", tools=["calculator"], tool_rewards={})
+    env = factory()
+    assert env.reset(task={"prompt": "What is 1234 * 5678?", "reference": "7006652"}) is not None
+    assert env.calculator("1234 * 5678") == "7006652"
+    assert "no tool 'python'" in env.python("print(1)")
+    assert env.submit("\\boxed{7006652}").startswith("The episode is over (final_answer)")
+    assert env.get_reward() == pytest.approx(0.0 - 0.1 + 1.0)
+    assert env._env.rewards == pytest.approx([0.0, -0.1, 1.0])
 
 
 def test_rewards_can_come_from_a_remote_server(server: Any):

@@ -1,0 +1,213 @@
+"""``rewardgym/ToolUse-v0``: the model acts through named tools and finishes with an answer.
+
+Each ``step`` takes one assistant turn. A turn with ``<tool_call>{"name", "arguments"}
+</tool_call>`` blocks runs those tools (at most four a turn) and the observation is their
+results (``<tool_response>`` blocks, also in ``info["messages"]`` as ``tool`` messages); a turn
+without one is the final answer, scored by ``reward`` (any rewardgym reward) on (prompt,
+answer, reference): terminated, ``final_answer``. After ``max_turns`` tool turns, or
+``max_tool_calls`` calls, the episode is truncated (``max_turns``, ``max_tool_calls``).
+
+Tools: the built-ins ``calculator``, ``python`` (the code reward's sandbox, state kept across
+the episode's calls) and ``search`` (BM25 over ``corpus``, a local JSONL file), and any typed
+function passed in ``tools``. A task may list the tools it allows (``metadata.tools``).
+
+Step rewards (optional, ``tool_rewards``): a call that runs earns ``valid``, one that fails
+(unknown tool, bad arguments, the tool refused) ``invalid``, and the same failing call again
+``repeated_failure`` instead; they are added to that turn's reward. The final turn's reward is
+``outcome_weight`` times the outcome score (a failed reward follows ``on_error``).
+
+For trainers that keep token ids: each turn's text is in ``info["turns"]`` exactly as the
+model produced it (assistant) or as the env appended it (tool), with its character span in
+``info["transcript"]`` (their concatenation) and its reward, so per-turn rewards map onto a
+trainer's tokens without re-tokenising the history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from rewardgym.envs.base import StepReturn, TextEnv, reward_value
+from rewardgym.judges.tools import (
+    BM25Index,
+    PythonSession,
+    Tool,
+    ToolCall,
+    calculator_tool,
+    parse_tool_calls,
+    python_tool,
+    run_call,
+    search_tool,
+)
+from rewardgym.on_error import failure_kind
+from rewardgym.schema import Result
+from rewardgym.scoring import RewardRef, ScoreJob
+
+__all__ = ["DEFAULT_TOOL_REWARDS", "ToolUseEnv"]
+
+DEFAULT_TOOL_REWARDS = {"valid": 0.0, "invalid": -0.1, "repeated_failure": -0.2}
+BUILT_IN = ("calculator", "python", "search")
+
+
+class ToolUseEnv(TextEnv):
+    """An agent episode: tool calls, then an answer.
+
+    Args:
+        reward: the outcome reward on the final answer (default ``math``).
+        tools: built-in names and/or typed functions (default: calculator and python, plus
+            search when a corpus is given).
+        corpus: a JSONL file of documents for ``search``.
+        max_turns: tool turns before the episode is truncated.
+        max_tool_calls: tool calls an episode may make in all.
+        tool_rewards: step rewards per call (``DEFAULT_TOOL_REWARDS``); None: outcome only.
+        outcome_weight: the weight of the outcome reward.
+        python: the python tool's session settings (``PythonSession`` fields).
+        **kwargs: see ``TextEnv``.
+    """
+
+    blocking_steps = True  # the python tool runs a sandboxed process
+
+    def __init__(
+        self,
+        reward: RewardRef = "math",
+        tools: Sequence[str | Callable[..., Any]] | None = None,
+        *,
+        corpus: str | Path | None = None,
+        max_turns: int = 8,
+        max_tool_calls: int = 16,
+        tool_rewards: Mapping[str, float] | None = None,
+        outcome_weight: float = 1.0,
+        python: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if max_turns < 1 or max_tool_calls < 1:
+            raise ValueError("max_turns and max_tool_calls must be at least 1")
+        self.reward = reward
+        self.index = BM25Index.from_jsonl(corpus) if corpus is not None else None
+        default = ["calculator", "python"] + (["search"] if self.index else [])
+        self.tool_specs = list(tools) if tools is not None else default
+        for spec in self.tool_specs:
+            if isinstance(spec, str) and spec not in BUILT_IN:
+                raise ValueError(f"unknown built-in tool {spec!r}; built-ins: {BUILT_IN}")
+            if spec == "search" and self.index is None:
+                raise ValueError("the search tool needs a corpus (a JSONL file of documents)")
+        self.max_turns = max_turns
+        self.max_tool_calls = max_tool_calls
+        self.tool_rewards = dict(tool_rewards) if tool_rewards is not None else None
+        self.outcome_weight = outcome_weight
+        self.python_settings = dict(python or {})
+        self.tools: dict[str, Tool] = {}
+        self.turns: list[dict[str, Any]] = []
+        self.calls = 0
+        self._failed: set[str] = set()
+        self._answer: str | None = None
+        self._last_results = 0
+
+    # -- episode ----------------------------------------------------------------------------
+
+    def start_episode(self) -> None:
+        assert self.task is not None
+        allowed = self.task.metadata.get("tools")
+        session = PythonSession(**self.python_settings)
+        self.tools = {}
+        for spec in self.tool_specs:
+            tool = self._build(spec, session)
+            if allowed is None or tool.name in allowed:
+                self.tools[tool.name] = tool
+        self.turns = []
+        self.calls = 0
+        self._failed = set()
+        self._answer = None
+        self._last_results = 0
+        if self.messages and self.messages[-1]["role"] == "user":
+            self._add_turn("user", self.messages[-1]["content"], 0.0)
+
+    def _build(self, spec: str | Callable[..., Any], session: PythonSession) -> Tool:
+        if spec == "calculator":
+            return calculator_tool()
+        if spec == "python":
+            return python_tool(session)
+        if spec == "search":
+            assert self.index is not None
+            return search_tool(self.index)
+        assert callable(spec)
+        return spec if isinstance(spec, Tool) else Tool.from_function(spec)
+
+    def tool_schemas(self) -> list[dict[str, Any]]:
+        """The tools of this episode as chat templates take them (``tools=``)."""
+        return [tool.schema() for tool in self.tools.values()]
+
+    def info(self, **extra: Any) -> dict[str, Any]:
+        transcript = "".join(t["text"] for t in self.turns)
+        return super().info(
+            tools=self.tool_schemas(), turns=self.turns, transcript=transcript, **extra
+        )
+
+    def observation(self) -> str:
+        if self.done:
+            return ""
+        last = self.messages[-1] if self.messages else None
+        if last is not None and last["role"] == "tool":
+            tail = [m["content"] for m in self.messages if m["role"] == "tool"]
+            return "\n".join(tail[-self._last_results :])
+        return super().observation()
+
+    def _add_turn(self, role: str, text: str, reward: float) -> None:
+        start = sum(len(t["text"]) for t in self.turns)
+        self.turns.append(
+            {"role": role, "text": text, "start": start, "end": start + len(text), "reward": reward}
+        )
+
+    # -- step -------------------------------------------------------------------------------
+
+    def begin_step(self, action: str) -> list[ScoreJob]:
+        assert self.task is not None
+        self.messages.append({"role": "assistant", "content": action})
+        calls = parse_tool_calls(action)
+        if not calls:
+            self._answer = action
+            return [ScoreJob(self.reward, self.task.answer_item(action))]
+        self._answer = None
+        reward = 0.0
+        responses = []
+        for call in calls:
+            if self.calls >= self.max_tool_calls:
+                break
+            self.calls += 1
+            text, ok = run_call(self.tools, call)
+            reward += self._call_reward(call, ok)
+            responses.append(f"<tool_response>\n{text}\n</tool_response>")
+            self.messages.append({"role": "tool", "name": call.name, "content": text})
+        self._last_results = len(responses)
+        self._add_turn("assistant", action, reward)
+        self._add_turn("tool", "\n".join(responses) + "\n" if responses else "", 0.0)
+        return []
+
+    def _call_reward(self, call: ToolCall, ok: bool) -> float:
+        if self.tool_rewards is None:
+            return 0.0
+        rewards = {**DEFAULT_TOOL_REWARDS, **self.tool_rewards}
+        if ok:
+            return rewards["valid"]
+        key = call.key() if call.error is None else f"error:{call.error}"
+        repeated = key in self._failed
+        self._failed.add(key)
+        return rewards["repeated_failure"] if repeated else rewards["invalid"]
+
+    def finish_step(self, results: list[Result]) -> StepReturn:
+        if self._answer is not None:
+            [result] = results
+            reward = self.outcome_weight * reward_value(result, self.on_error)
+            self.rewards.append(reward)
+            self._add_turn("assistant", self._answer, reward)
+            self.end(failure_kind(result) or "final_answer")
+            return "", reward, True, False, self.info(result=result, stop=self.stop)
+        reward = self.turns[-2]["reward"]
+        self.rewards.append(reward)
+        tool_turns = sum(1 for t in self.turns if t["role"] == "tool")
+        if self.calls >= self.max_tool_calls or tool_turns >= self.max_turns:
+            self.end("max_tool_calls" if self.calls >= self.max_tool_calls else "max_turns")
+            return "", reward, False, True, self.info(stop=self.stop)
+        return self.observation(), reward, False, False, self.info()

@@ -1,0 +1,171 @@
+"""``agent``: an LLM judge that may check before it judges. Before its verdict the judge may
+call tools, ``python`` (the code reward's sandbox: run the response's code, or its own checks)
+and ``calculator``, in ``<tool_call>`` blocks; each result comes back in a
+``<tool_response>`` block, and the judge goes on until it gives the usual JSON verdict.
+
+Bounded: at most ``max_turns`` turns with tool calls and ``max_tool_calls`` calls per item,
+each python call by the sandbox's limits, the whole item by the request deadline; a judge that
+still calls tools when it must answer, or answers with no verdict, is a ``judge_parse_error``
+on that item. The tool transcript is in ``metadata["transcript"]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any, Literal
+
+from pydantic import Field
+
+from rewardgym.errors import RewardError
+from rewardgym.judges.backends.base import BackendError, ChatRequest
+from rewardgym.judges.base import ScoreContext
+from rewardgym.judges.llm._judge import JudgeParams, LLMJudge
+from rewardgym.judges.llm.parsers import VerdictError, neutralise, parse_json_score
+from rewardgym.judges.texts import conversation_of, text_of
+from rewardgym.judges.tools import (
+    PythonSession,
+    Tool,
+    ToolCall,
+    calculator_tool,
+    parse_tool_calls,
+    python_tool,
+    run_call,
+)
+from rewardgym.schema import Basis, ErrorType, Format, Item, Result, Taxonomy
+
+__all__ = ["AgentJudge", "AgentParams"]
+
+TEMPLATE_VERSION = "agent-v1"
+DEFAULT_CRITERIA = (
+    "Judge whether the response is correct and complete. Where it makes a claim a tool can "
+    "check (its code runs and gives what it says, its arithmetic holds), check it."
+)
+MIN_SCORE, MAX_SCORE = 1, 10
+LAST_CALL = (
+    "You have used your tool calls. Give your verdict now, as the JSON object, with no tool call."
+)
+
+
+class AgentParams(JudgeParams):
+    tools: tuple[Literal["python", "calculator"], ...] = Field(
+        default=("python", "calculator"), min_length=1, description="tools the judge may call"
+    )
+    max_turns: int = Field(default=3, ge=1, le=8, description="turns with tool calls at most")
+    max_tool_calls: int = Field(default=4, ge=1, le=16, description="tool calls per item")
+    criteria: str = DEFAULT_CRITERIA
+
+    AT_MOST_DEFAULT = JudgeParams.AT_MOST_DEFAULT | {"max_turns", "max_tool_calls"}
+
+
+class AgentJudge(LLMJudge):
+    """An LLM judge that verifies with tools before its verdict."""
+
+    type_id = "agent"
+    templates = "agent"
+    taxonomy = Taxonomy(basis=Basis.JUDGE, format=Format.CRITIQUE)
+    Params = AgentParams
+    description = "LLM judge with tools: runs code and arithmetic checks before its verdict"
+
+    def _tools(self) -> dict[str, Tool]:
+        session = PythonSession()
+        made = {"python": lambda: python_tool(session), "calculator": calculator_tool}
+        return {name: made[name]() for name in self.params.tools}
+
+    def _system_text(self, tools: dict[str, Tool], reference: bool) -> str:
+        p: AgentParams = self.params
+        described = "".join(
+            f"- {t.name}: {t.description} Arguments: {_arguments(t)}\n" for t in tools.values()
+        )
+        return self.system_message(
+            self._system,
+            criteria=p.criteria,
+            reference=reference,
+            max_tool_calls=p.max_tool_calls,
+            min_score=MIN_SCORE,
+            max_score=MAX_SCORE,
+            tools=described,
+        )
+
+    async def score_one(self, item: Item, ctx: ScoreContext) -> Result:
+        if self.contentless(item.response):
+            return self.floored(0.0)
+        p: AgentParams = self.params
+        tools = self._tools()
+        reference = self.reference(item)
+        messages: list[tuple[str, str]] = [
+            ("system", self._system_text(tools, reference is not None)),
+            (
+                "user",
+                self.render_user(
+                    prompt=neutralise(conversation_of(item.prompt)),
+                    response=neutralise(text_of(item.response)),
+                    reference=reference,
+                ).strip(),
+            ),
+        ]
+        transcript: list[dict[str, Any]] = []
+        for turn in range(p.max_turns + 1):
+            last = turn == p.max_turns or len(transcript) >= p.max_tool_calls
+            if last and turn:
+                messages.append(("user", LAST_CALL))
+            text = await self._say(messages, turn)
+            calls = parse_tool_calls(text)
+            if calls and not last:
+                messages.append(("assistant", text))
+                results = []
+                for call in calls[: p.max_tool_calls - len(transcript)]:
+                    output = await self._run(tools, call)
+                    transcript.append(
+                        {"tool": call.name, "arguments": call.arguments, "result": output[:2000]}
+                    )
+                    results.append(f"<tool_response>\n{neutralise(output)}\n</tool_response>")
+                messages.append(("user", "\n".join(results)))
+                continue
+            return self._verdict(text, transcript)
+        raise AssertionError("unreachable: the last turn returns")  # pragma: no cover
+
+    async def _say(self, messages: list[tuple[str, str]], turn: int) -> str:
+        p: AgentParams = self.params
+        request = ChatRequest(
+            messages=tuple(messages),
+            max_tokens=p.max_tokens,
+            temperature=p.temperature,
+            namespace=f"{TEMPLATE_VERSION}:turn{turn}",
+        )
+        try:
+            return (await self.backend.chat(request)).text
+        except BackendError as exc:
+            kind = ErrorType.TIMEOUT if exc.timeout else ErrorType.BACKEND_ERROR
+            raise RewardError(kind, str(exc), retryable=exc.retryable) from exc
+
+    @staticmethod
+    async def _run(tools: dict[str, Tool], call: ToolCall) -> str:
+        output, _ = await asyncio.to_thread(run_call, tools, call)  # the sandbox blocks
+        return output
+
+    @staticmethod
+    def _verdict(text: str, transcript: list[dict[str, Any]]) -> Result:
+        if parse_tool_calls(text):
+            raise RewardError(
+                ErrorType.JUDGE_PARSE_ERROR,
+                "the judge still called tools when it had to give its verdict",
+                retryable=True,
+            )
+        try:
+            score, critique = parse_json_score(text, MIN_SCORE, MAX_SCORE)
+        except VerdictError as exc:
+            raise RewardError(
+                ErrorType.JUDGE_PARSE_ERROR,
+                f"unreadable verdict ({exc}); it began {text[:200]!r}",
+                retryable=True,
+            ) from exc
+        return Result(
+            score=(score - MIN_SCORE) / (MAX_SCORE - MIN_SCORE),
+            critique=critique,
+            metadata={"raw_score": score, "tool_calls": len(transcript), "transcript": transcript},
+        )
+
+
+def _arguments(tool: Tool) -> str:
+    return json.dumps({k: v["type"] for k, v in tool.parameters["properties"].items()})

@@ -1,0 +1,174 @@
+"""``rewardgym/ToolUse-v0`` and its tools: a scripted policy solves tasks through the tools;
+tool calls that fail are data for the model, never a crash; hostile python stays in the
+sandbox; every turn's text and reward map onto the transcript."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import gymnasium as gym
+import pytest
+
+import rewardgym.envs  # noqa: F401 - registers the ids
+from rewardgym.envs.tool_use import ToolUseEnv
+from rewardgym.judges.tools import (
+    BM25Index,
+    PythonSession,
+    Tool,
+    ToolError,
+    calculate,
+    parse_tool_calls,
+)
+
+needs_bwrap = pytest.mark.skipif(
+    shutil.which("bwrap") is None, reason="bubblewrap is not installed (scripts/test installs it)"
+)
+
+
+def call(name: str, **arguments: object) -> str:
+    return f"<tool_call>{json.dumps({'name': name, 'arguments': arguments})}</tool_call>"
+
+
+def test_the_calculator_computes_and_refuses_what_is_not_arithmetic():
+    assert calculate("1234 * 5678") == "7006652"
+    assert calculate("sqrt(16) + 2**3") == "12.0"
+    for hostile in ("__import__('os').system('id')", "2**10**10", "factorial(10**6)", "x" * 600):
+        with pytest.raises(ToolError):
+            calculate(hostile)
+
+
+def test_bm25_ranks_the_passage_that_shares_the_rare_words_first():
+    index = BM25Index(
+        [
+            {"id": "1", "title": "Paris", "text": "Paris is the capital of France."},
+            {"id": "2", "title": "Lyon", "text": "Lyon is a city in France on the Rhone."},
+            {"id": "3", "title": "Rome", "text": "Rome is the capital of Italy."},
+        ]
+    )
+    [(_, best), *_] = index.search("capital of France")
+    assert best["id"] == "1"
+    assert index.search("zebra") == []
+
+
+def test_tool_calls_are_read_and_malformed_ones_are_reported():
+    text = call("calculator", expression="1+1") + '<tool_call>{"name": </tool_call>'
+    first, second = parse_tool_calls(text)
+    assert first.name == "calculator" and first.arguments == {"expression": "1+1"}
+    assert second.error is not None and "JSON" in second.error
+    assert parse_tool_calls("The answer is 2.") == []
+    as_text = '<tool_call>{"name": "f", "arguments": "{\\"x\\": 1}"}</tool_call>'
+    assert parse_tool_calls(as_text)[0].arguments == {"x": 1}
+
+
+def test_a_typed_function_becomes_a_tool_with_its_schema_and_checks():
+    def lookup(city: str, year: int = 2024) -> str:
+        """Look up a city's population.
+
+        More details that the model does not need."""
+        return f"{city}:{year}"
+
+    tool = Tool.from_function(lookup)
+    assert tool.schema()["function"]["description"] == "Look up a city's population."
+    assert tool.parameters["required"] == ["city"]
+    assert tool.parameters["properties"]["year"] == {"type": "integer"}
+    assert tool({"city": "Lyon"}) == "Lyon:2024"
+    for bad in ({}, {"city": 3}, {"city": "x", "extra": 1}, ["Lyon"]):
+        with pytest.raises(ToolError):
+            tool(bad)
+
+
+TASK = {"prompt": "What is 1234 * 5678?", "reference": "7006652"}
+
+
+def test_a_scripted_policy_solves_the_task_through_the_calculator():
+    env = gym.make("rewardgym/ToolUse-v0", tools=["calculator"], tool_rewards={"valid": 0.1})
+    obs, info = env.reset(options={"task": TASK})
+    assert obs == TASK["prompt"]
+    assert [t["function"]["name"] for t in info["tools"]] == ["calculator"]
+    obs, reward, terminated, truncated, info = env.step(call("calculator", expression="1234*5678"))
+    assert "7006652" in obs and reward == pytest.approx(0.1)
+    assert not terminated and not truncated
+    assert info["messages"][-1] == {"role": "tool", "name": "calculator", "content": "7006652"}
+    obs, reward, terminated, truncated, info = env.step("So it is \\boxed{7006652}.")
+    assert terminated and not truncated and reward == 1.0 and info["stop"] == "final_answer"
+    assert env.unwrapped.episode_return("null") == pytest.approx(1.1)
+    transcript = info["transcript"]
+    for turn in info["turns"]:  # each turn's text sits at its span, as produced
+        assert transcript[turn["start"] : turn["end"]] == turn["text"]
+    assert [t["role"] for t in info["turns"]] == ["user", "assistant", "tool", "assistant"]
+    assert [t["reward"] for t in info["turns"]] == pytest.approx([0.0, 0.1, 0.0, 1.0])
+    env.close()
+
+
+def test_failing_calls_are_told_to_the_model_and_cost_more_when_repeated():
+    env = ToolUseEnv(tools=["calculator"], tool_rewards={}, max_turns=3)
+    env.reset(options={"task": TASK})
+    obs, reward, *_ = env.step(call("shell", command="rm -rf /"))
+    assert "no tool 'shell'" in obs and reward == -0.1
+    obs, reward, *_ = env.step(call("shell", command="rm -rf /"))
+    assert reward == -0.2  # the same failing call again
+    obs, reward, terminated, truncated, info = env.step(call("calculator", expression="1/0"))
+    assert "ZeroDivisionError" in info["messages"][-1]["content"] and reward == -0.1
+    assert truncated and not terminated and info["stop"] == "max_turns"
+
+
+def test_a_task_lists_the_tools_it_allows():
+    env = ToolUseEnv(tools=["calculator", "python"])
+    _, info = env.reset(options={"task": {**TASK, "metadata": {"tools": ["calculator"]}}})
+    assert [t["function"]["name"] for t in info["tools"]] == ["calculator"]
+
+
+def test_search_over_a_local_corpus(tmp_path: Path):
+    corpus = tmp_path / "docs.jsonl"
+    docs = [
+        {"id": "a", "title": "Eiffel Tower", "text": "The Eiffel Tower is 330 metres tall."},
+        {"id": "b", "title": "Big Ben", "text": "Big Ben's tower is 96 metres tall."},
+    ]
+    corpus.write_text("".join(json.dumps(d) + "\n" for d in docs))
+    env = ToolUseEnv(reward="contains", corpus=corpus, tools=["search"])
+    task = {"prompt": "How tall is the Eiffel Tower?", "reference": "330"}
+    env.reset(options={"task": task})
+    obs, *_ = env.step(call("search", query="Eiffel tower height"))
+    assert obs.startswith("<tool_response>") is False and obs.startswith("[a] Eiffel Tower")
+    *_, reward, terminated, _, _ = env.step("It is 330 metres tall.")
+    assert terminated and reward == 1.0
+
+
+@needs_bwrap
+def test_python_keeps_its_state_across_calls_within_an_episode():
+    env = ToolUseEnv(tools=["python"])
+    env.reset(options={"task": TASK})
+    obs, *_ = env.step(call("python", code="x = 1234\ndef times(y):\n    return x * y"))
+    assert obs == "(no output)"
+    obs, *_ = env.step(call("python", code="print(times(5678))"))
+    assert obs.strip() == "7006652"
+    obs, *_ = env.step(call("python", code="raise ValueError('no')"))
+    assert "ValueError: no" in obs
+    obs, *_ = env.step(call("python", code="print(x)"))  # a failed cell changed nothing
+    assert obs.strip() == "1234"
+    env.reset(options={"task": TASK})  # a new episode starts clean
+    obs, *_ = env.step(call("python", code="print(x)"))
+    assert "NameError" in obs
+
+
+@needs_bwrap
+def test_hostile_python_stays_in_the_sandbox():
+    session = PythonSession(max_seconds=60)
+    reads = session.run("print(open('/etc/hostname').read() if False else 1)")
+    assert reads.strip() == "1"
+    secret = session.run("import os; print(os.path.exists('/root'), os.listdir('/'))")
+    assert "True" not in secret.split()[0]  # the host's home is not there
+    network = session.run(
+        "import socket\ntry:\n    socket.create_connection(('1.1.1.1', 53), timeout=2)\n"
+        "    print('reached')\nexcept OSError as e:\n    print('blocked')"
+    )
+    assert network.strip() == "blocked"
+    with pytest.raises(ToolError, match="stopped"):
+        PythonSession().run("while True: pass")
+    bounded = PythonSession(max_cells=2)
+    bounded.run("a = 1")
+    bounded.run("b = 2")
+    with pytest.raises(ToolError, match="cells"):
+        bounded.run("c = 3")
