@@ -8,7 +8,6 @@ score (``ScoreJob``s); ``finish_step(results)`` turns the results into the step'
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import math
 from collections.abc import Mapping, Sequence
@@ -19,6 +18,7 @@ from gymnasium.error import ResetNeeded
 
 from rewardgym.envs.spaces import DEFAULT_MAX_CHARS, text_space
 from rewardgym.envs.tasks import Task, TaskSource, as_source
+from rewardgym.judges.tools.threads import in_tool_thread
 from rewardgym.on_error import FAILURE_KINDS, as_policy, failed, value_of
 from rewardgym.schema import Error, ErrorType, OnError, Result
 from rewardgym.scoring import (
@@ -190,7 +190,7 @@ class TextEnv(gym.Env[str, str]):
         thread, so other sessions on the loop go on."""
         action = self.check_action(action)
         if self.blocking_steps:
-            jobs = await asyncio.to_thread(self.begin_step, action)
+            jobs = await in_tool_thread(self.begin_step, action)
         else:
             jobs = self.begin_step(action)
         returned = self.finish_scored(await score_jobs_async(scorer, jobs))

@@ -11,9 +11,11 @@ Tools: the built-ins ``calculator``, ``python`` (the code reward's sandbox, stat
 the episode's calls) and ``search`` (BM25 over ``corpus``, a local JSONL file), and any typed
 function passed in ``tools``. A task may list the tools it allows (``metadata.tools``).
 
-Step rewards (optional, ``tool_rewards``): a call that runs earns ``valid``, one that fails
-(unknown tool, bad arguments, the tool refused) ``invalid``, and the same failing call again
-``repeated_failure`` instead; they are added to that turn's reward. The final turn's reward is
+Step rewards (optional, ``tool_rewards``): a call that runs earns ``valid`` (once per distinct
+call, and all of them together at most half of ``outcome_weight``: farming calls never pays
+like solving), one that fails (unknown tool, bad arguments, code that raised, the tool
+refused) ``invalid``, and the same failing call again ``repeated_failure`` instead; they are
+added to that turn's reward. The final turn's reward is
 ``outcome_weight`` times the outcome score (a failed reward follows ``on_error``).
 
 For trainers that keep token ids: each turn's text is in ``info["turns"]`` exactly as the
@@ -102,6 +104,8 @@ class ToolUseEnv(TextEnv):
         self.turns: list[dict[str, Any]] = []
         self.calls = 0
         self._failed: set[str] = set()
+        self._paid: set[str] = set()
+        self._earned = 0.0
         self._answer: str | None = None
         self._last_results = 0
 
@@ -119,6 +123,8 @@ class ToolUseEnv(TextEnv):
         self.turns = []
         self.calls = 0
         self._failed = set()
+        self._paid = set()
+        self._earned = 0.0
         self._answer = None
         self._last_results = 0
         if self.messages and self.messages[-1]["role"] == "user":
@@ -186,12 +192,21 @@ class ToolUseEnv(TextEnv):
         return []
 
     def _call_reward(self, call: ToolCall, ok: bool) -> float:
+        """A call's step reward. ``valid`` is paid once per distinct call, and all the
+        ``valid`` of an episode together at most ``outcome_weight / 2``: calling tools never
+        pays more than half of what solving the task does (a policy farming cheap calls)."""
         if self.tool_rewards is None:
             return 0.0
         rewards = {**DEFAULT_TOOL_REWARDS, **self.tool_rewards}
-        if ok:
-            return rewards["valid"]
         key = call.key() if call.error is None else f"error:{call.error}"
+        if ok:
+            if key in self._paid:
+                return 0.0
+            self._paid.add(key)
+            room = max(0.0, self.outcome_weight / 2 - self._earned)
+            paid = min(rewards["valid"], room) if rewards["valid"] > 0 else rewards["valid"]
+            self._earned += max(paid, 0.0)
+            return paid
         repeated = key in self._failed
         self._failed.add(key)
         return rewards["repeated_failure"] if repeated else rewards["invalid"]

@@ -183,7 +183,8 @@ class ToolsEnvironment(_Episode):
         Args:
             answer: The final answer, as the task asks for it.
         """
-        return self._act(answer)
+        # an answer is never a tool call: the episode ends here, whatever it contains
+        return self._act(answer.replace("<tool_call>", "<tool-call>"))
 
 
 class EnvironmentFactory:

@@ -172,3 +172,54 @@ def test_hostile_python_stays_in_the_sandbox():
     bounded.run("b = 2")
     with pytest.raises(ToolError, match="cells"):
         bounded.run("c = 3")
+
+
+# ---- found by a red team ------------------------------------------------------------------
+
+
+def test_calculator_inputs_that_would_stall_or_crash_are_refused_at_once():
+    import time
+
+    started = time.monotonic()
+    for hostile in (
+        "round(1, -10**7)",
+        "1+\ud800",
+        "(" * 5000 + "1" + ")" * 5000,
+        "-" * 5000 + "1",
+    ):
+        with pytest.raises(ToolError):
+            calculate(hostile)
+    assert time.monotonic() - started < 2  # round(1, -10**9) held the GIL for minutes
+
+
+def test_tool_calls_too_odd_to_read_are_call_errors_not_exceptions():
+    huge = '<tool_call>{"name": "x", "arguments": {}, "n": ' + "1" * 5000 + "}</tool_call>"
+    deep = "<tool_call>" + "[" * 5000 + "</tool_call>"
+    for text in (huge, deep):
+        [read] = parse_tool_calls(text)
+        assert read.error is not None
+    env = ToolUseEnv(tools=["calculator"])
+    env.reset(options={"task": TASK})
+    obs, *_ = env.step(huge)
+    assert obs.startswith("error: the tool call cannot be read")
+
+
+def test_calling_tools_never_pays_like_solving():
+    env = ToolUseEnv(tools=["calculator"], tool_rewards={"valid": 0.3}, max_tool_calls=16)
+    env.reset(options={"task": TASK})
+    rewards = [env.step(call("calculator", expression="1+1"))[1] for _ in range(3)]
+    assert rewards == [0.3, 0.0, 0.0]  # the same call pays once
+    more = [env.step(call("calculator", expression=f"{i}+1"))[1] for i in range(5)]
+    assert sum(rewards) + sum(more) == pytest.approx(0.5)  # at most half the outcome weight
+
+
+@needs_bwrap
+def test_an_earlier_cell_cannot_forge_or_end_later_calls():
+    session = PythonSession()
+    assert session.run("import os\nos.write(1, b'All tests passed ')") == "All tests passed "
+    assert session.run("print(2 + 2)").strip() == "4"  # its write is not replayed
+    with pytest.raises(ToolError, match="ended the interpreter"):
+        session.run("import os\nprint('All tests passed')\nos._exit(0)")
+    assert session.run("print(3 + 3)").strip() == "6"  # the _exit cell was not kept
+    with pytest.raises(ToolError, match="ZeroDivisionError"):
+        session.run("1 / 0")  # code that raises is a failed call

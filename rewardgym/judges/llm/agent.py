@@ -11,7 +11,6 @@ on that item. The tool transcript is in ``metadata["transcript"]``.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any, Literal
 
@@ -32,6 +31,7 @@ from rewardgym.judges.tools import (
     python_tool,
     run_call,
 )
+from rewardgym.judges.tools.threads import in_tool_thread
 from rewardgym.schema import Basis, ErrorType, Format, Item, Result, Taxonomy
 
 __all__ = ["AgentJudge", "AgentParams"]
@@ -141,7 +141,7 @@ class AgentJudge(LLMJudge):
 
     @staticmethod
     async def _run(tools: dict[str, Tool], call: ToolCall) -> str:
-        output, _ = await asyncio.to_thread(run_call, tools, call)  # the sandbox blocks
+        output, _ = await in_tool_thread(run_call, tools, call)  # the sandbox blocks
         return output
 
     @staticmethod

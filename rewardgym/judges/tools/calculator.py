@@ -74,6 +74,9 @@ def _eval(node: ast.AST) -> Any:
         args = [_eval(a) for a in node.args]
         if node.func.id == "factorial" and (args and abs(args[0]) > 500):
             raise ToolError("factorial above 500 is not computed")
+        if node.func.id == "round" and len(args) > 1 and abs(args[1]) > 100:
+            # round(1, -10**9) computes 10**(10**9) holding the GIL: every thread stops
+            raise ToolError("round to at most 100 digits")
         return _number(_FUNCTIONS[node.func.id](*args))
     raise ToolError(f"not arithmetic: {ast.dump(node)[:80]}")
 
@@ -87,10 +90,12 @@ def calculate(expression: str) -> str:
         tree = ast.parse(expression.strip(), mode="eval")
     except SyntaxError as exc:
         raise ToolError(f"not an expression: {exc.msg}") from None
+    except (ValueError, RecursionError, MemoryError) as exc:  # surrogates, deep nesting
+        raise ToolError(f"not an expression: {type(exc).__name__}") from None
     try:
         value = _eval(tree)
-    except (ArithmeticError, ValueError, TypeError, OverflowError) as exc:
-        raise ToolError(f"{type(exc).__name__}: {exc}") from None
+    except (ArithmeticError, ValueError, TypeError, RecursionError) as exc:
+        raise ToolError(f"{type(exc).__name__}: {str(exc)[:200]}") from None
     return repr(value) if isinstance(value, float) else str(value)
 
 

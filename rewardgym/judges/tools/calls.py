@@ -41,6 +41,9 @@ def parse_tool_calls(text: str) -> list[ToolCall]:
         except json.JSONDecodeError as exc:
             calls.append(ToolCall("", None, f"the tool call is not JSON: {exc.msg}"))
             continue
+        except (ValueError, RecursionError) as exc:  # a 5,000-digit number, deep nesting
+            calls.append(ToolCall("", None, f"the tool call cannot be read: {str(exc)[:100]}"))
+            continue
         if not isinstance(data, dict) or not isinstance(data.get("name"), str):
             calls.append(ToolCall("", None, 'a tool call is {"name": ..., "arguments": {...}}'))
             continue
@@ -48,7 +51,7 @@ def parse_tool_calls(text: str) -> list[ToolCall]:
         if isinstance(arguments, str):  # some models send the arguments as JSON text
             try:
                 arguments = json.loads(arguments)
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):
                 calls.append(ToolCall(data["name"], None, "the arguments are not JSON"))
                 continue
         calls.append(ToolCall(data["name"], arguments))

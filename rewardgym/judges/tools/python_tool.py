@@ -4,6 +4,8 @@ bounded CPU, memory, processes and output), with state kept across the calls of 
 No process outlives a call: each call runs the episode's earlier cells again, silently, then
 the new one, so variables and functions defined before are there, and an abandoned episode
 leaves nothing to clean up. Bounded per call (``Limits``) and per episode (cells, seconds).
+Only cells that ran to their end are kept; what is random or time-dependent in them is drawn
+again on each re-run (seed a generator for repeatable state).
 """
 
 from __future__ import annotations
@@ -17,22 +19,39 @@ from rewardgym.judges.tools.tool import Tool, ToolError
 
 __all__ = ["PythonSession", "python_tool"]
 
+REPLAYED = "\x00rewardgym:replayed\x00"
+DONE = "\x00rewardgym:done\x00"
+
+# Earlier cells run again silenced at the file-descriptor level (os.write(1, ...) included);
+# the markers on stderr say the re-run and the new cell both came to their end (a cell that
+# calls os._exit would otherwise end every later call early, looking like success).
 _PROGRAM = """\
-import contextlib, io, sys, traceback
+import os, sys, traceback
 cells = {cells!r}
 ns = {{"__name__": "__main__"}}
-for cell in cells[:-1]:
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+if len(cells) > 1:
+    sys.stdout.flush(); sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1); os.dup2(null, 2)
+    for cell in cells[:-1]:
         try:
             exec(compile(cell, "<cell>", "exec"), ns)
         except BaseException:
             pass
+    sys.stdout.flush(); sys.stderr.flush()
+    os.dup2(saved[0], 1); os.dup2(saved[1], 2)
+    for fd in (*saved, null):
+        os.close(fd)
+sys.stderr.write({replayed!r}); sys.stderr.flush()
 try:
     exec(compile(cells[-1], "<cell>", "exec"), ns)
 except BaseException as exc:
     sys.stdout.flush()
     print("".join(traceback.format_exception_only(type(exc), exc)).strip(), file=sys.stderr)
     sys.exit(1)
+sys.stdout.flush()
+sys.stderr.write({done!r})
 """
 
 _SANDBOXES: dict[str, Sandbox] = {}
@@ -69,17 +88,25 @@ class PythonSession:
             sandbox = _sandbox(self.sandbox_kind)
         except SandboxUnavailable as exc:
             raise ToolError(f"python is unavailable here: {exc}") from None
-        ran = sandbox.run(_PROGRAM.format(cells=[*self.cells, code]), limits=self.limits)
+        program = _PROGRAM.format(cells=[*self.cells, code], replayed=REPLAYED, done=DONE)
+        ran = sandbox.run(program, limits=self.limits)
         self.seconds += ran.wall_s
+        if ran.output_exceeded:
+            raise ToolError(f"the code printed more than {self.limits.output_bytes} bytes")
         if ran.timed_out or ran.signal is not None or (ran.exit_code or 0) >= 128:
             raise ToolError(
                 f"the code was stopped at its limits ({self.limits.wall_s:g} s, "
                 f"{self.limits.cpu_s} s of CPU, {self.limits.memory_mb} MB)"
             )
+        if REPLAYED not in ran.stderr:
+            raise ToolError("an earlier cell ends the interpreter; this episode's python is spent")
         output = ran.stdout[-self.max_output :]
-        if ran.exit_code != 0:
-            error = ran.stderr.strip().splitlines()[-1:] or [f"exit code {ran.exit_code}"]
-            return (output + "\n" if output else "") + f"error: {error[0][:500]}"
+        if ran.exit_code != 0:  # the new cell raised: the model sees why; it is not kept
+            error = ran.stderr.split(REPLAYED)[-1].strip().splitlines()[-1:]
+            reason = error[0][:500] if error else f"exit code {ran.exit_code}"
+            raise ToolError((output + "\n" if output else "") + reason)
+        if DONE not in ran.stderr:  # it ended the interpreter itself: not kept
+            raise ToolError("the code ended the interpreter (os._exit); it is not kept")
         self.cells.append(code)
         return output or "(no output)"
 
