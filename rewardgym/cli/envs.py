@@ -53,6 +53,10 @@ def serve_env(
             min=1, help="seconds a session may sit idle before it is closed and its slot freed"
         ),
     ] = 600.0,
+    session_max_age: Annotated[
+        float | None,
+        typer.Option(min=1, help="seconds a session may last in all (default: no bound)"),
+    ] = None,
     ws_compression: Annotated[
         bool,
         typer.Option(
@@ -74,7 +78,12 @@ def serve_env(
     import uvicorn
 
     app = create_openenv_app(
-        env_id, max_sessions=max_sessions, url=url, env_kwargs=kwargs, session_ttl_s=session_ttl
+        env_id,
+        max_sessions=max_sessions,
+        url=url,
+        env_kwargs=kwargs,
+        session_ttl_s=session_ttl,
+        session_max_age_s=session_max_age,
     )
     console.print(
         f"[bold]rewardgym[/] {env_id} over OpenEnv: http://{host}:{port} "

@@ -226,10 +226,12 @@ def create_openenv_app(
     url: str | None = None,
     env_kwargs: dict[str, Any] | None = None,
     session_ttl_s: float = 600.0,
+    session_max_age_s: float | None = None,
 ) -> Any:
     """OpenEnv's FastAPI app serving ``env_id``: one environment per session, at most
-    ``max_sessions`` at once; a session whose client sends nothing for ``session_ttl_s`` is
-    closed and its environment released. An unknown id is a ValueError listing the
+    ``max_sessions`` at once; a session whose client sends nothing for ``session_ttl_s``, or
+    older than ``session_max_age_s`` (None: no bound), is closed and its environment
+    released. An unknown id is a ValueError listing the
     registered ones."""
     from openenv.core import create_app
 
@@ -253,7 +255,9 @@ def create_openenv_app(
     app.state.rewardgym_scoring = scoring
     app.router.on_startup.append(scoring.start)
     app.router.on_shutdown.append(scoring.aclose)
-    app.add_middleware(_SessionFront, session_ttl_s=session_ttl_s)
+    app.add_middleware(
+        _SessionFront, session_ttl_s=session_ttl_s, session_max_age_s=session_max_age_s
+    )
     return app
 
 
@@ -270,12 +274,16 @@ class _SessionFront:
       WebSocketDisconnect into uvicorn's error log for every session: that is swallowed;
     - a session idle for ``session_ttl_s`` (its client sent nothing: it hung, or forgot to
       close) ends as if the client had left, so openenv-core closes its environment and frees
-      its slot; the client gets a close with code 4408 and ``SESSION_EXPIRED`` as the reason.
+      its slot; the client gets a close with code 4408 and ``SESSION_EXPIRED`` as the reason;
+      so does one older than ``session_max_age_s`` (a client that keeps a slot by pinging).
     """
 
-    def __init__(self, app: Any, session_ttl_s: float = 600.0) -> None:
+    def __init__(
+        self, app: Any, session_ttl_s: float = 600.0, session_max_age_s: float | None = None
+    ) -> None:
         self.app = app
         self.session_ttl_s = session_ttl_s
+        self.session_max_age_s = session_max_age_s
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope.get("path") in ("/step", "/state"):
@@ -302,18 +310,23 @@ class _SessionFront:
                 message = {**message, "code": 1013, "reason": refusal[:120]}
             await send(message)
 
-        ttl = self.session_ttl_s
-        accepted = False
+        ttl, max_age = self.session_ttl_s, self.session_max_age_s
+        born: float | None = None
 
         async def idle_bounded() -> dict[str, Any]:
-            nonlocal accepted
-            if not accepted:  # the handshake is not a session yet
-                accepted = True
+            nonlocal born
+            loop = asyncio.get_running_loop()
+            if born is None:  # the handshake is not a session yet
+                born = loop.time()
                 return dict(await receive())
+            left = math.inf if max_age is None else born + max_age - loop.time()
             try:
-                return dict(await asyncio.wait_for(receive(), ttl))
+                return dict(await asyncio.wait_for(receive(), max(0.0, min(ttl, left))))
             except TimeoutError:
-                reason = f"SESSION_EXPIRED: idle for {ttl:g} s"
+                old = loop.time() - born >= (max_age or math.inf)
+                reason = f"SESSION_EXPIRED: {'older than' if old else 'idle for'} " + (
+                    f"{max_age:g} s" if old else f"{ttl:g} s"
+                )
                 with contextlib.suppress(Exception):
                     await send({"type": "websocket.close", "code": 4408, "reason": reason})
                 return {"type": "websocket.disconnect", "code": 4408}

@@ -239,6 +239,32 @@ def test_an_abandoned_session_is_closed_after_its_ttl_and_its_slot_freed():
     assert "4408" in repr(error) or "SESSION_EXPIRED" in repr(error) or "closed" in repr(error)
 
 
+def test_a_session_that_keeps_a_slot_by_pinging_ends_at_its_max_age():
+    url, process = serve("rewardgym/ToolUse-v0", {}, 1, "--session-max-age", "3")
+    task = {"prompt": "What is 2 + 2?", "reference": "4"}
+    ping = '<tool_call>{"name": "calculator", "arguments": {"expression": "1+1"}}</tool_call>'
+    try:
+
+        async def main() -> tuple[int, Any]:
+            answered = 0
+            async with RewardgymEnvClient(url) as client:
+                await client.reset(task=task)
+                try:
+                    for _ in range(10):  # one step a second: never idle
+                        await client.step(TextAction(text=ping))
+                        answered += 1
+                        await asyncio.sleep(1)
+                except Exception as exc:
+                    return answered, exc
+            return answered, None
+
+        answered, error = asyncio.run(main())
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert error is not None and 2 <= answered <= 4
+
+
 def test_unknown_environment_lists_the_registered_ones():
     run = subprocess.run(
         [sys.executable, "-m", "rewardgym", "envs", "serve", "rewardgym/Nope-v0"],
