@@ -3,8 +3,9 @@
 Each ``step`` takes one assistant turn. A turn with ``<tool_call>{"name", "arguments"}
 </tool_call>`` blocks runs those tools (at most four a turn) and the observation is their
 results (``<tool_response>`` blocks, also in ``info["messages"]`` as ``tool`` messages); a turn
-without one is the final answer, scored by ``reward`` (any rewardgym reward) on (prompt,
-answer, reference): terminated, ``final_answer``. After ``max_turns`` tool turns, or
+without one is the final answer, scored by ``reward`` (any rewardgym reward; by default
+``math`` with ``literal``: a number, not the question's expression) on (prompt, answer,
+reference): terminated, ``final_answer``. After ``max_turns`` tool turns, or
 ``max_tool_calls`` calls, the episode is truncated (``max_turns``, ``max_tool_calls``).
 
 Tools: the built-ins ``calculator``, ``python`` (the code reward's sandbox, state kept across
@@ -43,12 +44,15 @@ from rewardgym.judges.tools import (
     search_tool,
 )
 from rewardgym.on_error import failure_kind
-from rewardgym.schema import Result
+from rewardgym.schema import Result, RewardSpec
 from rewardgym.scoring import RewardRef, ScoreJob
 
 __all__ = ["DEFAULT_TOOL_REWARDS", "ToolUseEnv"]
 
 DEFAULT_TOOL_REWARDS = {"valid": 0.0, "invalid": -0.1, "repeated_failure": -0.2}
+LITERAL_MATH = RewardSpec(type="math", params={"literal": True})
+"""The default outcome reward: the answer must be a number written out (with tools to
+compute it, ``\\boxed{1234*5678}`` copied from the question is no answer)."""
 BUILT_IN = ("calculator", "python", "search")
 
 
@@ -56,7 +60,8 @@ class ToolUseEnv(TextEnv):
     """An agent episode: tool calls, then an answer.
 
     Args:
-        reward: the outcome reward on the final answer (default ``math``).
+        reward: the outcome reward on the final answer (default ``math`` with
+            ``literal: true``: a number, not an expression to evaluate).
         tools: built-in names and/or typed functions (default: calculator and python, plus
             search when a corpus is given).
         corpus: a JSONL file of documents for ``search``.
@@ -72,7 +77,7 @@ class ToolUseEnv(TextEnv):
 
     def __init__(
         self,
-        reward: RewardRef = "math",
+        reward: RewardRef = LITERAL_MATH,
         tools: Sequence[str | Callable[..., Any]] | None = None,
         *,
         corpus: str | Path | None = None,

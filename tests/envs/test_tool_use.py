@@ -223,3 +223,12 @@ def test_an_earlier_cell_cannot_forge_or_end_later_calls():
     assert session.run("print(3 + 3)").strip() == "6"  # the _exit cell was not kept
     with pytest.raises(ToolError, match="ZeroDivisionError"):
         session.run("1 / 0")  # code that raises is a failed call
+
+
+def test_copying_the_questions_expression_is_no_answer():
+    """Math accepts an equivalent expression; with tools to compute it, ToolUse's default
+    outcome reward wants the number (``literal``)."""
+    env = ToolUseEnv(tools=["calculator"])
+    env.reset(options={"task": TASK})
+    *_, reward, terminated, _, info = env.step("\\boxed{1234*5678}")
+    assert terminated and reward == 0.0 and info["result"].metadata["not_literal"]

@@ -198,3 +198,37 @@ def test_math_scores_alike_whatever_the_servers_hash_seed():
         assert done.returncode == 0, done.stderr
         scores.add(done.stdout.strip())
     assert scores == {"1.0"}
+
+
+async def test_literal_answers_must_be_numbers_written_out():
+    """Equivalent expressions pass by default; with ``literal`` only the number does (a
+    policy with tools would otherwise copy the question's expression)."""
+    reference = "7006652"
+    forms = [
+        "\\boxed{1234*5678}",
+        "\\boxed{7006652}",
+        "\\boxed{7,006,652}",
+        "The answer is 7006652.",
+    ]
+    for literal, expected in ((False, [1.0, 1.0, 1.0, 1.0]), (True, [0.0, 1.0, 1.0, 1.0])):
+        reward = RewardRegistry([]).resolve(RewardSpec(type="math", params={"literal": literal}))
+        try:
+            results = await reward.score(
+                [Item(response=f, reference=reference) for f in forms], ScoreContext()
+            )
+        finally:
+            await reward.aclose()
+        assert [r.score for r in results] == expected
+    assert results[0].metadata["not_literal"] is True
+    reward = RewardRegistry([]).resolve(RewardSpec(type="math", params={"literal": True}))
+    try:
+        [half, root] = await reward.score(
+            [
+                Item(response="\\boxed{0.5}", reference="1/2"),
+                Item(response="\\boxed{\\sqrt{4}}", reference="2"),
+            ],
+            ScoreContext(),
+        )
+    finally:
+        await reward.aclose()
+    assert (half.score, root.score) == (1.0, 0.0)

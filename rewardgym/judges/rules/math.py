@@ -49,6 +49,12 @@ class MathParams(Params):
         default=True,
         description="a final answer offering alternatives ('2 or 3') scores 0, right or not",
     )
+    literal: bool = Field(
+        default=False,
+        description="the answer must be a number written out: 1234*5678, 2^{100}, 17! or "
+        "\\sqrt{1764} score 0 even when they equal the reference (tasks where computing it "
+        "is the point: a policy would copy the question's expression)",
+    )
     timeout_s: float = Field(default=5.0, gt=0, le=600, description="per item, from dispatch")
     workers: int | None = Field(default=None, gt=0, description="pool size (default: CPUs)")
 
@@ -124,5 +130,6 @@ class MathReward(Reward):
                 "extracted_gold": value["gold"],
                 "extracted_answer": value["pred"],
                 **({"hedged": True} if value["hedged"] else {}),
+                **({"not_literal": True} if value.get("not_literal") else {}),
             },
         )

@@ -90,9 +90,16 @@ def verify_answer(gold: str, pred: str, options: dict[str, Any]) -> dict[str, An
     hedge = bool(equal) and options.get("reject_hedges", True) and hedged(pred)
     if hedge and hedged(gold):  # the gold itself is a choice ("2 or 3"): no hedge
         hedge = False
+    # math-verify keeps an expression unevaluated (1234*5678 is a Mul): a number is a Number
+    not_literal = (
+        bool(equal)
+        and options.get("literal", False)
+        and not any(getattr(x, "is_Number", False) for x in pred_parsed[:1])
+    )
     return {
-        "equal": bool(equal) and not hedge,
+        "equal": bool(equal) and not hedge and not not_literal,
         "hedged": hedge,
+        "not_literal": not_literal,
         "gold": [str(x) for x in gold_parsed[-1:]],
         "pred": [str(x) for x in pred_parsed[-1:]],
         "seconds": time.perf_counter() - started,
