@@ -206,7 +206,9 @@ class RewardService:
         """The reward ledger (opened on first use): the store ``REWARDGYM_CACHE_URL`` names,
         else ``ledger.sqlite`` under ``REWARDGYM_CACHE_DIR``."""
         if self._ledger is None:
-            location = ledger_location(True)
+            location = ledger_location(
+                True, self.cache_defaults
+            )  # this service's, not the last one's
             records = open_records(location, self.cache_defaults.retention())
             self._ledger = Ledger(records, self.settings.ledger_max_entry_bytes)
         return self._ledger

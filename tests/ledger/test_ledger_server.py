@@ -13,7 +13,7 @@ from rewardgym.client import RewardClient
 from rewardgym.client.grpc import GrpcRewardClient
 from rewardgym.config import Settings
 from rewardgym.errors import InvalidRequestError, NotFoundError
-from rewardgym.schema import Item, ScoreRequest
+from rewardgym.schema import Item, ScoreOptions, ScoreRequest
 from rewardgym.service import RewardService
 from tests.conftest import Server, start_server, stop_server
 
@@ -93,3 +93,18 @@ def test_replicas_sharing_a_postgres_ledger_find_each_others_results(postgres_ur
     finally:
         stop_server(first)
         stop_server(second)
+
+
+async def test_two_services_in_one_process_each_keep_their_own_ledger(tmp_path: Path):
+    first = RewardService.from_settings(Settings(cache_dir=tmp_path / "a"))
+    second = RewardService.from_settings(Settings(cache_dir=tmp_path / "b"))  # configured last
+    try:
+        item = [Item.model_validate(ITEMS[0])]
+        asked = ScoreOptions(ledger=True)
+        [mine] = (await first.score(ScoreRequest(reward="math", items=item, options=asked))).results
+        assert (tmp_path / "a" / "ledger.sqlite").exists()
+        assert not (tmp_path / "b" / "ledger.sqlite").exists()
+        assert (await first.lookup(mine.address)).result.score == 1.0  # type: ignore[arg-type]
+    finally:
+        await first.aclose()
+        await second.aclose()

@@ -72,19 +72,20 @@ def cache_defaults() -> CacheDefaults:
     )
 
 
-def default_cache_path() -> Path:
+def default_cache_path(defaults: CacheDefaults | None = None) -> Path:
     """``ledger.sqlite`` in the cache folder (``REWARDGYM_CACHE_DIR``, default
     ``~/.cache/rewardgym``)."""
-    root = cache_defaults().dir or Path.home() / ".cache" / "rewardgym"
+    root = (defaults or cache_defaults()).dir or Path.home() / ".cache" / "rewardgym"
     return Path(root) / "ledger.sqlite"
 
 
-def ledger_location(setting: bool | str = True) -> str:
-    """The store a ``cache``/ledger setting names: ``true`` the server's default (the URL in
-    ``REWARDGYM_CACHE_URL`` when set, else SQLite under ``REWARDGYM_CACHE_DIR``); else the
-    URL or SQLite path given."""
+def ledger_location(setting: bool | str = True, defaults: CacheDefaults | None = None) -> str:
+    """The store a ``cache``/ledger setting names: ``true`` the default of ``defaults`` (else
+    the server's: the URL in ``REWARDGYM_CACHE_URL`` when set, else SQLite under
+    ``REWARDGYM_CACHE_DIR``); else the URL or SQLite path given."""
     if setting is True:
-        return cache_defaults().url or str(default_cache_path())
+        defaults = defaults or cache_defaults()
+        return defaults.url or str(default_cache_path(defaults))
     return str(setting)
 
 
