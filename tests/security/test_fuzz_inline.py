@@ -542,6 +542,7 @@ PARAMS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
         "strict": FLAGS,
         "allow_set_relation_comp": FLAGS,
         "wrap_gold": FLAGS,
+        "literal": FLAGS,
         "timeout_s": st.floats(min_value=1e-6, max_value=5),
     },
     "code": {
@@ -569,6 +570,13 @@ PARAMS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
     "pointwise": {**JUDGE, "rubric": st.sampled_from(["additive5", "helpfulness10"])},
     "pairwise": {**JUDGE, "swap": FLAGS, "allow_tie": FLAGS},
     "verifier": JUDGE,
+    "agent": {
+        **JUDGE,
+        "tools": st.lists(st.sampled_from(["python", "calculator"]), min_size=1, max_size=2),
+        "max_turns": st.integers(1, 3),
+        "max_tool_calls": st.integers(1, 4),
+        "criteria": st.text(max_size=40),
+    },
     "listwise": {**JUDGE, "permutations": st.integers(1, 8), "shuffle_seed": st.integers()},
     "step": {
         **JUDGE,
@@ -581,7 +589,7 @@ REQUIRED: dict[str, dict[str, st.SearchStrategy[Any]]] = {
     "process_reward_model": {"model": MODEL_PATHS},
     "implicit_reward": {"policy": MODEL_PATHS, "reference": MODEL_PATHS},
     **{judge: {"backend": JUDGE["backend"]} for judge in ("pointwise", "pairwise", "verifier")},
-    **{judge: {"backend": JUDGE["backend"]} for judge in ("listwise", "step")},
+    **{judge: {"backend": JUDGE["backend"]} for judge in ("listwise", "step", "agent")},
 }
 OPERATOR: dict[str, dict[str, st.SearchStrategy[Any]]] = {
     "math": {"workers": st.integers(1, 64), "timeout_s": st.floats(5.001, 600)},
@@ -599,6 +607,7 @@ OPERATOR: dict[str, dict[str, st.SearchStrategy[Any]]] = {
     },
     **{judge: JUDGE_OPERATOR for judge in ("pointwise", "pairwise", "verifier", "listwise")},
     "step": JUDGE_OPERATOR,
+    "agent": JUDGE_OPERATOR,
 }
 
 
