@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass, field
 
 from rewardgym.judges.runtime.limits import Limits
-from rewardgym.judges.runtime.sandbox import Sandbox, SandboxUnavailable
+from rewardgym.judges.runtime.sandbox import NOBODY, Sandbox, SandboxUnavailable
 from rewardgym.judges.tools.tool import Tool, ToolError
 
 __all__ = ["PythonSession", "python_tool"]
@@ -54,6 +54,10 @@ sys.stdout.flush()
 sys.stderr.write({done!r})
 """
 
+_UID = NOBODY - 2000
+"""The tool's own unprivileged user (code reward slots use NOBODY - slot, reasoning-gym's
+checker NOBODY - 1000), so an episode's fork bomb cannot spend their process limit."""
+
 _SANDBOXES: dict[str, Sandbox] = {}
 _LOCK = threading.Lock()
 
@@ -89,7 +93,7 @@ class PythonSession:
         except SandboxUnavailable as exc:
             raise ToolError(f"python is unavailable here: {exc}") from None
         program = _PROGRAM.format(cells=[*self.cells, code], replayed=REPLAYED, done=DONE)
-        ran = sandbox.run(program, limits=self.limits)
+        ran = sandbox.run(program, limits=self.limits, uid=_UID)
         self.seconds += ran.wall_s
         if ran.output_exceeded:
             raise ToolError(f"the code printed more than {self.limits.output_bytes} bytes")
