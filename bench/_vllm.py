@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rewardgym.judges.backends import vllm_launcher
 
-__all__ = ["running_vllm"]
+__all__ = ["judge_url", "running_vllm"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,3 +27,13 @@ def running_vllm(python: str) -> Iterator[str]:
         )
         with vllm_launcher.running_vllm(python, model) as url:
             yield url
+
+
+@contextmanager
+def judge_url(url: str | None, python: str) -> Iterator[str]:
+    """``url`` (a running vLLM serving the tiny judge) when given, else one started here."""
+    if url:
+        yield url
+    else:
+        with running_vllm(python) as started:
+            yield started

@@ -20,11 +20,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from rich.console import Console
@@ -36,9 +34,9 @@ from rewardgym.schema import Item, RewardSpec, ScoreOptions, ScoreRequest
 from rewardgym.service import RewardService
 
 try:
-    from bench._vllm import running_vllm
+    from bench._vllm import judge_url
 except ImportError:  # run as a script
-    from _vllm import running_vllm  # type: ignore[no-redef]
+    from _vllm import judge_url  # type: ignore[no-redef]
 
 console = Console()
 ROOT = Path(__file__).resolve().parent.parent
@@ -142,17 +140,6 @@ async def ledger_part(where: str, opts: argparse.Namespace) -> tuple[float, floa
     return statistics.median(off), statistics.median(on)
 
 
-@contextlib.contextmanager
-def vllm(opts: argparse.Namespace) -> Iterator[str | None]:
-    if opts.no_judge:
-        yield None
-    elif opts.vllm_url:
-        yield opts.vllm_url
-    else:
-        with running_vllm(opts.vllm_python) as url:
-            yield url
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -169,8 +156,10 @@ def main() -> None:
     parser.add_argument("--postgres-url", help="also measure the ledger in this PostgreSQL")
     opts = parser.parse_args()
 
-    with vllm(opts) as url:
-        rates = asyncio.run(audits_part(url, opts)) if url else None
+    rates = None
+    if not opts.no_judge:
+        with judge_url(opts.vllm_url, opts.vllm_python) as url:
+            rates = asyncio.run(audits_part(url, opts))
     with tempfile.TemporaryDirectory() as tmp:
         stores = {"sqlite": tmp}
         stores |= {"redis": opts.redis_url} if opts.redis_url else {}

@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import openai
@@ -35,10 +33,10 @@ from rewardgym.schema import Item, RewardSpec
 
 try:
     from bench._server import running_server
-    from bench._vllm import running_vllm
+    from bench._vllm import judge_url
 except ImportError:  # run as a script
     from _server import running_server  # type: ignore[no-redef]
-    from _vllm import running_vllm  # type: ignore[no-redef]
+    from _vllm import judge_url  # type: ignore[no-redef]
 
 console = Console()
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,15 +131,6 @@ def cache_rates(server: str, vllm_url: str, n: int, concurrency: int) -> tuple[f
     return cold, warm
 
 
-@contextlib.contextmanager
-def vllm(opts: argparse.Namespace) -> Iterator[str]:
-    if opts.vllm_url:
-        yield opts.vllm_url
-    else:
-        with running_vllm(opts.vllm_python) as url:
-            yield url
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -153,7 +142,7 @@ def main() -> None:
     opts = parser.parse_args()
     n, conc = opts.items, opts.concurrency
     with (
-        vllm(opts) as url,
+        judge_url(opts.vllm_url, opts.vllm_python) as url,
         # The bench's specs describe their vLLM backend inline: a caller the operator trusts.
         running_server(env={"REWARDGYM_INLINE_SPECS": "any"}) as server,
     ):
