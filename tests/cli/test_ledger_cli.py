@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import yaml
@@ -15,19 +13,10 @@ import yaml
 from rewardgym.config import Settings
 from rewardgym.schema import Item, ScoreRequest
 from rewardgym.service import RewardService
+from tests.cli.test_cli import run
 from tests.conftest import shared_path
 
 STRICT = {"type": "math", "params": {"strict": False}}
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "rewardgym", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={"COLUMNS": "200", "PATH": "/usr/bin"},
-    )
 
 
 def _cases() -> list[Item]:
