@@ -58,9 +58,9 @@ from rewardgym.wire import V2_MEDIA_TYPE
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _server import running_server
+from _vllm import judge_url
 from env_server import measure as env_episodes
 from judge_throughput import cache_rates
-from judge_throughput import vllm as judge_vllm
 from math_throughput import make_items as math_items
 
 console = Console(width=140)
@@ -327,7 +327,7 @@ def row_openenv(episodes: int, rounds: int) -> None:
 
 def row_judge_cache(opts: argparse.Namespace, n: int) -> None:
     with (
-        judge_vllm(opts) as vllm_url,
+        judge_url(opts.vllm_url, opts.vllm_python) as vllm_url,
         running_server(env={"REWARDGYM_INLINE_SPECS": "any"}) as url,
     ):
         cold, warm = cache_rates(url, vllm_url, n, 32)
