@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import queue
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
 from pydantic import Field
@@ -32,9 +29,9 @@ from rewardgym.judges.rules.code_harness import (
     read_report,
     same_output,
 )
-from rewardgym.judges.runtime.sandbox import NOBODY, Limits, RunResult, Sandbox, SandboxUnavailable
+from rewardgym.judges.runtime.sandbox import Limits, RunResult, Sandbox, SandboxUnavailable
+from rewardgym.judges.runtime.sandbox_slots import SandboxSlots
 from rewardgym.judges.texts import text_of
-from rewardgym.metrics import register_gauges
 from rewardgym.schema import Basis, ErrorType, Item, Result, StepScore, Taxonomy
 
 __all__ = ["CodeParams", "CodeReward"]
@@ -64,31 +61,7 @@ class CodeParams(Params):
     )
 
 
-class _Slots:
-    """A bounded pool of sandbox runs: threads, one unprivileged uid per slot, and gauges."""
-
-    def __init__(self, workers: int, label: str) -> None:
-        self.workers = workers
-        self.executor = ThreadPoolExecutor(workers, thread_name_prefix=f"rewardgym-{label}")
-        self.uids: queue.Queue[int] = queue.Queue()
-        for slot in range(workers):
-            self.uids.put(NOBODY - slot)
-        self.submitted = 0  # programs handed to the pool and not finished
-        self.label = label
-        self.unregister = register_gauges(self._gauges)
-
-    def _gauges(self) -> Iterator[tuple[str, dict[str, str], float]]:
-        busy = self.workers - self.uids.qsize()
-        pool = {"pool": self.label}
-        yield "rewardgym_pool_busy", pool, float(busy)
-        yield "rewardgym_pool_waiting", pool, float(max(0, self.submitted - busy))
-
-    def close(self) -> None:
-        self.unregister()
-        self.executor.shutdown(wait=False, cancel_futures=True)
-
-
-_INLINE_SLOTS: dict[int, _Slots] = {}
+_INLINE_SLOTS: dict[int, SandboxSlots] = {}
 """Inline code specs share one pool per size (callers cannot set ``workers``, so one pool):
 256 cached inline specs must not mean 256 thread pools."""
 
@@ -105,7 +78,7 @@ class CodeReward(Reward):
         super().__init__(*args, **kwargs)
         p: CodeParams = self.params
         self._sandbox: Sandbox | None = None
-        self._own_slots: _Slots | None = None
+        self._own_slots: SandboxSlots | None = None
         self.limits = Limits(
             cpu_s=p.cpu_s,
             wall_s=p.timeout_s,
@@ -128,33 +101,20 @@ class CodeReward(Reward):
         # start with this reward (an inline one: a config error for that request).
         await asyncio.to_thread(self.sandbox)
 
-    def slots(self) -> _Slots:
+    def slots(self) -> SandboxSlots:
         """This reward's pool of sandbox runs (shared by all inline code specs)."""
         workers = self.params.workers
         if self.label.startswith("inline:"):
             if workers not in _INLINE_SLOTS:
-                _INLINE_SLOTS[workers] = _Slots(workers, f"sandbox:{self.label}")
+                _INLINE_SLOTS[workers] = SandboxSlots(workers, f"sandbox:{self.label}")
             return _INLINE_SLOTS[workers]
         if self._own_slots is None:
-            self._own_slots = _Slots(workers, f"sandbox:{self.label}")
+            self._own_slots = SandboxSlots(workers, f"sandbox:{self.label}")
         return self._own_slots
-
-    def _run(self, slots: _Slots, source: str, stdin: str) -> RunResult:
-        uid = slots.uids.get()
-        try:
-            return self.sandbox().run(source, stdin, self.limits, uid=uid)
-        finally:
-            slots.uids.put(uid)
 
     async def run(self, source: str, stdin: str) -> RunResult:
         """One program through the bounded pool."""
-        loop = asyncio.get_running_loop()
-        slots = self.slots()
-        slots.submitted += 1
-        try:
-            return await loop.run_in_executor(slots.executor, self._run, slots, source, stdin)
-        finally:
-            slots.submitted -= 1
+        return await self.slots().run(self.sandbox(), source, stdin, self.limits)
 
     async def score_one(self, item: Item, ctx: ScoreContext) -> Result:
         spec = item.reference if item.reference is not None else item.metadata.get("tests")

@@ -17,7 +17,6 @@ import math
 import site
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,7 +24,8 @@ from pydantic import Field
 
 from rewardgym.errors import ConfigError, RewardError
 from rewardgym.judges.base import Params, Reward, ScoreContext, error_result
-from rewardgym.judges.runtime.sandbox import NOBODY, Limits, Sandbox, SandboxUnavailable
+from rewardgym.judges.runtime.sandbox import Limits, Sandbox, SandboxUnavailable
+from rewardgym.judges.runtime.sandbox_slots import SandboxSlots
 from rewardgym.judges.texts import text_of
 from rewardgym.judges.user_regex import compile_pattern
 from rewardgym.schema import Basis, ErrorType, Item, Result, Taxonomy
@@ -161,7 +161,7 @@ class ReasoningGymReward(Reward):
             loop = asyncio.get_running_loop()
             try:
                 checked = await loop.run_in_executor(
-                    _RUNS, self._check, [t for _, t in tasks], deadline
+                    _checker_slots().executor, self._check, [t for _, t in tasks], deadline
                 )
             except RewardError as exc:
                 checked = [{"error": exc.error.message, "type": exc.error.type}] * len(tasks)
@@ -189,7 +189,7 @@ class ReasoningGymReward(Reward):
             processes=64,
             output_bytes=1024 * 1024 + 200 * len(tasks),
         )
-        run = self.sandbox().run(_PROGRAM, stdin=json.dumps(request), limits=limits, uid=_UID)
+        run = _checker_slots().run_here(self.sandbox(), _PROGRAM, json.dumps(request), limits)
         if run.timed_out:
             raise RewardError(
                 ErrorType.TIMEOUT,
@@ -211,10 +211,12 @@ class ReasoningGymReward(Reward):
         ]
 
 
-_RUNS = ThreadPoolExecutor(2, thread_name_prefix="rewardgym-reasoning-gym")
-"""Checker runs at once, all reasoning_gym rewards together (each is a sandbox of its own)."""
-_UID = NOBODY - 1000
-"""Checker runs' own unprivileged user (code reward slots use NOBODY - slot), so a busy batch
-cannot spend their process limit."""
+@functools.cache
+def _checker_slots() -> SandboxSlots:
+    """Checker runs at once, all reasoning_gym rewards together (each is a sandbox of its own,
+    as a user no other sandboxed run holds)."""
+    return SandboxSlots(2, "sandbox:reasoning_gym")
+
+
 _ONE_THREAD = (("OPENBLAS_NUM_THREADS", "1"), ("OMP_NUM_THREADS", "1"), ("MKL_NUM_THREADS", "1"))
 _PROGRAM = (Path(__file__).parent / "reasoning_gym_checker.py").read_text(encoding="utf-8")

@@ -10,11 +10,13 @@ again on each re-run (seed a generator for repeatable state).
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass, field
 
 from rewardgym.judges.runtime.limits import Limits
-from rewardgym.judges.runtime.sandbox import NOBODY, Sandbox, SandboxUnavailable
+from rewardgym.judges.runtime.sandbox import Sandbox, SandboxUnavailable
+from rewardgym.judges.runtime.sandbox_slots import SandboxSlots, SlotBusy
 from rewardgym.judges.tools.tool import Tool, ToolError
 
 __all__ = ["PythonSession", "python_tool"]
@@ -54,9 +56,17 @@ sys.stdout.flush()
 sys.stderr.write({done!r})
 """
 
-_UID = NOBODY - 2000
-"""The tool's own unprivileged user (code reward slots use NOBODY - slot, reasoning-gym's
-checker NOBODY - 1000), so an episode's fork bomb cannot spend their process limit."""
+SLOTS = 16
+"""Python tool runs at once, every episode together; each runs as a user no other sandboxed run
+holds (``SandboxSlots``), so an episode's fork bomb spends only its own process limit."""
+SLOT_WAIT_S = 30.0
+"""How long a call waits for a free slot before it is a tool error (``python is busy``)."""
+
+
+@functools.cache
+def _slots() -> SandboxSlots:
+    return SandboxSlots(SLOTS, "sandbox:python_tool")
+
 
 _SANDBOXES: dict[str, Sandbox] = {}
 _LOCK = threading.Lock()
@@ -93,7 +103,10 @@ class PythonSession:
         except SandboxUnavailable as exc:
             raise ToolError(f"python is unavailable here: {exc}") from None
         program = _PROGRAM.format(cells=[*self.cells, code], replayed=REPLAYED, done=DONE)
-        ran = sandbox.run(program, limits=self.limits, uid=_UID)
+        try:
+            ran = _slots().run_here(sandbox, program, limits=self.limits, wait_s=SLOT_WAIT_S)
+        except SlotBusy:
+            raise ToolError(f"python is busy: all {SLOTS} slots stayed taken; try again") from None
         self.seconds += ran.wall_s
         if ran.output_exceeded:
             raise ToolError(f"the code printed more than {self.limits.output_bytes} bytes")
