@@ -10,7 +10,8 @@ reference): terminated, ``final_answer``. After ``max_turns`` tool turns, or
 
 Tools: the built-ins ``calculator``, ``python`` (the code reward's sandbox, state kept across
 the episode's calls) and ``search`` (BM25 over ``corpus``, a local JSONL file), and any typed
-function passed in ``tools``. A task may list the tools it allows (``metadata.tools``).
+function passed in ``tools``, and the tools of MCP servers (``mcp``). A task may list the
+tools it allows (``metadata.tools``).
 
 Step rewards (optional, ``tool_rewards``): a call that runs earns ``valid`` (once per distinct
 call, and all of them together at most half of ``outcome_weight``: farming calls never pays
@@ -43,6 +44,7 @@ from rewardgym.judges.tools import (
     run_call,
     search_tool,
 )
+from rewardgym.judges.tools.mcp_tools import McpServer
 from rewardgym.on_error import failure_kind
 from rewardgym.schema import Result, RewardSpec
 from rewardgym.scoring import RewardRef, ScoreJob
@@ -70,6 +72,9 @@ class ToolUseEnv(TextEnv):
         tool_rewards: step rewards per call (``DEFAULT_TOOL_REWARDS``); None: outcome only.
         outcome_weight: the weight of the outcome reward.
         python: the python tool's session settings (``PythonSession`` fields).
+        mcp: MCP servers whose tools the episodes offer too, each a Streamable HTTP URL or a
+            stdio command (a list: it runs on this host, so name only servers you trust);
+            connected when the env is made, closed with it.
         **kwargs: see ``TextEnv``.
     """
 
@@ -86,6 +91,7 @@ class ToolUseEnv(TextEnv):
         tool_rewards: Mapping[str, float] | None = None,
         outcome_weight: float = 1.0,
         python: Mapping[str, Any] | None = None,
+        mcp: Sequence[str | Sequence[str]] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -93,7 +99,9 @@ class ToolUseEnv(TextEnv):
             raise ValueError("max_turns and max_tool_calls must be at least 1")
         self.reward = reward
         self.index = BM25Index.from_jsonl(corpus) if corpus is not None else None
-        default = ["calculator", "python"] + (["search"] if self.index else [])
+        default: list[str | Callable[..., Any]] = ["calculator", "python"]
+        if self.index is not None:
+            default.append("search")
         self.tool_specs = list(tools) if tools is not None else default
         for spec in self.tool_specs:
             if isinstance(spec, str) and spec not in BUILT_IN:
@@ -105,6 +113,9 @@ class ToolUseEnv(TextEnv):
         self.tool_rewards = dict(tool_rewards) if tool_rewards is not None else None
         self.outcome_weight = outcome_weight
         self.python_settings = dict(python or {})
+        self.mcp_servers = [McpServer(server) for server in mcp]
+        for server in self.mcp_servers:
+            self.tool_specs.extend(server.tools)
         self.tools: dict[str, Tool] = {}
         self.turns: list[dict[str, Any]] = []
         self.calls = 0
@@ -145,6 +156,11 @@ class ToolUseEnv(TextEnv):
             return search_tool(self.index)
         assert callable(spec)
         return spec if isinstance(spec, Tool) else Tool.from_function(spec)
+
+    def close(self) -> None:
+        for server in self.mcp_servers:
+            server.close()
+        super().close()
 
     def tool_schemas(self) -> list[dict[str, Any]]:
         """The tools of this episode as chat templates take them (``tools=``)."""

@@ -79,6 +79,40 @@ async def test_the_calculator_checks_a_claim():
     assert result.score == 1.0 and result.metadata["transcript"][0]["result"] == "7006652"
 
 
+async def test_the_judge_looks_up_the_items_reference_passages():
+    documents = [
+        {"title": "Lyon", "text": "Lyon lies where the Rhone meets the Saone."},
+        {"title": "Paris", "text": "Paris is the capital of France, on the Seine."},
+        "Rome is the capital of Italy.",
+    ]
+
+    def reply(path: str, body: dict[str, Any]) -> bytes:
+        last = body["messages"][-1]["content"]
+        if "<tool_response>" not in last:
+            return _completion(_call("search", query="capital of France"))
+        found = last.split("<tool_response>")[1]
+        right = found.lstrip().startswith("[1] Paris") and "Seine" in found
+        return _completion(json.dumps({"critique": "looked it up", "score": 10 if right else 1}))
+
+    item = Item(
+        prompt="Which river runs through the capital of France?",
+        response="The Seine.",
+        metadata={"documents": documents},
+    )
+    with scripted_judge(reply, []) as url:
+        result = await _score(_spec(url, tools=["search"]), item)
+        assert result.score == 1.0, result
+        assert result.metadata["transcript"][0]["tool"] == "search"
+        no_documents = await _score(_spec(url, tools=["search"]))  # the tool says so
+        assert no_documents.metadata["transcript"][0]["result"] == (
+            "error: this item has no reference passages to search"
+        )
+        bad = Item(prompt="q", response="a", metadata={"documents": [{"title": "no text"}]})
+        refused = await _score(_spec(url, tools=["search"]), bad)
+    assert refused.error.type == ErrorType.INVALID_INPUT
+    assert "metadata.documents[0]" in refused.error.message
+
+
 async def test_a_judge_that_never_stops_calling_tools_is_bounded_and_fails_alone():
     sent: list[dict[str, Any]] = []
     always = _completion(_call("calculator", expression="1+1"))

@@ -43,10 +43,12 @@ def test_the_allocator_refuses_past_its_range_instead_of_sharing():
 def test_a_caller_waits_for_a_slot_then_gets_a_clear_error():
     slots = SandboxSlots(1, "test:busy")
     try:
-        with slots.slot():
-            with pytest.raises(SlotBusy, match="all 1 test:busy slots stayed busy"):
-                with slots.slot(wait_s=0.05):
-                    pass
+        with (
+            slots.slot(),
+            pytest.raises(SlotBusy, match="all 1 test:busy slots stayed busy"),
+            slots.slot(wait_s=0.05),
+        ):
+            pass
         with slots.slot(wait_s=0.05) as uid:  # free again
             assert uid == slots._uids[0]
     finally:

@@ -367,6 +367,7 @@ METADATA = st.one_of(
     st.fixed_dictionaries({"reasoning_gym": RG_TASKS | JSON}),
     st.fixed_dictionaries({"tests": CODE_TESTS}),
     st.fixed_dictionaries({"nested": DEEP}),
+    st.fixed_dictionaries({"documents": st.lists(st.text() | JSON, max_size=4) | JSON}),
 )
 
 
@@ -572,7 +573,9 @@ PARAMS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
     "verifier": JUDGE,
     "agent": {
         **JUDGE,
-        "tools": st.lists(st.sampled_from(["python", "calculator"]), min_size=1, max_size=2),
+        "tools": st.lists(
+            st.sampled_from(["python", "calculator", "search"]), min_size=1, max_size=3
+        ),
         "max_turns": st.integers(1, 3),
         "max_tool_calls": st.integers(1, 4),
         "criteria": st.text(max_size=40),

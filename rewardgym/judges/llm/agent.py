@@ -1,7 +1,9 @@
 """``agent``: an LLM judge that may check before it judges. Before its verdict the judge may
-call tools, ``python`` (the code reward's sandbox: run the response's code, or its own checks)
-and ``calculator``, in ``<tool_call>`` blocks; each result comes back in a
-``<tool_response>`` block, and the judge goes on until it gives the usual JSON verdict.
+call tools, ``python`` (the code reward's sandbox: run the response's code, or its own checks),
+``calculator`` and ``search`` (BM25 over the item's reference passages,
+``metadata.documents``: strings or ``{"title", "text"}`` objects), in ``<tool_call>`` blocks;
+each result comes back in a ``<tool_response>`` block, and the judge goes on until it gives
+the usual JSON verdict.
 
 Bounded: at most ``max_turns`` turns with tool calls and ``max_tool_calls`` calls per item,
 each python call by the sandbox's limits, the whole item by the request deadline; a judge that
@@ -23,13 +25,16 @@ from rewardgym.judges.llm._judge import JudgeParams, LLMJudge
 from rewardgym.judges.llm.parsers import VerdictError, neutralise, parse_json_score
 from rewardgym.judges.texts import conversation_of, text_of
 from rewardgym.judges.tools import (
+    BM25Index,
     PythonSession,
     Tool,
     ToolCall,
+    ToolError,
     calculator_tool,
     parse_tool_calls,
     python_tool,
     run_call,
+    search_tool,
 )
 from rewardgym.judges.tools.threads import in_tool_thread
 from rewardgym.schema import Basis, ErrorType, Format, Item, Result, Taxonomy
@@ -48,7 +53,7 @@ LAST_CALL = (
 
 
 class AgentParams(JudgeParams):
-    tools: tuple[Literal["python", "calculator"], ...] = Field(
+    tools: tuple[Literal["python", "calculator", "search"], ...] = Field(
         default=("python", "calculator"), min_length=1, description="tools the judge may call"
     )
     max_turns: int = Field(default=3, ge=1, le=8, description="turns with tool calls at most")
@@ -67,9 +72,13 @@ class AgentJudge(LLMJudge):
     Params = AgentParams
     description = "LLM judge with tools: runs code and arithmetic checks before its verdict"
 
-    def _tools(self) -> dict[str, Tool]:
+    def _tools(self, item: Item) -> dict[str, Tool]:
         session = PythonSession()
-        made = {"python": lambda: python_tool(session), "calculator": calculator_tool}
+        made = {
+            "python": lambda: python_tool(session),
+            "calculator": calculator_tool,
+            "search": lambda: _passages_tool(item.metadata.get("documents")),
+        }
         return {name: made[name]() for name in self.params.tools}
 
     def _system_text(self, tools: dict[str, Tool], reference: bool) -> str:
@@ -91,7 +100,10 @@ class AgentJudge(LLMJudge):
         if self.contentless(item.response):
             return self.floored(0.0)
         p: AgentParams = self.params
-        tools = self._tools()
+        try:
+            tools = self._tools(item)
+        except ValueError as exc:
+            raise RewardError(ErrorType.INVALID_INPUT, str(exc)) from exc
         reference = self.reference(item)
         messages: list[tuple[str, str]] = [
             ("system", self._system_text(tools, reference is not None)),
@@ -165,6 +177,32 @@ class AgentJudge(LLMJudge):
             critique=critique,
             metadata={"raw_score": score, "tool_calls": len(transcript), "transcript": transcript},
         )
+
+
+MAX_DOCUMENTS = 1000
+
+
+def _passages_tool(documents: Any) -> Tool:
+    """``search`` over the item's reference passages (``metadata.documents``)."""
+    if documents is None:
+        documents = []
+    if not isinstance(documents, list) or len(documents) > MAX_DOCUMENTS:
+        raise ValueError(f"metadata.documents must be a list of at most {MAX_DOCUMENTS} passages")
+    rows = []
+    for i, doc in enumerate(documents):
+        if isinstance(doc, str):
+            doc = {"text": doc}
+        if not isinstance(doc, dict) or not isinstance(doc.get("text"), str):
+            raise ValueError(f"metadata.documents[{i}] must be a string or {{title, text}}")
+        rows.append({"id": str(i), "title": str(doc.get("title", "")), "text": doc["text"]})
+    if not rows:
+
+        def search(query: str) -> str:
+            """Search the reference passages for this item (none were given)."""
+            raise ToolError("this item has no reference passages to search")
+
+        return Tool.from_function(search)
+    return search_tool(BM25Index(rows))
 
 
 def _arguments(tool: Tool) -> str:
