@@ -17,8 +17,13 @@ Step rewards (optional, ``tool_rewards``): a call that runs earns ``valid`` (onc
 call, and all of them together at most half of ``outcome_weight``: farming calls never pays
 like solving), one that fails (unknown tool, bad arguments, code that raised, the tool
 refused) ``invalid``, and the same failing call again ``repeated_failure`` instead; they are
-added to that turn's reward. The final turn's reward is
-``outcome_weight`` times the outcome score (a failed reward follows ``on_error``).
+added to that turn's reward. The final turn's reward is ``outcome_weight`` times the outcome
+score (a failed reward follows ``on_error``), plus ``useful`` when the answer passed (score
+>= 0.5) and is a result a tool returned (its last number among a result's numbers, or a
+non-numeric answer within a result's text): once an episode, and within the same half of
+``outcome_weight`` as ``valid``, so a policy earns it only by solving with the tool's help;
+``info["useful_turn"]`` is the index in ``info["turns"]`` of the tool turn it came from (a
+result with more than ``MAX_NUMBERS`` numbers is a dump and counts for none).
 
 For trainers that keep token ids: each turn's text is in ``info["turns"]`` exactly as the
 model produced it (assistant) or as the env appended it (tool), with its character span in
@@ -28,6 +33,8 @@ trainer's tokens without re-tokenising the history.
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -51,7 +58,7 @@ from rewardgym.scoring import RewardRef, ScoreJob
 
 __all__ = ["DEFAULT_TOOL_REWARDS", "ToolUseEnv"]
 
-DEFAULT_TOOL_REWARDS = {"valid": 0.0, "invalid": -0.1, "repeated_failure": -0.2}
+DEFAULT_TOOL_REWARDS = {"valid": 0.0, "useful": 0.0, "invalid": -0.1, "repeated_failure": -0.2}
 LITERAL_MATH = RewardSpec(type="math", params={"literal": True})
 """The default outcome reward: the answer must be a number written out (with tools to
 compute it, ``\\boxed{1234*5678}`` copied from the question is no answer)."""
@@ -124,6 +131,7 @@ class ToolUseEnv(TextEnv):
         self._earned = 0.0
         self._answer: str | None = None
         self._last_results = 0
+        self._outputs: list[tuple[int, str]] = []  # (tool turn index, result) of calls that ran
 
     # -- episode ----------------------------------------------------------------------------
 
@@ -143,6 +151,7 @@ class ToolUseEnv(TextEnv):
         self._earned = 0.0
         self._answer = None
         self._last_results = 0
+        self._outputs = []
         if self.messages and self.messages[-1]["role"] == "user":
             self._add_turn("user", self.messages[-1]["content"], 0.0)
 
@@ -205,6 +214,8 @@ class ToolUseEnv(TextEnv):
             self.calls += 1
             text, ok = run_call(self.tools, call)
             reward += self._call_reward(call, ok)
+            if ok:
+                self._outputs.append((len(self.turns) + 1, text))  # the tool turn added below
             responses.append(f"<tool_response>\n{text}\n</tool_response>")
             self.messages.append({"role": "tool", "name": call.name, "content": text})
         self._last_results = len(responses)
@@ -218,28 +229,47 @@ class ToolUseEnv(TextEnv):
         pays more than half of what solving the task does (a policy farming cheap calls)."""
         if self.tool_rewards is None:
             return 0.0
-        rewards = {**DEFAULT_TOOL_REWARDS, **self.tool_rewards}
+        rewards = self._rewards()
         key = call.key() if call.error is None else f"error:{call.error}"
         if ok:
             if key in self._paid:
                 return 0.0
             self._paid.add(key)
-            room = max(0.0, self.outcome_weight / 2 - self._earned)
-            paid = min(rewards["valid"], room) if rewards["valid"] > 0 else rewards["valid"]
-            self._earned += max(paid, 0.0)
-            return paid
+            return self._within_budget(rewards["valid"])
         repeated = key in self._failed
         self._failed.add(key)
         return rewards["repeated_failure"] if repeated else rewards["invalid"]
+
+    def _rewards(self) -> dict[str, float]:
+        return {**DEFAULT_TOOL_REWARDS, **(self.tool_rewards or {})}
+
+    def _within_budget(self, amount: float) -> float:
+        """A positive step reward, cut to what is left of ``outcome_weight / 2``."""
+        if amount <= 0:
+            return amount
+        paid = min(amount, max(0.0, self.outcome_weight / 2 - self._earned))
+        self._earned += paid
+        return paid
+
+    def _useful_turn(self, result: Result) -> int | None:
+        """The tool turn whose result the passing answer is, if any (``useful``)."""
+        if self.tool_rewards is None or result.score is None or result.score < 0.5:
+            return None
+        assert self._answer is not None
+        return _answer_source(self._answer, self._outputs)
 
     def finish_step(self, results: list[Result]) -> StepReturn:
         if self._answer is not None:
             [result] = results
             reward = self.outcome_weight * reward_value(result, self.on_error)
+            useful = self._useful_turn(result)
+            if useful is not None:
+                reward += self._within_budget(self._rewards()["useful"])
             self.rewards.append(reward)
             self._add_turn("assistant", self._answer, reward)
             self.end(failure_kind(result) or "final_answer")
-            return "", reward, True, False, self.info(result=result, stop=self.stop)
+            info = self.info(result=result, stop=self.stop, useful_turn=useful)
+            return "", reward, True, False, info
         reward = self.turns[-2]["reward"]
         self.rewards.append(reward)
         tool_turns = sum(1 for t in self.turns if t["role"] == "tool")
@@ -247,3 +277,41 @@ class ToolUseEnv(TextEnv):
             self.end("max_tool_calls" if self.calls >= self.max_tool_calls else "max_turns")
             return "", reward, False, True, self.info(stop=self.stop)
         return self.observation(), reward, False, False, self.info()
+
+
+_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+)?")
+
+
+def _numbers(text: str) -> list[float]:
+    found = []
+    for match in _NUMBER.findall(text):
+        try:
+            found.append(float(match.replace(",", "")))
+        except ValueError:
+            continue
+    return found
+
+
+MAX_NUMBERS = 8
+"""A result with more numbers than this is a dump, not an answer: printing every number in a
+range must not make each correct answer "useful"."""
+
+
+def _answer_source(answer: str, outputs: Sequence[tuple[int, str]]) -> int | None:
+    """The first of ``outputs`` (turn, text) that holds the answer: the last number of the
+    answer (its last ``\\boxed{}`` when it has one) among the output's numbers (at most
+    ``MAX_NUMBERS`` of them), or for an answer with no number its text, lower-cased, within
+    the output's."""
+    boxed = re.findall(r"\\boxed\{([^{}]*)\}", answer)
+    final = (boxed[-1] if boxed else answer).strip()
+    numbers = _numbers(final)
+    for turn, text in outputs:
+        if numbers:
+            found = _numbers(text)
+            if len(found) <= MAX_NUMBERS and any(
+                math.isclose(numbers[-1], n, rel_tol=1e-9) for n in found
+            ):
+                return turn
+        elif final and final.lower() in text.lower():
+            return turn
+    return None

@@ -232,3 +232,33 @@ def test_copying_the_questions_expression_is_no_answer():
     env.reset(options={"task": TASK})
     *_, reward, terminated, _, info = env.step("\\boxed{1234*5678}")
     assert terminated and reward == 0.0 and info["result"].metadata["not_literal"]
+
+
+def test_useful_pays_once_for_a_correct_answer_a_tool_computed_and_never_otherwise():
+    rewards = {"useful": 0.2}
+
+    def episode(*actions: str) -> tuple[float, dict]:
+        env = ToolUseEnv(tools=["calculator"], tool_rewards=rewards)
+        env.reset(options={"task": TASK})
+        for action in actions:
+            *_, reward, _, _, info = env.step(action)
+        return reward, info
+
+    reward, info = episode(
+        call("calculator", expression="1+1"), call("calculator", expression="1234*5678"), "7006652"
+    )
+    assert reward == pytest.approx(1.2) and info["useful_turn"] == 4  # the second tool turn
+    assert info["turns"][4]["text"] == "<tool_response>\n7006652\n</tool_response>\n"
+    reward, info = episode("\\boxed{7006652}")  # right, but no tool gave it
+    assert reward == 1.0 and info["useful_turn"] is None
+    reward, info = episode(call("calculator", expression="1234*5678"), "\\boxed{7006651}")
+    assert reward == 0.0 and info["useful_turn"] is None  # the tool was right, the answer not
+
+
+@needs_bwrap
+def test_a_result_dump_holding_every_number_is_not_useful():
+    env = ToolUseEnv(tools=["python"], tool_rewards={"useful": 0.2})
+    env.reset(options={"task": TASK})
+    env.step(call("python", code="print(*range(7006640, 7006660))"))
+    *_, reward, terminated, _, info = env.step("\\boxed{7006652}")
+    assert terminated and reward == 1.0 and info["useful_turn"] is None
