@@ -3,10 +3,12 @@
 
 A random model makes no tool calls, so this one is warmed up briefly (TRL's SFT, a few
 hundred steps) on tool-call turns of ``rewardgym/MultiStep-v0`` (``add_step`` then
-``submit``, or ``submit`` at once) and ``rewardgym/MultiTurn-v0`` (``reply``, then ``reply``
-again after the user's follow-up). Its answers are mostly wrong: it exists to exercise the
-tool loop, not to do arithmetic. The tokenizer carries TRL's ``qwen3.jinja`` chat template
-(tools rendered in the system prompt, ``<tool_call>`` JSON out) and TRL's response schema.
+``submit``, or ``submit`` at once), ``rewardgym/MultiTurn-v0`` (``reply``, then ``reply``
+again after the user's follow-up) and ``rewardgym/ToolUse-v0`` (``calculator`` on the task's
+expression, then ``submit`` of what it returned). Its answers are mostly wrong: it exists
+to exercise the tool loop, not to do arithmetic. The tokenizer carries TRL's ``qwen3.jinja``
+chat template (tools rendered in the system prompt, ``<tool_call>`` JSON out) and TRL's
+response schema.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-ENVS = ("rewardgym/MultiStep-v0", "rewardgym/MultiTurn-v0")
+ENVS = ("rewardgym/MultiStep-v0", "rewardgym/MultiTurn-v0", "rewardgym/ToolUse-v0")
 
 
 def tool_schemas(env_id: str) -> list[dict[str, Any]]:
@@ -53,7 +55,7 @@ def _result(name: str, content: str) -> dict[str, Any]:
 
 
 def examples(n_tasks: int, seed: int) -> list[dict[str, Any]]:
-    """Prompt-completion rows (conversational, with a ``tools`` column) for both envs."""
+    """Prompt-completion rows (conversational, with a ``tools`` column) for the three envs."""
     import gymnasium as gym
 
     import rewardgym.envs  # noqa: F401  (registers the ids)
@@ -63,7 +65,20 @@ def examples(n_tasks: int, seed: int) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     steps_tools = json.dumps(tool_schemas(ENVS[0]))
     turn_tools = json.dumps(tool_schemas(ENVS[1]))
+    agent_tools = json.dumps(tool_schemas(ENVS[2]))
     tasks = env_rows(gym.make(ENVS[0]), range(n_tasks))
+    for task in env_rows(gym.make(ENVS[2]), range(n_tasks)):
+        entry = json.loads(task["task"])["metadata"]["reasoning_gym"]["entry"]
+        expression, answer = entry["metadata"]["expression"], task["reference"]
+        compute = _call("calculator", expression=expression)
+        rows.append({"prompt": task["prompt"], "completion": [compute], "tools": agent_tools})
+        rows.append(
+            {
+                "prompt": [*task["prompt"], compute, _result("calculator", answer)],
+                "completion": [_call("submit", answer=answer)],
+                "tools": agent_tools,
+            }
+        )
     for task in tasks:
         user = task["prompt"]
         answer = task["reference"]

@@ -224,6 +224,9 @@ def test_trl_grpo_trains_through_the_environment_factory(
     for e in CREATED:
         assert e.get_reward() == math.fsum(e._env.rewards)
     assert any("rewardgym/tool_calls" in h for h in trainer.state.log_history)
+    if cls is ToolsEnvironment:  # the warmed model computes with the calculator, then submits
+        used = [m["name"] for e in CREATED for m in e._env.messages if m["role"] == "tool"]
+        assert "calculator" in used, used
     print(f"\n{env_id}: {calls} tool calls in {steps * batch} rollouts, returns {returns}")
 
 
