@@ -5,10 +5,11 @@ A random model makes no tool calls, so this one is warmed up briefly (TRL's SFT,
 hundred steps) on tool-call turns of ``rewardgym/MultiStep-v0`` (``add_step`` then
 ``submit``, or ``submit`` at once), ``rewardgym/MultiTurn-v0`` (``reply``, then ``reply``
 again after the user's follow-up) and ``rewardgym/ToolUse-v0`` (``calculator`` on the task's
-expression, then ``submit`` of what it returned). Its answers are mostly wrong: it exists
-to exercise the tool loop, not to do arithmetic. The tokenizer carries TRL's ``qwen3.jinja``
-chat template (tools rendered in the system prompt, ``<tool_call>`` JSON out) and TRL's
-response schema.
+expression, then ``submit`` of what it returned), and on the ``agent`` judge's own turns (a
+``calculator`` or ``python`` call that checks a claim, then a JSON verdict). Its answers are
+mostly wrong: it exists to exercise the tool loop, not to do arithmetic. The tokenizer
+carries TRL's ``qwen3.jinja`` chat template (tools rendered in the system prompt,
+``<tool_call>`` JSON out) and TRL's response schema.
 """
 
 from __future__ import annotations
@@ -107,8 +108,66 @@ def examples(n_tasks: int, seed: int) -> list[dict[str, Any]]:
                 "tools": turn_tools,
             }
         )
+    rows.extend(judge_examples(n_tasks, rng))
     rng.shuffle(rows)
     return rows
+
+
+CODE = [  # (function, a call, what it returns, claims true and false)
+    ("def add(a, b):\n    return a + b", "add(2, 3)", "5", "6"),
+    ("def double(x):\n    return 2 * x", "double(21)", "42", "41"),
+    ("def first(xs):\n    return xs[0]", "first([4, 5, 6])", "4", "6"),
+    ("def cube(x):\n    return x ** 3", "cube(3)", "27", "9"),
+    ("def size(s):\n    return len(s)", "size('abcd')", "4", "3"),
+]
+
+
+def judge_examples(n_tasks: int, rng: random.Random) -> list[dict[str, Any]]:
+    """The agent judge's own turns (its real messages, ``AgentJudge.opening``): on a claim, a
+    tool call that checks it (calculator on arithmetic, python on code), then after the tool's
+    result a JSON verdict."""
+    import reasoning_gym
+
+    from rewardgym.registry import RewardRegistry
+    from rewardgym.schema import Item, RewardSpec
+
+    backend = {"base_url": "http://127.0.0.1:9/v1", "model": "tiny", "cache": False}
+    spec = RewardSpec.model_validate({"type": "agent", "params": {"backend": backend}})
+    judge: Any = RewardRegistry([]).resolve(spec)
+    tools = judge._tools(Item(prompt="", response=""))
+    claims = []
+    for task in reasoning_gym.create_dataset("basic_arithmetic", size=n_tasks, seed=11):
+        value = task["answer"]
+        said = value if rng.random() < 0.5 else str(int(float(value)) + rng.choice([-1, 1]))
+        expression = task["metadata"]["expression"]
+        item = Item(prompt=task["question"], response=f"The result is {said}.")
+        claims.append((item, "calculator", {"expression": expression}, value, said))
+    for i in range(n_tasks // 2):
+        code, call, value, wrong = CODE[i % len(CODE)]
+        said = value if i % 2 == 0 else wrong
+        response = f"```python\n{code}\n```\n{call} returns {said}."
+        item = Item(prompt="Write the function and say what it returns.", response=response)
+        claims.append((item, "python", {"code": f"{code}\nprint({call})"}, value, said))
+    rows = []
+    for item, tool, arguments, value, said in claims:
+        messages = [{"role": r, "content": c} for r, c in judge.opening(item, tools)]
+        check = {"role": "assistant", "content": _tool_text(tool, arguments)}
+        result = {"role": "user", "content": f"<tool_response>\n{value}\n</tool_response>"}
+        right = said == value
+        verdict = {
+            "critique": f"The tool gives {value}; the response says {said}.",
+            "score": 10 if right else 1,
+        }
+        verdict_turn = {"role": "assistant", "content": json.dumps(verdict)}
+        rows.append({"prompt": messages, "completion": [check], "tools": "[]"})
+        rows.append(
+            {"prompt": [*messages, check, result], "completion": [verdict_turn], "tools": "[]"}
+        )
+    return rows
+
+
+def _tool_text(name: str, arguments: dict[str, str]) -> str:
+    return f"<tool_call>{json.dumps({'name': name, 'arguments': arguments})}</tool_call>"
 
 
 def build(out: Path, rows: list[dict[str, Any]], seed: int) -> None:
@@ -166,7 +225,7 @@ def warm_up(model_dir: Path, rows: list[dict[str, Any]], steps: int, seed: int) 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("out", type=Path, help="the model directory to write")
-    parser.add_argument("--steps", type=int, default=160, help="SFT steps of the warm-up")
+    parser.add_argument("--steps", type=int, default=600, help="SFT steps of the warm-up")
     parser.add_argument("--tasks", type=int, default=64, help="tasks the examples come from")
     parser.add_argument("--seed", type=int, default=0)
     opts = parser.parse_args()

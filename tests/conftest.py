@@ -182,6 +182,21 @@ def tiny_judge_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tool_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny tool-calling Qwen2 (``scripts/make_tiny_tool_model.py``: warmed on the envs'
+    tool calls and the agent judge's turns), built once a session."""
+    pytest.importorskip("trl", reason="the train extra is not installed")
+    out = tmp_path_factory.mktemp("tool-model")
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "make_tiny_tool_model.py"), str(out)],
+        check=True,
+        timeout=900,
+        capture_output=True,
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
 def vllm_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real vLLM OpenAI-compatible server on a tiny random Qwen2 model built here.
 

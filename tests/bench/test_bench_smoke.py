@@ -124,3 +124,9 @@ def test_audit_overhead_bench_runs(vllm_url: str):
 def test_tool_env_bench_runs():
     out = run_bench("tool_env.py", "--episodes", "4", "--sessions", "4", "--rounds", "1")
     assert "sessions at once" in out and "mean return 1.00" in out
+
+
+def test_agent_judge_bench_runs(tool_model: Path):
+    out = run_bench("agent_judge.py", "--items", "4", "--model-dir", str(tool_model))
+    assert "pointwise (plain)" in out and "agent (python, calculator)" in out
+    assert "agent / plain seconds per item" in out

@@ -141,19 +141,6 @@ def test_on_error_raise_and_unknown_ids_are_clear_errors():
 # ---- real TRL GRPO runs ------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def tool_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pytest.importorskip("trl", reason="the train extra is not installed")
-    out = tmp_path_factory.mktemp("tool-model")
-    subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "make_tiny_tool_model.py"), str(out)],
-        check=True,
-        timeout=900,
-        capture_output=True,
-    )
-    return out
-
-
 CREATED: list[Any] = []
 
 

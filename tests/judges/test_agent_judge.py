@@ -144,3 +144,49 @@ async def test_a_judge_backend_that_is_down_is_a_per_item_error():
     url = f"http://127.0.0.1:{free_loopback_port()}/v1"
     result = await _score(_spec(url))
     assert result.score is None and result.error.type == ErrorType.BACKEND_ERROR
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
+async def test_a_real_model_judge_calls_the_real_tools_and_every_item_ends_in_a_verdict_or_error(
+    tool_model: Any,
+):
+    """The tiny tool model (warmed on the agent judge's own turns), in process: its calls reach
+    the real calculator and sandbox, the transcript holds what they returned, and each item
+    ends with a verdict or a structured error within the bounds (its judgments are chance)."""
+    from rewardgym.judges.tools import calculate
+
+    backend = {"kind": "transformers", "model": str(tool_model), "cache": False}
+    spec = RewardSpec.model_validate(
+        {"name": "agent", "type": "agent", "params": {"backend": backend, "max_tokens": 128}}
+    )
+    items = [
+        Item(prompt="Calculate 12 * 7 - 5.", response="The result is 79."),
+        Item(prompt="Calculate 3 + 4.", response="The result is 8."),
+        Item(
+            prompt="Write the function and say what it returns.",
+            response="```python\ndef add(a, b):\n    return a + b\n```\nadd(2, 3) returns 5.",
+        ),
+        Item(
+            prompt="Write the function and say what it returns.",
+            response="```python\ndef cube(x):\n    return x ** 3\n```\ncube(3) returns 9.",
+        ),
+    ]
+    service = RewardService(RewardRegistry([spec]), Settings(audit_per_minute=0))
+    try:
+        results = (await service.score(ScoreRequest(reward="agent", items=items))).results
+    finally:
+        await service.aclose()
+    steps = [step for r in results for step in r.metadata.get("transcript", [])]
+    assert steps, [r.error for r in results]  # the model called tools
+    for r in results:
+        assert (r.score is not None) != (r.error is not None)
+        if r.error is not None:
+            assert r.error.type == ErrorType.JUDGE_PARSE_ERROR, r.error
+        else:
+            assert 0.0 <= r.score <= 1.0 and r.metadata["tool_calls"] <= 4
+    for step in steps:  # what the tools really returned
+        assert step["tool"] in ("calculator", "python")
+        if step["tool"] == "calculator" and not step["result"].startswith("error:"):
+            assert step["result"] == calculate(step["arguments"]["expression"])
+    print("\n" + "\n".join(json.dumps(s) for s in steps))

@@ -96,6 +96,16 @@ class AgentJudge(LLMJudge):
             tools=described,
         )
 
+    def opening(self, item: Item, tools: dict[str, Tool]) -> list[tuple[str, str]]:
+        """The first messages to the judge: the system text with the tools, and the item."""
+        reference = self.reference(item)
+        user = self.render_user(
+            prompt=neutralise(conversation_of(item.prompt)),
+            response=neutralise(text_of(item.response)),
+            reference=reference,
+        )
+        return [("system", self._system_text(tools, reference is not None)), ("user", user.strip())]
+
     async def score_one(self, item: Item, ctx: ScoreContext) -> Result:
         if self.contentless(item.response):
             return self.floored(0.0)
@@ -104,18 +114,7 @@ class AgentJudge(LLMJudge):
             tools = self._tools(item)
         except ValueError as exc:
             raise RewardError(ErrorType.INVALID_INPUT, str(exc)) from exc
-        reference = self.reference(item)
-        messages: list[tuple[str, str]] = [
-            ("system", self._system_text(tools, reference is not None)),
-            (
-                "user",
-                self.render_user(
-                    prompt=neutralise(conversation_of(item.prompt)),
-                    response=neutralise(text_of(item.response)),
-                    reference=reference,
-                ).strip(),
-            ),
-        ]
+        messages = self.opening(item, tools)
         transcript: list[dict[str, Any]] = []
         for turn in range(p.max_turns + 1):
             last = turn == p.max_turns or len(transcript) >= p.max_tool_calls

@@ -14,7 +14,6 @@ import pytest
 
 from rewardgym.integrations.trl_reward import RewardFunction
 from tests.conftest import Server
-from tests.integrations.test_trl_env import tool_model  # noqa: F401 - the tiny tool-calling model fixture
 
 SEEN: list[dict[str, Any]] = []
 
@@ -41,7 +40,7 @@ class Recorded(RewardFunction):
 @pytest.mark.slow
 def test_grpo_with_tools_scores_through_the_server(
     server: Server,
-    tool_model: Path,  # noqa: F811
+    tool_model: Path,
     tmp_path: Path,
 ):
     datasets = pytest.importorskip("datasets")
@@ -94,7 +93,7 @@ def test_grpo_with_tools_scores_through_the_server(
 @pytest.mark.slow
 def test_trl_parsed_reasoning_and_tool_call_messages_score_on_their_text(
     server: Server,
-    tool_model: Path,  # noqa: F811
+    tool_model: Path,
 ):
     """The message shapes TRL's own ``parse_response`` makes of a reasoning model's turn
     (``reasoning_content``, ``tool_calls`` with dict arguments, empty content), then a tool
