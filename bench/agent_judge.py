@@ -112,9 +112,8 @@ async def judge(spec: RewardSpec, items: list[Item]) -> tuple[list[Result], floa
 def summary(results: list[Result], gold: list[bool], seconds: float) -> dict[str, Any]:
     scored = [(r, g) for r, g in zip(results, gold, strict=True) if r.score is not None]
     calls = [len(r.metadata.get("transcript", [])) for r, _ in scored]
-    tools = Counter(
-        s["tool"] or "(unreadable call)" for r, _ in scored for s in r.metadata.get("transcript", [])
-    )
+    steps = [s for r, _ in scored for s in r.metadata.get("transcript", [])]
+    tools = Counter(s["tool"] or "(unreadable call)" for s in steps)
     return {
         "items": len(results),
         "scored": len(scored),
