@@ -42,13 +42,15 @@ app.add_typer(envs_app, name="envs")
 
 def main() -> None:
     """Console entry point."""
+    from rich.markup import escape
+
     from rewardgym.errors import RewardGymError
 
     try:
         app()
     except RewardGymError as exc:
-        console.print(f"[red]error:[/] {exc.message}")
+        console.print(f"[red]error:[/] {escape(exc.message)}")
         detail = exc.detail
         if detail:
-            console.print(detail)
+            console.print(detail, markup=False)
         raise SystemExit(2) from exc

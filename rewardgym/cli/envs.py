@@ -66,14 +66,15 @@ def serve_env(
     ] = False,
 ) -> None:
     """Serve one environment over OpenEnv's protocol (reset, step, state; WebSocket sessions,
-    one environment each) for OpenEnv clients and trainers (pip install 'rewardgym[openenv]').
+    one environment each) for OpenEnv clients and trainers (pip install 'rewardgym\\[openenv]').
     Rewards are scored in this process, or on a reward server with --url."""
     check_env(env_id)
     kwargs = parse_env_kwargs(env_kwargs)
     try:
         from rewardgym.integrations.openenv import create_openenv_app
     except ImportError as exc:
-        console.print(f"openenv-core is not installed: pip install 'rewardgym[openenv]' ({exc})")
+        hint = f"openenv-core is not installed: pip install 'rewardgym[openenv]' ({exc})"
+        console.print(hint, markup=False)
         raise typer.Exit(2) from exc
     import uvicorn
 

@@ -92,7 +92,9 @@ def score(
             results = asyncio.run(_score_in_process(reward, batches, config, bar, task))
     with output.open("w", encoding="utf-8") as fh:
         for result in results:
-            fh.write(result.model_dump_json(exclude_none=True) + "\n")
+            # "score" is always there (null on a failed item, as over HTTP): row["score"] works
+            row = {"score": None, **result.model_dump(mode="json", exclude_none=True)}
+            fh.write(json.dumps(row) + "\n")
     _summary(results, output)
 
 

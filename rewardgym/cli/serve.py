@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from rewardgym.cli.options import ConfigOpt, console
 
@@ -12,10 +13,18 @@ __all__ = ["healthcheck", "serve", "serve_ray"]
 
 
 def serve(
-    host: Annotated[str | None, typer.Option(help="bind address [REWARDGYM_HOST]")] = None,
-    port: Annotated[int | None, typer.Option(help="HTTP port [REWARDGYM_PORT]")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="bind address [REWARDGYM_HOST; default 127.0.0.1]")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="HTTP port [REWARDGYM_PORT; default 8000]")
+    ] = None,
     grpc_port: Annotated[
-        int | None, typer.Option(help="gRPC port, -1 to disable [REWARDGYM_GRPC_PORT]")
+        int | None,
+        typer.Option(
+            help="gRPC port; -1 serves HTTP only [REWARDGYM_GRPC_PORT, 'none' for off; "
+            "default 50051]"
+        ),
     ] = None,
     config: ConfigOpt = None,
     log_level: Annotated[str | None, typer.Option(help="debug, info, warning")] = None,
@@ -24,7 +33,10 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the rewards of a config over HTTP (FastAPI) and gRPC until SIGTERM/SIGINT (then
-    in-flight calls finish). Every setting also reads REWARDGYM_<NAME> (see the README)."""
+    in-flight calls finish). Every setting also reads REWARDGYM_<NAME> (see the README).
+
+    Example: rewardgym serve --config rewards.yaml --port 8000 --grpc-port -1
+    """
     from rewardgym.config import Settings
     from rewardgym.server.run import serve as run_server
 
@@ -43,8 +55,15 @@ def serve(
         overrides["grpc_port"] = None if grpc_port < 0 else grpc_port
     settings = Settings(**overrides)
     grpc_text = f", gRPC {settings.host}:{settings.grpc_port}" if settings.grpc_port else ""
-    console.print(f"[bold]rewardgym[/] HTTP http://{settings.host}:{settings.port}{grpc_text}")
-    run_server(settings)
+
+    def banner() -> None:  # once both ports listen: a bad config or a busy port prints none
+        console.print(f"[bold]rewardgym[/] HTTP http://{settings.host}:{settings.port}{grpc_text}")
+
+    try:
+        run_server(settings, on_ready=banner)
+    except OSError as exc:
+        console.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(1) from exc
 
 
 def serve_ray(
@@ -70,7 +89,7 @@ def serve_ray(
         import ray
         from ray import serve
     except ImportError as exc:
-        console.print("Ray Serve is not installed: pip install 'rewardgym[ray]'")
+        console.print("Ray Serve is not installed: pip install 'rewardgym[ray]'", markup=False)
         raise typer.Exit(2) from exc
     from rewardgym.server.ray_serve import rewardgym_deployment
 

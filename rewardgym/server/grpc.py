@@ -182,6 +182,9 @@ async def start_grpc_server(
         options=[
             ("grpc.max_receive_message_length", service.settings.max_body_bytes),
             ("grpc.max_send_message_length", MAX_MESSAGE),
+            # no port sharing: a second server on a busy port fails to start, as over HTTP,
+            # instead of taking half of the first one's new connections
+            ("grpc.so_reuseport", 0),
         ],
     )
     pb_grpc.add_RewardServiceServicer_to_server(RewardServicer(service), server)
@@ -195,9 +198,15 @@ async def start_grpc_server(
         ],
         server,
     )
-    bound = server.add_insecure_port(f"{host}:{port}")
+    try:
+        bound = server.add_insecure_port(f"{host}:{port}")
+    except RuntimeError:  # grpcio >= 1.50 raises where it returned 0
+        bound = 0
     if bound == 0:
-        raise OSError(f"cannot bind gRPC to {host}:{port}")
+        raise OSError(
+            f"cannot bind gRPC to {host}:{port}: the port is in use or not allowed "
+            "(choose another with --grpc-port, or REWARDGYM_GRPC_PORT=none to serve HTTP only)"
+        )
     await server.start()
     serving = health_pb2.HealthCheckResponse.SERVING
     await health_servicer.set("", serving)

@@ -8,6 +8,7 @@ import logging
 import math
 import signal
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import uvicorn
 
@@ -38,6 +39,7 @@ class _Server(uvicorn.Server):
                 loop.remove_signal_handler(sig)
 
     on_stop: Callable[[], None] | None = None
+    on_ready: Callable[[], None] | None = None
     busy: Callable[[], bool] = staticmethod(lambda: False)
     drain_s: float = 0.0
     _draining: asyncio.Task[None] | None = None
@@ -66,6 +68,11 @@ class _Server(uvicorn.Server):
 
     stop_by: float | None = None
 
+    async def startup(self, sockets: list[Any] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and self.on_ready is not None:
+            self.on_ready()
+
     def grace_left(self) -> float:
         """Seconds of the grace period left (all of it when no signal came)."""
         if self.stop_by is None:
@@ -73,7 +80,7 @@ class _Server(uvicorn.Server):
         return max(0.0, self.stop_by - asyncio.get_running_loop().time())
 
 
-async def _serve(settings: Settings) -> None:
+async def _serve(settings: Settings, on_ready: Callable[[], None] | None = None) -> None:
     service = RewardService.from_settings(settings)
     await service.start()
     grpc_server = None
@@ -94,6 +101,8 @@ async def _serve(settings: Settings) -> None:
             timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_s) or None,
         )
         server = _Server(config)
+        if on_ready is not None:
+            server.on_ready = on_ready
         server.on_stop = service.drain  # /readyz 503 at once: load balancers stop sending
         server.busy = lambda: service.in_flight > 0
         server.drain_s = settings.shutdown_grace_s
@@ -106,8 +115,9 @@ async def _serve(settings: Settings) -> None:
         log.info("stopped")
 
 
-def serve(settings: Settings | None = None) -> None:
-    """Serve until SIGINT/SIGTERM; in-flight requests finish first, then workers are stopped."""
+def serve(settings: Settings | None = None, on_ready: Callable[[], None] | None = None) -> None:
+    """Serve until SIGINT/SIGTERM; in-flight requests finish first, then workers are stopped.
+    ``on_ready`` is called once both ports listen (the CLI's banner)."""
     settings = settings or Settings()
     configure_logging(settings.log_level, settings.log_format)
-    asyncio.run(_serve(settings))
+    asyncio.run(_serve(settings, on_ready))

@@ -1,0 +1,69 @@
+"""The rough edges a new user met (issue 23), each fixed and held here: a busy gRPC port, a bad
+config, install hints that rich markup ate, and what ``score`` writes for a failed item."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from rewardgym.judges.runtime.ports import free_loopback_port
+from tests.cli.test_cli import run
+from tests.conftest import Server
+
+
+def test_a_second_server_on_a_busy_grpc_port_exits_with_a_clear_error(server: Server):
+    busy = server.grpc_target.rsplit(":", 1)[1]
+    port = str(free_loopback_port())
+    started = subprocess.run(
+        [sys.executable, "-m", "rewardgym", "serve", "--port", port, "--grpc-port", busy],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"COLUMNS": "200", "PATH": "/usr/bin"},
+    )
+    assert started.returncode == 1, started.stdout + started.stderr
+    assert f"cannot bind gRPC to 127.0.0.1:{busy}" in started.stdout
+    assert "--grpc-port" in started.stdout  # what to do about it
+    assert "rewardgym HTTP" not in started.stdout  # no banner for a server that never served
+
+
+def test_a_bad_config_prints_its_error_and_no_serving_banner(tmp_path: Path):
+    config = tmp_path / "bad.yaml"
+    config.write_text("rewards:\n  - name: x\n    type: no_such_reward\n")
+    started = run("serve", "--config", str(config), "--port", str(free_loopback_port()))
+    assert started.returncode == 2, started.stdout + started.stderr
+    assert "no_such_reward" in started.stdout
+    assert "rewardgym HTTP" not in started.stdout
+
+
+def test_install_hints_keep_their_extras_in_help_text():
+    for command, extra in (
+        (["envs", "serve"], "rewardgym[openenv]"),
+        (["serve-ray"], "rewardgym[ray]"),
+        (["train"], "rewardgym[train]"),
+    ):
+        shown = run(*command, "--help")
+        assert shown.returncode == 0, shown.stderr
+        assert f"pip install '{extra}'" in shown.stdout, (command, shown.stdout)
+
+
+def test_serve_help_shows_its_default_ports_and_how_to_turn_grpc_off():
+    shown = run("serve", "--help").stdout
+    assert "default 8000" in shown and "default 50051" in shown
+    assert "-1 serves HTTP only" in shown and "'none' for off" in shown
+    assert "Example: rewardgym serve" in shown
+
+
+def test_score_writes_a_score_key_on_every_row_null_on_a_failed_item(tmp_path: Path):
+    items = tmp_path / "items.jsonl"
+    items.write_text(
+        '{"response": "\\\\boxed{2}", "reference": "2"}\n{"response": "no reference"}\n'
+    )
+    out = tmp_path / "out.jsonl"
+    scored = run("score", "-r", "math", "-i", str(items), "-o", str(out))
+    assert scored.returncode == 0, scored.stdout + scored.stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [row["score"] for row in rows] == [1.0, None]
+    assert rows[1]["error"]["type"] == "invalid_input"
