@@ -176,6 +176,7 @@ class ApiKeyAuth:
         headers = dict(scope.get("headers") or [])
         value = headers.get(b"authorization", b"").decode("latin-1")
         key_id, refusal = self.guard.admit(value, "'Authorization: Bearer KEY'")
+        scope.setdefault("state", {})["api_key_id"] = key_id  # a rate-limited key is logged too
         if refusal is not None:
             if refusal.retry_after_s is None:
                 extra = [(b"www-authenticate", b"Bearer")]
@@ -184,7 +185,6 @@ class ApiKeyAuth:
             error = refusal.error()
             await send_json(send, error.http_status, error.to_dict(), extra)
             return
-        scope.setdefault("state", {})["api_key_id"] = key_id
         await self.app(scope, receive, send)
 
 

@@ -305,7 +305,8 @@ def test_model_rewards_served_by_name_over_http_and_grpc(
 """,
         encoding="utf-8",
     )
-    server = start_server(config=config)
+    log = (tmp_path / "server.log").open("w")
+    server = start_server(config=config, log_level="info", stderr=log)
     try:
         listed = {r["name"]: r for r in httpx.get(f"{server.url}/v1/rewards").json()}
         assert {n: listed[n]["taxonomy"]["basis"] for n in listed} == dict.fromkeys(
@@ -328,6 +329,10 @@ def test_model_rewards_served_by_name_over_http_and_grpc(
         assert 0.0 < http_results["tiny_rm"]["score"] < 1.0  # sigmoid
     finally:
         stop_server(server)
+        log.close()
+    logged = (tmp_path / "server.log").read_text()
+    assert "rewardgym.access" in logged or "/v1/score" in logged  # the log is at info
+    assert "Batches" not in logged  # no sentence-transformers progress bar per request
 
 
 def test_train_reward_model_then_serve_it_by_path(tiny_models: dict[str, str], tmp_path: Path):

@@ -131,7 +131,12 @@ def test_request_ids_reach_the_response_and_every_json_log_line(tmp_path: Path):
     log_path = tmp_path / "server.log"
     with log_path.open("w") as log_file:
         server = start_server(
-            {"REWARDGYM_LOG_FORMAT": "json", "REWARDGYM_API_KEYS": "very-secret-key"},
+            {
+                "REWARDGYM_LOG_FORMAT": "json",
+                "REWARDGYM_API_KEYS": "very-secret-key",
+                "REWARDGYM_RATE_LIMIT": "0.01",  # the burst, then 429s: logged with their key
+                "REWARDGYM_RATE_BURST": "6",
+            },
             log_level="info",
             stderr=log_file,
         )
@@ -159,6 +164,11 @@ def test_request_ids_reach_the_response_and_every_json_log_line(tmp_path: Path):
                     metadata=(("authorization", "Bearer very-secret-key"), ("x-request-id", "g-1")),
                 )
                 assert ("x-request-id", "g-1") in call[1].initial_metadata()
+            statuses = [
+                httpx.post(f"{server.url}/v1/score", json=SMALL, headers=auth).status_code
+                for _ in range(6)
+            ]
+            assert 429 in statuses
         finally:
             stop_server(server)
     text = log_path.read_text()
@@ -169,6 +179,8 @@ def test_request_ids_reach_the_response_and_every_json_log_line(tmp_path: Path):
     assert mine and mine[0]["status"] == 200 and mine[0]["path"] == "/v1/score"
     assert re.fullmatch(r"[0-9a-f]{8}", mine[0]["key_id"]) and mine[0]["ms"] >= 0
     assert any(e["status"] == 401 and e.get("key_id") is None for e in access)
+    limited = [e for e in access if e["status"] == 429]
+    assert limited and all(e["key_id"] == mine[0]["key_id"] for e in limited)
     grpc_line = [e for e in access if e.get("request_id") == "g-1"]
     assert grpc_line and grpc_line[0]["status"] == "OK" and "ListRewards" in grpc_line[0]["path"]
     assert any(e["logger"].startswith("uvicorn") for e in lines)  # uvicorn's lines too

@@ -100,7 +100,11 @@ class EmbeddingSimilarity(Reward):
             texts.append(response)
             texts.extend(refs)
         vectors = self.model().encode(
-            texts, batch_size=p.batch_size, normalize_embeddings=True, convert_to_numpy=True
+            texts,
+            batch_size=p.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,  # a server request: no bar in the log per call
         )
         out, at = [], 0
         for _, refs in pairs:
