@@ -210,18 +210,40 @@ def self_rewarding(
         use_cpu=cpu or not has_gpu(),
     )
     reports = train_self_rewarding(run)
+    table, warnings = self_rewarding_summary(reports, output)
+    console.print(table)
+    for warning in warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+    if reports and all(r["pairs"] == 0 for r in reports):
+        console.print("[red]error:[/] no iteration made a pair, so the model was not trained")
+        raise typer.Exit(1)
+
+
+def self_rewarding_summary(reports: list[dict[str, Any]], output: Path) -> tuple[Table, list[str]]:
+    """The run's table (one row an iteration) and a warning for each iteration that made no
+    pairs, with why: unscored judgments (a judge that fails) or equal scores."""
     table = Table(title=f"self-rewarding DPO ({len(reports)} iterations) -> {output}")
-    for col in ("iteration", "pairs", "mean judge", "agreement", "held-out reward"):
+    for col in ("iteration", "pairs", "unscored", "mean judge", "agreement", "held-out reward"):
         table.add_column(col)
+    warnings = []
     for r in reports:
+        unscored = f"{r.get('unscored', 0)}/{r.get('samples', '?')}"
         table.add_row(
             str(r["iteration"]),
             str(r["pairs"]),
+            unscored,
             _fmt(r.get("mean_judge_score")),
             _fmt(r.get("judge_agreement")),
             _fmt(r.get("heldout_reward")),
         )
-    console.print(table)
+        if r["pairs"] == 0:
+            why = (
+                f"{unscored} judgments unscored: is the judge reachable and its verdicts readable?"
+                if r.get("unscored")
+                else "every prompt's samples scored alike (or within --min-margin)"
+            )
+            warnings.append(f"iteration {r['iteration']} made no pairs ({why}); no DPO step ran")
+    return table, warnings
 
 
 def _fmt(value: Any) -> str:

@@ -67,3 +67,19 @@ def test_score_writes_a_score_key_on_every_row_null_on_a_failed_item(tmp_path: P
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [row["score"] for row in rows] == [1.0, None]
     assert rows[1]["error"]["type"] == "invalid_input"
+
+
+def test_self_rewarding_says_when_an_iteration_made_no_pairs_and_why():
+    from rewardgym.cli.train import self_rewarding_summary
+
+    reports = [
+        {"iteration": 1, "pairs": 0, "unscored": 8, "samples": 8},
+        {"iteration": 2, "pairs": 0, "unscored": 0, "samples": 8},
+        {"iteration": 3, "pairs": 3, "unscored": 1, "samples": 8},
+    ]
+    table, warnings = self_rewarding_summary(reports, Path("out"))
+    assert [c.header for c in table.columns][2] == "unscored"
+    assert list(table.columns[2].cells) == ["8/8", "0/8", "1/8"]
+    assert len(warnings) == 2
+    assert "8/8 judgments unscored: is the judge reachable" in warnings[0]
+    assert "scored alike" in warnings[1]

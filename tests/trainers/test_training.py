@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import pickle
 import re
 import subprocess
@@ -21,6 +22,7 @@ pytest.importorskip("trl", reason="the train extra is not installed")
 
 from rewardgym.envs.datasets import env_rows
 from rewardgym.integrations.trl_env_reward import EnvReward
+from rewardgym.judges.runtime.ports import free_loopback_port
 from rewardgym.trainers.runs import SelfRewardingRun
 from rewardgym.trainers.self_judging import build_pairs
 from rewardgym.trainers.self_rewarding import train_self_rewarding
@@ -220,3 +222,32 @@ def test_self_rewarding_one_iteration_judged_by_itself_then_resumed(
     assert reports[1]["judge"] == "env" and reports[1]["judge_agreement"] in (None, 1.0)
     summary = json.loads((out / "self_rewarding_report.json").read_text())
     assert len(summary["iterations"]) == 2 and "heldout_reward" in summary["initial"]
+
+
+@pytest.mark.slow
+def test_self_rewarding_with_a_judge_that_never_answers_warns_and_exits_1(
+    tiny_judge_dir: Path, tmp_path: Path
+):
+    """Fault injection: the judge's backend is a closed port, so every judgment is unscored;
+    the run says so and fails instead of exiting 0 with an untrained model."""
+    down = f"http://127.0.0.1:{free_loopback_port()}/v1"
+    judge = {
+        "type": "pointwise",
+        "params": {"backend": {"base_url": down, "model": "m", "max_retries": 0, "cache": False}},
+    }
+    sizes = ["--prompts-per-iteration", "2", "--samples", "2", "--max-new-tokens", "4"]
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "rewardgym", "train", "self-rewarding", "--cpu"),
+            *("--model", str(tiny_judge_dir), "--output", str(tmp_path / "out")),
+            *("--judge", json.dumps(judge), "--env-kwargs", json.dumps(ARITHMETIC)),
+            *("--iterations", "1", "--train-size", "4", "--heldout-size", "2", *sizes),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "iteration 1 made no pairs (4/4 judgments unscored" in result.stdout
+    assert "no iteration made a pair" in result.stdout
