@@ -19,7 +19,10 @@ envs_app = typer.Typer(
 
 @envs_app.command("list")
 def list_envs() -> None:
-    """The registered environment ids and what each is."""
+    """The registered environment ids and what each is.
+
+    Example: rewardgym envs list
+    """
     from rewardgym.envs.registration import ENV_IDS
 
     table = Table("id", "what")
@@ -67,7 +70,10 @@ def serve_env(
 ) -> None:
     """Serve one environment over OpenEnv's protocol (reset, step, state; WebSocket sessions,
     one environment each) for OpenEnv clients and trainers (pip install 'rewardgym\\[openenv]').
-    Rewards are scored in this process, or on a reward server with --url."""
+    Rewards are scored in this process, or on a reward server with --url.
+
+    Example: rewardgym envs serve rewardgym/ToolUse-v0 --port 8001 --max-sessions 32
+    """
     check_env(env_id)
     kwargs = parse_env_kwargs(env_kwargs)
     try:

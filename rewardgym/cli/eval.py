@@ -39,7 +39,10 @@ def eval_judge(
     ] = None,
     batch_size: Annotated[int, typer.Option(help="pairs per call", min=1)] = 32,
 ) -> None:
-    """Measure a pairwise judge: accuracy, position consistency, ties, parse errors, latency."""
+    """Measure a pairwise judge: accuracy, position consistency, ties, parse errors, latency.
+
+    Example: rewardgym eval judge --reward pairwise_judge --data llmbar.json --report out.json
+    """
     from rewardgym.evals.judge import load_pairs, report
 
     try:

@@ -18,8 +18,17 @@ from rewardgym.cli.options import ConfigOpt, UrlOpt, console, progress
 __all__ = ["rewards", "score"]
 
 
-def rewards(config: ConfigOpt = None, url: UrlOpt = None) -> None:
-    """List the named rewards (of a config, or of a running server) as a table."""
+def rewards(
+    config: ConfigOpt = None,
+    url: Annotated[
+        str | None,
+        typer.Option("--url", help="list a running server's rewards (e.g. http://127.0.0.1:8000)"),
+    ] = None,
+) -> None:
+    """List the named rewards (of a config, or of a running server) as a table.
+
+    Example: rewardgym rewards --url http://127.0.0.1:8000
+    """
     if url:
         from rewardgym.client import RewardClient
 
@@ -69,7 +78,11 @@ def score(
     url: UrlOpt = None,
     batch_size: Annotated[int, typer.Option(help="items per call", min=1)] = 256,
 ) -> None:
-    """Score a JSONL file of items with one reward and write one result per line."""
+    """Score a JSONL file of items with one reward and write one result per line (a failed
+    item's line has "score": null and its "error").
+
+    Example: rewardgym score --reward math --input items.jsonl --output results.jsonl
+    """
     from rewardgym.schema import Item, Result
 
     raw = _read_items(input)

@@ -81,7 +81,10 @@ def serve_ray(
 ) -> None:
     """Serve the HTTP API as a Ray Serve deployment of N replicas (pip install
     'rewardgym\\[ray]'), until interrupted. On a cluster, every node runs Ray Serve's proxy:
-    put a load balancer in front of them. Settings come from REWARDGYM_* variables."""
+    put a load balancer in front of them. Settings come from REWARDGYM_* variables.
+
+    Example: rewardgym serve-ray --replicas 4 --port 8000
+    """
     import signal
     import time
 
@@ -123,7 +126,10 @@ def healthcheck(
     timeout: Annotated[float, typer.Option(help="seconds to wait for the answer")] = 2.0,
 ) -> None:
     """Exit 0 when the server answers /readyz with 200 (rewards loaded, not draining), else 1.
-    For container health checks (the Dockerfile's HEALTHCHECK, compose.yaml)."""
+    For container health checks (the Dockerfile's HEALTHCHECK, compose.yaml).
+
+    Example: rewardgym healthcheck --url http://127.0.0.1:8000
+    """
     import httpx
 
     from rewardgym.config import Settings

@@ -67,10 +67,14 @@ def grpo(
     seed: Annotated[int, typer.Option(help="seed of sampling and training")] = G.seed,
     cpu: Annotated[bool, typer.Option(help="train on the CPU even if a GPU is present")] = False,
 ) -> None:
-    """GRPO (TRL) with rewards from a rewardgym environment (single-turn or multi-step).
+    """GRPO (TRL) with rewards from a rewardgym environment: single-turn and multi-step
+    through a reward function, multi-turn and tool use (MultiTurn, ToolUse) through TRL's
+    environment_factory.
 
     Writes grpo_curve.json + grpo_curve.png (training and held-out reward over steps),
     grpo_report.json and the trained model (model/) under --output.
+
+    Example: rewardgym train grpo --env rewardgym/ReasoningGym-v0 --model ./policy --output grpo
     """
     from rewardgym.trainers.grpo import train_grpo
 
@@ -171,6 +175,8 @@ def self_rewarding(
     Each iteration is saved to --output/iteration-K/ (model + report.json); running again
     with the same --output resumes after the last finished iteration. The reports are also
     in self_rewarding_report.json, the held-out curve in self_rewarding_curve.json/.png.
+
+    Example: rewardgym train self-rewarding --model ./policy --output runs/sr --iterations 3
     """
     from rewardgym.trainers.self_rewarding import train_self_rewarding
 
@@ -288,6 +294,8 @@ def reward_model(
 
     The saved model in --output is what a `reward_model` reward loads by path; the report
     (reward_model_report.json) gives held-out pairwise accuracy before and after training.
+
+    Example: rewardgym train reward-model --data pairs.jsonl --output runs/rm --epochs 2
     """
     from rewardgym.trainers.reward_model import train_reward_model
 

@@ -83,3 +83,40 @@ def test_self_rewarding_says_when_an_iteration_made_no_pairs_and_why():
     assert len(warnings) == 2
     assert "8/8 judgments unscored: is the judge reachable" in warnings[0]
     assert "scored alike" in warnings[1]
+
+
+def _leaf_commands() -> list[list[str]]:
+    """Every command's path (``["train", "grpo"]``), from the Typer apps' own registries."""
+    import typer
+
+    from rewardgym.cli import app
+
+    def walk(group: typer.Typer, path: list[str]) -> list[list[str]]:
+        found = []
+        for command in group.registered_commands:
+            name = command.name or command.callback.__name__.replace("_", "-")  # type: ignore[union-attr]
+            found.append([*path, name])
+        for sub in group.registered_groups:
+            assert sub.typer_instance is not None and sub.name is not None
+            found.extend(walk(sub.typer_instance, [*path, sub.name]))
+        return found
+
+    return walk(app, [])
+
+
+def test_every_command_shows_an_example_whose_options_it_has():
+    import re
+    import shlex
+
+    commands = _leaf_commands()
+    assert len(commands) >= 14, commands
+    for path in commands:
+        shown = run(*path, "--help").stdout
+        assert "Usage" in shown, (path, shown)
+        [example] = [line for line in shown.splitlines() if "Example: rewardgym" in line]
+        words = shlex.split(example.strip(" │").split("Example: ", 1)[1])
+        assert words[1 : 1 + len(path)] == path, (path, words)
+        rest = shown.replace(example, "")
+        known = set(re.findall(r"--[a-z][a-z0-9-]*", rest))
+        used = {w.split("=")[0] for w in words if w.startswith("--")}
+        assert used <= known, (path, sorted(used - known))
