@@ -84,3 +84,62 @@ def test_a_fork_bomb_in_one_pool_leaves_another_pools_run_its_processes():
         other_pool.close()
     assert ran.exit_code == 0, ran.stderr
     assert ran.stdout.strip() == "forked 4"
+
+
+needs_root_bwrap = pytest.mark.skipif(
+    shutil.which("bwrap") is None or os.geteuid() != 0,
+    reason="users per slot need root and bubblewrap (scripts/test installs it)",
+)
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
+def test_a_program_that_never_reads_a_large_stdin_still_stops_at_its_wall_clock():
+    sandbox = Sandbox("bubblewrap")
+    started = time.monotonic()
+    ran = sandbox.run("import time\ntime.sleep(60)", "x" * 1_000_000, Limits(wall_s=2))
+    assert ran.timed_out and time.monotonic() - started < 10
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
+def test_a_program_that_forges_bwraps_setup_error_is_not_run_again():
+    forged = (
+        "import sys, time\ntime.sleep(1)\n"
+        "sys.stderr.write('bwrap: Creating new namespace failed: Resource temporarily unavailable')"
+        "\nsys.exit(1)"
+    )
+    started = time.monotonic()
+    ran = Sandbox("bubblewrap").run(forged, limits=Limits(wall_s=5))
+    assert ran.exit_code == 1 and time.monotonic() - started < 3  # one run, not four
+
+
+@needs_root_bwrap
+def test_no_slot_runs_as_the_probes_user_so_a_bomb_cannot_fail_a_new_sandbox():
+    from rewardgym.judges.runtime.sandbox import NOBODY
+
+    bomb_pool = SandboxSlots(1, "test:bomb2")
+    assert NOBODY not in bomb_pool._uids
+    try:
+        limits = Limits(cpu_s=5, wall_s=4, processes=16)
+        bomb = threading.Thread(
+            target=bomb_pool.run_here, args=(Sandbox("bubblewrap"), FORK_BOMB, "", limits)
+        )
+        bomb.start()
+        time.sleep(1.5)
+        Sandbox("bubblewrap")  # its probe runs now, as NOBODY: it starts
+        bomb.join()
+    finally:
+        bomb_pool.close()
+
+
+def test_inline_code_specs_share_one_pool_whatever_workers_they_ask_for():
+    from rewardgym.judges.rules.code import INLINE_WORKERS, CodeReward
+    from rewardgym.schema import RewardSpec
+
+    pools = []
+    before = UIDS.in_use()
+    for workers in (1, 7, 64, 200):
+        reward = CodeReward(RewardSpec(type="code", params={"workers": workers}))
+        reward.label = "inline:code"
+        pools.append(reward.slots())
+    assert all(pool is pools[0] for pool in pools) and pools[0].size == INLINE_WORKERS
+    assert UIDS.in_use() - before <= INLINE_WORKERS  # none, if an earlier test made the pool

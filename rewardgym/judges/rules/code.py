@@ -61,9 +61,10 @@ class CodeParams(Params):
     )
 
 
-_INLINE_SLOTS: dict[int, SandboxSlots] = {}
-"""Inline code specs share one pool per size (callers cannot set ``workers``, so one pool):
-256 cached inline specs must not mean 256 thread pools."""
+_INLINE_SLOTS: list[SandboxSlots] = []
+"""The one pool every inline code spec shares (``INLINE_WORKERS`` runs at once, whatever
+``workers`` a trusted caller sends): inline specs must not make a pool, and take users, each."""
+INLINE_WORKERS = 4
 
 
 class CodeReward(Reward):
@@ -105,9 +106,9 @@ class CodeReward(Reward):
         """This reward's pool of sandbox runs (shared by all inline code specs)."""
         workers = self.params.workers
         if self.label.startswith("inline:"):
-            if workers not in _INLINE_SLOTS:
-                _INLINE_SLOTS[workers] = SandboxSlots(workers, f"sandbox:{self.label}")
-            return _INLINE_SLOTS[workers]
+            if not _INLINE_SLOTS:
+                _INLINE_SLOTS.append(SandboxSlots(INLINE_WORKERS, f"sandbox:{self.label}"))
+            return _INLINE_SLOTS[0]
         if self._own_slots is None:
             self._own_slots = SandboxSlots(workers, f"sandbox:{self.label}")
         return self._own_slots

@@ -17,6 +17,7 @@ There is no unsandboxed fallback: a missing ``bwrap`` is a ``SandboxUnavailable`
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -26,7 +27,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from rewardgym.judges.runtime.limits import (
     CappedOutput,
@@ -133,13 +134,17 @@ class Sandbox:
             self.python = self.python or sys.executable
             log.warning("sandbox: none; untrusted code would run with this server's rights")
 
-    def command(self, limits: Limits, seccomp_fd: int | None = None) -> list[str]:
+    def command(
+        self, limits: Limits, seccomp_fd: int | None = None, status_fd: int | None = None
+    ) -> list[str]:
         assert self.python is not None
         if self.bwrap is None:
             return [self.python, "-I", "main.py"]
         hardening = [*_NO_USERNS] if _bwrap_supports(self.bwrap, "--disable-userns") else []
         if seccomp_fd is not None:
             hardening += ["--seccomp", str(seccomp_fd)]
+        if status_fd is not None:  # bwrap writes {"child-pid": N} there once the program runs
+            hardening += ["--json-status-fd", str(status_fd)]
         return [
             self.bwrap,
             "--unshare-all",
@@ -178,36 +183,46 @@ class Sandbox:
             os.chmod(program, 0o644)
             drop = uid if self.bwrap is not None and os.geteuid() == 0 else None
             for attempt in range(1, SETUP_RETRIES + 1):
-                result = self._run(workdir, stdin, limits, drop)
-                if not _setup_raced(result) or attempt == SETUP_RETRIES:
+                result, started = self._run(workdir, stdin, limits, drop)
+                if started or not _setup_raced(result) or attempt == SETUP_RETRIES:
                     return result
                 # The last run's processes of this user were still being reaped, so bwrap
                 # could not fork within the process limit: wait a moment, start again.
                 time.sleep(0.1 * attempt)
             return result
 
-    def _run(self, workdir: str, stdin: str, limits: Limits, uid: int | None) -> RunResult:
+    def _run(
+        self, workdir: str, stdin: str, limits: Limits, uid: int | None
+    ) -> tuple[RunResult, bool]:
+        """The run's result, and whether the program itself started (bwrap's own status, which
+        the program cannot write: a program that prints bwrap's setup error is not re-run)."""
         started = time.monotonic()
         program = filter_program() if self.bwrap is not None else None
-        seccomp_read = None
+        seccomp_read = status_read = status_write = None
         if program is not None:  # bwrap reads the filter from a pipe it inherits
             seccomp_read, seccomp_write = os.pipe()
             os.write(seccomp_write, program)
             os.close(seccomp_write)
+            status_read, status_write = os.pipe()
+        passed = tuple(fd for fd in (seccomp_read, status_write) if fd is not None)
         try:
             process = subprocess.Popen(
-                self.command(limits, seccomp_read),
+                self.command(limits, seccomp_read, status_write),
                 cwd=workdir,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 preexec_fn=limit_preexec(limits, uid),  # limits and the user are set there
                 env={"PATH": "/usr/bin:/bin", **dict(self.env)} if self.bwrap is None else {},
-                pass_fds=() if seccomp_read is None else (seccomp_read,),
+                pass_fds=passed,
             )
+        except BaseException:
+            if status_read is not None:
+                os.close(status_read)
+            raise
         finally:
-            if seccomp_read is not None:
-                os.close(seccomp_read)
+            for fd in passed:
+                os.close(fd)
         out = CappedOutput(limits.output_bytes)
         err = CappedOutput(limits.output_bytes)
         readers = [
@@ -216,22 +231,21 @@ class Sandbox:
         ]
         for reader in readers:
             reader.start()
-        try:
-            assert process.stdin is not None
-            process.stdin.write(stdin.encode())
-            process.stdin.close()
-        except (BrokenPipeError, OSError):
-            pass
+        # stdin from a thread of its own: a program that never reads a large input must not
+        # hold this thread in write() past the wall clock (the limit starts now, not after it)
+        assert process.stdin is not None
+        writer = threading.Thread(target=_feed, args=(process.stdin, stdin.encode()), daemon=True)
+        writer.start()
         timed_out = False
         try:
             process.wait(timeout=limits.wall_s)
         except subprocess.TimeoutExpired:
             timed_out = True
         kill_group(process)
-        for reader in readers:
-            reader.join(timeout=2)
+        for thread in (*readers, writer):
+            thread.join(timeout=2)
         code = process.returncode
-        return RunResult(
+        result = RunResult(
             exit_code=code,
             stdout=out.text(),
             stderr=err.text(),
@@ -240,6 +254,31 @@ class Sandbox:
             output_exceeded=out.exceeded or err.exceeded,
             signal=-code if code is not None and code < 0 else None,
         )
+        return result, status_read is None or _program_started(status_read)
+
+
+def _feed(pipe: Any, data: bytes) -> None:
+    try:
+        pipe.write(data)
+    except OSError:  # the program ended (or was killed) without reading it all
+        pass
+    finally:
+        with contextlib.suppress(OSError):
+            pipe.close()
+
+
+def _program_started(status_read: int) -> bool:
+    """Whether bwrap reported the program's pid (it only does once the program is spawned)."""
+    chunks: list[bytes] = []
+    try:
+        os.set_blocking(status_read, False)
+        while chunk := os.read(status_read, 65536):
+            chunks.append(chunk)
+    except BlockingIOError:
+        pass
+    finally:
+        os.close(status_read)
+    return b'"child-pid"' in b"".join(chunks)
 
 
 def _setup_raced(result: RunResult) -> bool:

@@ -30,7 +30,7 @@ class SlotBusy(RuntimeError):
 class UidAllocator:
     """Hands out distinct uids counting down from ``top``; freed ones are handed out again."""
 
-    def __init__(self, top: int = NOBODY, count: int = 8192) -> None:
+    def __init__(self, top: int = NOBODY - 1, count: int = 8192) -> None:
         self.top, self.count = top, count
         self._free: list[int] = []
         self._next = top
@@ -58,7 +58,9 @@ class UidAllocator:
 
 
 UIDS = UidAllocator()
-"""The process's one allocator: every ``SandboxSlots`` takes its users here."""
+"""The process's one allocator: every ``SandboxSlots`` takes its users here, below ``NOBODY``
+(65534), which is left to the sandbox's start-up probe, so a fork bomb in a slot cannot make
+a new sandbox fail its probe."""
 
 
 class SandboxSlots:
