@@ -19,11 +19,11 @@ like solving), one that fails (unknown tool, bad arguments, code that raised, th
 refused) ``invalid``, and the same failing call again ``repeated_failure`` instead; they are
 added to that turn's reward. The final turn's reward is ``outcome_weight`` times the outcome
 score (a failed reward follows ``on_error``), plus ``useful`` when the answer passed (score
->= 0.5) and is a result a tool returned (its last number among a result's numbers, or a
-non-numeric answer within a result's text): once an episode, and within the same half of
-``outcome_weight`` as ``valid``, so a policy earns it only by solving with the tool's help;
-``info["useful_turn"]`` is the index in ``info["turns"]`` of the tool turn it came from (a
-result with more than ``MAX_NUMBERS`` numbers is a dump and counts for none).
+>= 0.5) and is what a tool computed (``useful_result``: not echoed from the call, not picked
+from a dump): once an episode, and within the same half of ``outcome_weight`` as ``valid``,
+so a policy earns it only by solving with the tool's help; ``info["useful_turn"]`` is the
+index in ``info["turns"]`` of the tool turn it came from. A call refused for reasons not the
+model's (every python slot busy) earns nothing either way.
 
 For trainers that keep token ids: each turn's text is in ``info["turns"]`` exactly as the
 model produced it (assistant) or as the env appended it (tool), with its character span in
@@ -33,13 +33,12 @@ trainer's tokens without re-tokenising the history.
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from rewardgym.envs.base import StepReturn, TextEnv, reward_value
+from rewardgym.envs.useful_result import Output, answer_text, useful_output
 from rewardgym.judges.tools import (
     BM25Index,
     PythonSession,
@@ -131,7 +130,7 @@ class ToolUseEnv(TextEnv):
         self._earned = 0.0
         self._answer: str | None = None
         self._last_results = 0
-        self._outputs: list[tuple[int, str]] = []  # (tool turn index, result) of calls that ran
+        self._outputs: list[Output] = []  # the calls that ran
 
     # -- episode ----------------------------------------------------------------------------
 
@@ -214,8 +213,8 @@ class ToolUseEnv(TextEnv):
             self.calls += 1
             text, ok = run_call(self.tools, call)
             reward += self._call_reward(call, ok)
-            if ok:
-                self._outputs.append((len(self.turns) + 1, text))  # the tool turn added below
+            if ok:  # the tool turn is added below, after this turn's assistant turn
+                self._outputs.append(Output(len(self.turns) + 1, call.arguments, text))
             responses.append(f"<tool_response>\n{text}\n</tool_response>")
             self.messages.append({"role": "tool", "name": call.name, "content": text})
         self._last_results = len(responses)
@@ -223,11 +222,11 @@ class ToolUseEnv(TextEnv):
         self._add_turn("tool", "\n".join(responses) + "\n" if responses else "", 0.0)
         return []
 
-    def _call_reward(self, call: ToolCall, ok: bool) -> float:
+    def _call_reward(self, call: ToolCall, ok: bool | None) -> float:
         """A call's step reward. ``valid`` is paid once per distinct call, and all the
         ``valid`` of an episode together at most ``outcome_weight / 2``: calling tools never
         pays more than half of what solving the task does (a policy farming cheap calls)."""
-        if self.tool_rewards is None:
+        if self.tool_rewards is None or ok is None:  # None: the tool was busy, not the call bad
             return 0.0
         rewards = self._rewards()
         key = call.key() if call.error is None else f"error:{call.error}"
@@ -256,7 +255,7 @@ class ToolUseEnv(TextEnv):
         if self.tool_rewards is None or result.score is None or result.score < 0.5:
             return None
         assert self._answer is not None
-        return _answer_source(self._answer, self._outputs)
+        return useful_output(answer_text(self._answer, result.metadata), self._outputs)
 
     def finish_step(self, results: list[Result]) -> StepReturn:
         if self._answer is not None:
@@ -277,41 +276,3 @@ class ToolUseEnv(TextEnv):
             self.end("max_tool_calls" if self.calls >= self.max_tool_calls else "max_turns")
             return "", reward, False, True, self.info(stop=self.stop)
         return self.observation(), reward, False, False, self.info()
-
-
-_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+)?")
-
-
-def _numbers(text: str) -> list[float]:
-    found = []
-    for match in _NUMBER.findall(text):
-        try:
-            found.append(float(match.replace(",", "")))
-        except ValueError:
-            continue
-    return found
-
-
-MAX_NUMBERS = 8
-"""A result with more numbers than this is a dump, not an answer: printing every number in a
-range must not make each correct answer "useful"."""
-
-
-def _answer_source(answer: str, outputs: Sequence[tuple[int, str]]) -> int | None:
-    """The first of ``outputs`` (turn, text) that holds the answer: the last number of the
-    answer (its last ``\\boxed{}`` when it has one) among the output's numbers (at most
-    ``MAX_NUMBERS`` of them), or for an answer with no number its text, lower-cased, within
-    the output's."""
-    boxed = re.findall(r"\\boxed\{([^{}]*)\}", answer)
-    final = (boxed[-1] if boxed else answer).strip()
-    numbers = _numbers(final)
-    for turn, text in outputs:
-        if numbers:
-            found = _numbers(text)
-            if len(found) <= MAX_NUMBERS and any(
-                math.isclose(numbers[-1], n, rel_tol=1e-9) for n in found
-            ):
-                return turn
-        elif final and final.lower() in text.lower():
-            return turn
-    return None

@@ -262,3 +262,49 @@ def test_a_result_dump_holding_every_number_is_not_useful():
     env.step(call("python", code="print(*range(7006640, 7006660))"))
     *_, reward, terminated, _, info = env.step("\\boxed{7006652}")
     assert terminated and reward == 1.0 and info["useful_turn"] is None
+
+
+@pytest.mark.parametrize(
+    ("actions", "why"),
+    [
+        ([call("calculator", expression="7006652")], "echoed: the call held the answer"),
+        ([call("calculator", expression="7006652+0")], "echoed with a no-op"),
+        (
+            [call("calculator", expression="2+3"), "The answer is 7006652 (5)"],
+            "two numbers in the answer: ambiguous",
+        ),
+    ],
+)
+def test_useful_is_not_paid_for_hacks_a_policy_would_find(actions: list[str], why: str):
+    env = ToolUseEnv(tools=["calculator"], tool_rewards={"useful": 0.2})
+    env.reset(options={"task": TASK})
+    if len(actions) == 1:
+        actions = [*actions, "\\boxed{7006652}"]
+    for action in actions:
+        *_, terminated, _, info = env.step(action)
+    assert terminated and info["useful_turn"] is None, why
+
+
+def test_useful_reads_signs_separators_and_dumps_as_a_policy_cannot_game_them():
+    from rewardgym.envs.useful_result import Output, numbers, useful_output
+
+    assert numbers("10-5") == [10.0, 5.0] and numbers("7{,}006{,}652") == [7006652.0]
+    printed = [" ".join(map(str, range(i, i + 8))) for i in range(4)]
+    split_dump = [Output(i, {"code": "print(...)"}, text) for i, text in enumerate(printed)]
+    assert useful_output("5", split_dump) is None  # 32 numbers across four calls: a dump
+    letters = [Output(2, {"code": "print('ABCD')"}, "ABCD")]
+    assert useful_output("C", letters) is None  # a letter within a line is not the line
+    assert useful_output("C", [Output(2, {"code": "print(pick())"}, "C")]) == 2
+
+
+def test_a_busy_tool_costs_the_episode_nothing():
+    from rewardgym.judges.tools import Tool, ToolUnavailable
+
+    def python(code: str) -> str:
+        """Always busy (fault injection: every slot taken)."""
+        raise ToolUnavailable("python is busy")
+
+    env = ToolUseEnv(tools=[Tool.from_function(python)], tool_rewards={})
+    env.reset(options={"task": TASK})
+    rewards = [env.step(call("python", code="print(1)"))[1] for _ in range(2)]
+    assert rewards == [0.0, 0.0]  # not invalid, not a repeated failure

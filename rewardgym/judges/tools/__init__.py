@@ -6,7 +6,7 @@ from rewardgym.judges.tools.calculator import calculate, calculator_tool
 from rewardgym.judges.tools.calls import ToolCall, parse_tool_calls, run_call
 from rewardgym.judges.tools.python_tool import PythonSession, python_tool
 from rewardgym.judges.tools.search import BM25Index, search_tool
-from rewardgym.judges.tools.tool import Tool, ToolError
+from rewardgym.judges.tools.tool import Tool, ToolError, ToolUnavailable
 
 __all__ = [
     "BM25Index",
@@ -14,6 +14,7 @@ __all__ = [
     "Tool",
     "ToolCall",
     "ToolError",
+    "ToolUnavailable",
     "calculate",
     "calculator_tool",
     "parse_tool_calls",

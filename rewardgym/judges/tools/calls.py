@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from rewardgym.judges.tools.tool import Tool, ToolError
+from rewardgym.judges.tools.tool import Tool, ToolError, ToolUnavailable
 
 __all__ = ["MAX_CALLS", "ToolCall", "parse_tool_calls", "run_call"]
 
@@ -58,10 +58,13 @@ def parse_tool_calls(text: str) -> list[ToolCall]:
     return calls[:MAX_CALLS]
 
 
-def run_call(tools: dict[str, Tool], call: ToolCall, max_chars: int = 8000) -> tuple[str, bool]:
+def run_call(
+    tools: dict[str, Tool], call: ToolCall, max_chars: int = 8000
+) -> tuple[str, bool | None]:
     """What ``call`` returns, and whether it ran: a call that could not be read, an unknown
     tool, bad arguments, a tool that refused or failed are each an ``error: ...`` text for
-    the model (a failed call is data, never an exception)."""
+    the model (a failed call is data, never an exception); None when the tool was unavailable
+    through no fault of the call (``ToolUnavailable``)."""
     if call.error is not None:
         return f"error: {call.error}", False
     tool = tools.get(call.name)
@@ -69,6 +72,8 @@ def run_call(tools: dict[str, Tool], call: ToolCall, max_chars: int = 8000) -> t
         return f"error: no tool {call.name!r}; tools: {sorted(tools)}", False
     try:
         return tool(call.arguments)[:max_chars], True
+    except ToolUnavailable as exc:
+        return f"error: {exc}"[:max_chars], None
     except ToolError as exc:
         return f"error: {exc}"[:max_chars], False
     except Exception as exc:  # a user's tool failed: the model sees why, the run goes on

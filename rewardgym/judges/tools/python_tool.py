@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from rewardgym.judges.runtime.limits import Limits
 from rewardgym.judges.runtime.sandbox import Sandbox, SandboxUnavailable
 from rewardgym.judges.runtime.sandbox_slots import SandboxSlots, SlotBusy
-from rewardgym.judges.tools.tool import Tool, ToolError
+from rewardgym.judges.tools.tool import Tool, ToolError, ToolUnavailable
 
 __all__ = ["PythonSession", "python_tool"]
 
@@ -106,7 +106,8 @@ class PythonSession:
         try:
             ran = _slots().run_here(sandbox, program, limits=self.limits, wait_s=SLOT_WAIT_S)
         except SlotBusy:
-            raise ToolError(f"python is busy: all {SLOTS} slots stayed taken; try again") from None
+            message = f"python is busy: all {SLOTS} slots stayed taken; try again"
+            raise ToolUnavailable(message) from None
         self.seconds += ran.wall_s
         if ran.output_exceeded:
             raise ToolError(f"the code printed more than {self.limits.output_bytes} bytes")

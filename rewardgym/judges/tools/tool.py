@@ -10,11 +10,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Tool", "ToolError", "json_type"]
+__all__ = ["Tool", "ToolError", "ToolUnavailable", "json_type"]
 
 
 class ToolError(Exception):
     """A call the tool refuses or cannot complete; its message goes back to the model."""
+
+
+class ToolUnavailable(ToolError):
+    """The tool could not take the call for reasons not the model's (every slot busy): the
+    model is told, and step rewards treat the call as neither valid nor invalid."""
 
 
 _JSON_TYPES: dict[Any, str] = {str: "string", int: "integer", float: "number", bool: "boolean"}
