@@ -119,9 +119,15 @@ class ToolUseEnv(TextEnv):
         self.tool_rewards = dict(tool_rewards) if tool_rewards is not None else None
         self.outcome_weight = outcome_weight
         self.python_settings = dict(python or {})
-        self.mcp_servers = [McpServer(server) for server in mcp]
-        for server in self.mcp_servers:
-            self.tool_specs.extend(server.tools)
+        self.mcp_servers: list[McpServer] = []
+        try:
+            for server in mcp:
+                self.mcp_servers.append(McpServer(server))
+                self._add_tools(self.mcp_servers[-1].tools)
+        except BaseException:  # one server failed: the ones connected are closed, not leaked
+            for connected in self.mcp_servers:
+                connected.close()
+            raise
         self.tools: dict[str, Tool] = {}
         self.turns: list[dict[str, Any]] = []
         self.calls = 0
@@ -164,6 +170,15 @@ class ToolUseEnv(TextEnv):
             return search_tool(self.index)
         assert callable(spec)
         return spec if isinstance(spec, Tool) else Tool.from_function(spec)
+
+    def _add_tools(self, tools: Sequence[Tool]) -> None:
+        """An MCP server's tools, none of which may take another tool's name."""
+        taken = {_spec_name(spec) for spec in self.tool_specs}
+        for tool in tools:
+            if tool.name in taken:
+                raise ValueError(f"MCP tool {tool.name!r} has the name of another tool")
+            taken.add(tool.name)
+            self.tool_specs.append(tool)
 
     def close(self) -> None:
         for server in self.mcp_servers:
@@ -276,3 +291,9 @@ class ToolUseEnv(TextEnv):
             self.end("max_tool_calls" if self.calls >= self.max_tool_calls else "max_turns")
             return "", reward, False, True, self.info(stop=self.stop)
         return self.observation(), reward, False, False, self.info()
+
+
+def _spec_name(spec: str | Callable[..., Any]) -> str:
+    if isinstance(spec, str):
+        return spec
+    return spec.name if isinstance(spec, Tool) else spec.__name__

@@ -210,6 +210,12 @@ class EnvironmentFactory:
     ) -> None:
         self.env_id = env_id
         self.env_kwargs = dict(env_kwargs or {})
+        if self.env_kwargs.get("mcp"):  # TRL offers a class's fixed methods as the tools
+            raise ValueError(
+                "MCP tools cannot be offered through TRL's environment_factory (its tools are "
+                "the class's methods: calculator, python, search, submit); use them in a "
+                "Gymnasium loop or over OpenEnv"
+            )
         self.url = url
         self.config = config
         self.on_error = as_policy(on_error)  # a clear error now, not mid-training

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -118,3 +119,48 @@ def stdio_servers_running() -> int:
             continue
         found += [a.decode() for a in argv] == STDIO
     return found
+
+
+def test_a_tool_that_would_shadow_another_is_refused_and_nothing_is_left_running():
+    def to_metres(value: float, unit: str) -> str:
+        """Already here."""
+        return "0"
+
+    with pytest.raises(ValueError, match="MCP tool 'to_metres' has the name of another tool"):
+        ToolUseEnv(tools=[to_metres], mcp=[STDIO])
+    bad = [sys.executable, "-c", "import sys; sys.exit(3)"]
+    with pytest.raises(ConnectionError):
+        ToolUseEnv(tools=[], mcp=[STDIO, bad])  # the first one connected, then closed
+    assert stdio_servers_running() == 0
+
+
+def test_mcp_tools_through_trls_factory_are_refused_with_why():
+    from rewardgym.integrations.trl_env import environment_factory
+
+    with pytest.raises(ValueError, match="use them in a Gymnasium loop or over OpenEnv"):
+        environment_factory("rewardgym/ToolUse-v0", mcp=[STDIO])
+
+
+def test_json_schemas_tool_check_does_not_know_still_let_the_call_through():
+    from rewardgym.judges.tools import Tool
+
+    def echo(**kwargs: object) -> str:
+        return json.dumps(kwargs)
+
+    odd = {"type": "object", "properties": {"xs": {"type": "array"}, "y": True}, "required": []}
+    tool = Tool("echo", "odd schema", odd, echo)
+    assert tool({"xs": [1, "a"], "y": None}) == '{"xs": [1, "a"], "y": null}'
+    with pytest.raises(ToolError, match="xs must be a array"):
+        tool({"xs": "not a list"})
+
+
+def test_a_server_that_never_answers_fails_within_its_timeout_and_leaves_nothing():
+    silent = [sys.executable, "-c", "import sys\nfor line in sys.stdin:\n    pass"]
+    started = time.monotonic()
+    with pytest.raises(ConnectionError, match="did not start"):
+        McpServer(silent, timeout_s=3)
+    assert time.monotonic() - started < 3 + 6  # not twice the timeout
+    deadline = time.monotonic() + 5
+    while any(t.name == "rewardgym-mcp" for t in threading.enumerate()):
+        assert time.monotonic() < deadline, "the connection's thread outlived close()"
+        time.sleep(0.1)

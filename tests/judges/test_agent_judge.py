@@ -190,3 +190,12 @@ async def test_a_real_model_judge_calls_the_real_tools_and_every_item_ends_in_a_
         if step["tool"] == "calculator" and not step["result"].startswith("error:"):
             assert step["result"] == calculate(step["arguments"]["expression"])
     print("\n" + "\n".join(json.dumps(s) for s in steps))
+
+
+def test_passages_are_checked_at_once_and_indexed_only_when_searched():
+    from rewardgym.judges.llm.agent import MAX_DOCUMENT_CHARS, _passages_tool
+
+    with pytest.raises(ValueError, match="more than 4,000,000 characters"):
+        _passages_tool(["x" * (MAX_DOCUMENT_CHARS // 2)] * 3)
+    search = _passages_tool(["...", "!!!"])  # no word at all: no division by zero
+    assert search({"query": "anything"}) == "no document matches"

@@ -179,29 +179,39 @@ class AgentJudge(LLMJudge):
 
 
 MAX_DOCUMENTS = 1000
+MAX_DOCUMENT_CHARS = 4_000_000
+"""An item's reference passages at most, in number and in characters all together."""
 
 
 def _passages_tool(documents: Any) -> Tool:
-    """``search`` over the item's reference passages (``metadata.documents``)."""
+    """``search`` over the item's reference passages (``metadata.documents``), checked here
+    and indexed on the first search, on the tool thread (never on the event loop)."""
     if documents is None:
         documents = []
     if not isinstance(documents, list) or len(documents) > MAX_DOCUMENTS:
         raise ValueError(f"metadata.documents must be a list of at most {MAX_DOCUMENTS} passages")
-    rows = []
+    rows, chars = [], 0
     for i, doc in enumerate(documents):
         if isinstance(doc, str):
             doc = {"text": doc}
         if not isinstance(doc, dict) or not isinstance(doc.get("text"), str):
             raise ValueError(f"metadata.documents[{i}] must be a string or {{title, text}}")
-        rows.append({"id": str(i), "title": str(doc.get("title", "")), "text": doc["text"]})
-    if not rows:
+        row = {"id": str(i), "title": str(doc.get("title", ""))[:1000], "text": doc["text"]}
+        chars += len(row["title"]) + len(row["text"])
+        if chars > MAX_DOCUMENT_CHARS:
+            raise ValueError(f"metadata.documents hold more than {MAX_DOCUMENT_CHARS:,} characters")
+        rows.append(row)
+    index: list[Tool] = []
 
-        def search(query: str) -> str:
-            """Search the reference passages for this item (none were given)."""
+    def search(query: str, k: int = 3) -> str:
+        """Search the item's reference passages; the best ones, each with its id and title."""
+        if not rows:
             raise ToolError("this item has no reference passages to search")
+        if not index:
+            index.append(search_tool(BM25Index(rows)))
+        return index[0]({"query": query, "k": k})
 
-        return Tool.from_function(search)
-    return search_tool(BM25Index(rows))
+    return Tool.from_function(search)
 
 
 def _arguments(tool: Tool) -> str:

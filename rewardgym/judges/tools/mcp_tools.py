@@ -21,6 +21,9 @@ from rewardgym.judges.tools.tool import Tool, ToolError
 
 __all__ = ["McpServer"]
 
+CLOSE_WAIT_S = 5.0
+"""How long ``close()`` waits for the connection to end before it cancels it."""
+
 
 class McpServer:
     """A connection to one MCP server and its tools.
@@ -89,10 +92,17 @@ class McpServer:
 
     def _tool(self, listed: Any) -> Tool:
         name = listed.name
-        schema = dict(listed.input_schema or {})
-        schema.setdefault("type", "object")
-        schema.setdefault("properties", {})
-        schema.setdefault("required", [])
+        given = listed.input_schema if isinstance(listed.input_schema, dict) else {}
+        properties = given.get("properties")
+        required = given.get("required")
+        schema = {  # what Tool.check reads, whatever valid JSON Schema the server sent
+            **given,
+            "type": "object",
+            "properties": properties if isinstance(properties, dict) else {},
+            "required": [r for r in required if isinstance(r, str)]
+            if isinstance(required, list)
+            else [],
+        }
 
         def call(**arguments: Any) -> str:
             return self.call(name, arguments)
@@ -121,13 +131,22 @@ class McpServer:
         return text
 
     def close(self) -> None:
-        """End the connection (and a stdio server's process)."""
+        """End the connection (and a stdio server's process): within a few seconds, also when
+        the server never answered (the connection attempt is cancelled, not waited out)."""
         if self._loop.is_closed():
             return
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(self.timeout_s)
+        connected = self._ready.is_set() and self._failed is None
+        self._loop.call_soon_threadsafe(self._stop.set if connected else self._cancel_all)
+        self._thread.join(CLOSE_WAIT_S)
+        if self._thread.is_alive():  # a server that does not let go: cancel, wait once more
+            self._loop.call_soon_threadsafe(self._cancel_all)
+            self._thread.join(CLOSE_WAIT_S)
         if not self._thread.is_alive():
             self._loop.close()
+
+    def _cancel_all(self) -> None:
+        for task in asyncio.all_tasks(self._loop):
+            task.cancel()
 
     def __enter__(self) -> McpServer:
         return self

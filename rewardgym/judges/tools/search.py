@@ -30,7 +30,7 @@ class BM25Index:
         self.k1, self.b = k1, b
         self._terms = [Counter(_terms(f"{d.get('title', '')} {d['text']}")) for d in documents]
         self._lengths = [sum(t.values()) for t in self._terms]
-        self._average = sum(self._lengths) / len(self._lengths)
+        self._average = max(1.0, sum(self._lengths) / len(self._lengths))  # no words: no zero
         frequency: Counter[str] = Counter()
         for terms in self._terms:
             frequency.update(terms.keys())

@@ -94,14 +94,17 @@ class Tool:
             raise ToolError(f"{self.name}: missing arguments {missing}")
         for key, value in arguments.items():
             if not _fits(value, known[key]):
-                raise ToolError(f"{self.name}: {key} must be a {known[key]['type']}")
+                raise ToolError(f"{self.name}: {key} must be a {known[key].get('type')}")
         return arguments
 
     def __call__(self, arguments: Any) -> str:
         return str(self.function(**self.check(arguments)))
 
 
-def _fits(value: Any, schema: dict[str, Any]) -> bool:
+def _fits(value: Any, schema: Any) -> bool:
+    """Whether ``value`` has the schema's basic type (what it does not know, it lets pass)."""
+    if not isinstance(schema, dict):  # JSON Schema's true/false and the like
+        return True
     kind = schema.get("type")
     if kind == "string":
         return isinstance(value, str)
@@ -112,5 +115,5 @@ def _fits(value: Any, schema: dict[str, Any]) -> bool:
     if kind == "boolean":
         return isinstance(value, bool)
     if kind == "array":
-        return isinstance(value, list) and all(_fits(v, schema["items"]) for v in value)
+        return isinstance(value, list) and all(_fits(v, schema.get("items")) for v in value)
     return True
