@@ -162,7 +162,13 @@ class ReasoningGymSource:
     """
 
     def __init__(self, task: str, size: int = 1000, seed: int = 0, **config: Any) -> None:
-        import reasoning_gym
+        try:
+            import reasoning_gym
+        except ImportError as exc:
+            raise ImportError(
+                "reasoning-gym tasks (the environments' default tasks) need reasoning-gym: "
+                "pip install 'rewardgym[reasoning]', or pass your own tasks"
+            ) from exc
 
         self.task = task
         try:

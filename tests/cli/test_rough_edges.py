@@ -120,3 +120,29 @@ def test_every_command_shows_an_example_whose_options_it_has():
         known = set(re.findall(r"--[a-z][a-z0-9-]*", rest))
         used = {w.split("=")[0] for w in words if w.startswith("--")}
         assert used <= known, (path, sorted(used - known))
+
+
+def test_without_the_reasoning_extra_its_users_say_which_extra_to_install(monkeypatch):
+    """Simulates a core-only install (reasoning-gym is in the reasoning extra now)."""
+    import asyncio
+    import importlib.util
+
+    import pytest
+
+    from rewardgym.envs.tasks import ReasoningGymSource
+    from rewardgym.errors import ConfigError
+    from rewardgym.registry import RewardRegistry
+    from rewardgym.schema import RewardSpec
+
+    monkeypatch.setitem(sys.modules, "reasoning_gym", None)  # import fails, as when absent
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "reasoning_gym" else real_find_spec(name, *a),
+    )
+    with pytest.raises(ImportError, match=r"pip install 'rewardgym\[reasoning\]'"):
+        ReasoningGymSource("basic_arithmetic")
+    reward = RewardRegistry([]).resolve(RewardSpec(type="reasoning_gym"))
+    with pytest.raises(ConfigError, match=r"pip install 'rewardgym\[reasoning\]'"):
+        asyncio.run(reward.start())

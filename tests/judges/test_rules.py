@@ -246,3 +246,29 @@ def test_reasoning_gym_answer_extraction():
     assert extract_answer("work\n\n  7  \n") == "7"
     assert extract_answer("no tag here", "answer_tag") is None
     assert extract_answer(" raw ", "none") == "raw"
+
+
+def test_rouge_computed_here_equals_google_rouge_score():
+    """Our ROUGE (no NLTK in the core install) against rouge-score itself (a dev dependency),
+    on random texts with shared words, punctuation, case, digits and non-ASCII letters."""
+    import random
+
+    from rouge_score import rouge_scorer
+
+    from rewardgym.judges.rules.rouge import rouge_f1
+
+    rng = random.Random(7)
+    words = ["the", "cat", "Sat", "on", "mat", "42", "dog's", "é", "naïve", "a-b", "!!", "x1"]
+    metrics = ("rouge1", "rouge2", "rougeL")
+    scorer = rouge_scorer.RougeScorer(list(metrics), use_stemmer=False)
+    for _ in range(300):
+        target = " ".join(rng.choices(words, k=rng.randint(0, 12)))
+        prediction = " ".join(rng.choices(words, k=rng.randint(0, 12)))
+        theirs = scorer.score(target, prediction)
+        for metric in metrics:
+            ours = rouge_f1(metric, target, prediction)
+            assert ours == pytest.approx(theirs[metric].fmeasure, abs=1e-12), (
+                metric,
+                target,
+                prediction,
+            )

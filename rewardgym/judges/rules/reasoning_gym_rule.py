@@ -122,6 +122,10 @@ class ReasoningGymReward(Reward):
         return self._sandbox
 
     async def start(self) -> None:
+        if importlib.util.find_spec("reasoning_gym") is None:
+            raise ConfigError(
+                f"reward {self.name!r} needs reasoning-gym: pip install 'rewardgym[reasoning]'"
+            )
         await asyncio.to_thread(self.sandbox)  # no bubblewrap: the server does not start
 
     def _task(self, item: Item) -> dict[str, Any] | Result:

@@ -1,15 +1,16 @@
-"""``text_similarity``: fuzzy (rapidfuzz), BLEU and chrF (sacrebleu), ROUGE (rouge-score)."""
+"""``text_similarity``: fuzzy (rapidfuzz), BLEU and chrF (sacrebleu), ROUGE (``rouge``: the
+scores of Google's rouge-score, computed here)."""
 
 from __future__ import annotations
 
 import asyncio
-from functools import cached_property
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
 from rewardgym.errors import RewardError
 from rewardgym.judges.base import Params
+from rewardgym.judges.rules.rouge import rouge_f1
 from rewardgym.judges.sync_rule import SyncRule
 from rewardgym.judges.texts import reference_texts, text_of
 from rewardgym.schema import Basis, ErrorType, Item, Result, Taxonomy
@@ -43,7 +44,8 @@ class TextSimilarity(SyncRule):
     """Similarity to the reference in [0, 1] (the best over several references)."""
 
     type_id = "text_similarity"
-    libraries = ("rapidfuzz", "sacrebleu", "rouge-score")
+    libraries = ("rapidfuzz", "sacrebleu")
+    version = 2  # ROUGE computed here (rouge-score's numbers, without its NLTK)
     taxonomy = Taxonomy(basis=Basis.RULE)
     Params = SimilarityParams
     description = "Text similarity to the reference: fuzzy, BLEU, chrF or ROUGE, in [0, 1]"
@@ -52,19 +54,12 @@ class TextSimilarity(SyncRule):
     @classmethod
     def warm_imports(cls) -> None:
         from rapidfuzz import fuzz  # noqa: F401
-        from rouge_score import rouge_scorer  # noqa: F401
         from sacrebleu.metrics import BLEU, CHRF  # noqa: F401
 
     async def start(self) -> None:
         """Import the metric's library now, off the event loop (rouge-score takes seconds):
         the first request must not stall every other one."""
         await asyncio.to_thread(self._similarity, "warm up", "warm up")
-
-    @cached_property
-    def _rouge(self) -> Any:
-        from rouge_score import rouge_scorer
-
-        return rouge_scorer.RougeScorer([self.params.metric], use_stemmer=False)
 
     def _similarity(self, hyp: str, ref: str) -> float:
         metric = self.params.metric
@@ -85,7 +80,7 @@ class TextSimilarity(SyncRule):
             from sacrebleu.metrics import CHRF
 
             return float(CHRF().sentence_score(hyp, [ref]).score) / 100.0
-        return float(self._rouge.score(ref, hyp)[metric].fmeasure)
+        return rouge_f1(metric, ref, hyp)
 
     def compute(self, item: Item) -> Result:
         p: SimilarityParams = self.params
