@@ -52,8 +52,22 @@ def test_server_settings_parse_from_the_compose_environment(monkeypatch: pytest.
     settings = settings_from(server_env(), monkeypatch)
     assert settings.host == "0.0.0.0" and settings.log_format == "json"
     assert settings.rate_limit is None and not settings.api_keys and not settings.cache_url
-    published = {int(expand(p).split(":")[1]) for p in SERVICES["server"]["ports"]}
-    assert published == {settings.port, settings.grpc_port}
+    assert "ports" not in SERVICES["server"]  # replicas share no host port: --scale works
+    exposed = {int(p) for p in SERVICES["server"]["expose"]}
+    assert exposed == {settings.port, settings.grpc_port}
+    balancer = {k: expand(v) for k, v in SERVICES["lb"]["environment"].items()}
+    assert balancer["REWARDGYM_REPLICAS"] == "server"
+    assert int(balancer["REWARDGYM_HTTP_PORT"]) == settings.port
+    assert int(balancer["REWARDGYM_GRPC_PORT"]) == settings.grpc_port
+    published = {int(expand(p).split(":")[1]) for p in SERVICES["lb"]["ports"]}
+    assert published == {
+        int(balancer["REWARDGYM_LB_HTTP_PORT"]),
+        int(balancer["REWARDGYM_LB_GRPC_PORT"]),
+    }
+    mounted = dict(reversed(v.split(":")[:2]) for v in SERVICES["lb"]["volumes"])
+    assert mounted["/usr/local/etc/haproxy/haproxy.cfg"] == "./deploy/haproxy.cfg"
+    config = (ROOT / "deploy" / "haproxy.cfg").read_text()
+    assert set(re.findall(r"\$\{(REWARDGYM_\w+)\}", config)) == set(balancer)
     assert settings.shutdown_grace_s < _seconds(SERVICES["server"]["stop_grace_period"])
 
 
