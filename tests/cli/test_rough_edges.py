@@ -4,8 +4,10 @@ config, install hints that rich markup ate, and what ``score`` writes for a fail
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from rewardgym.judges.runtime.ports import free_loopback_port
@@ -146,3 +148,23 @@ def test_without_the_reasoning_extra_its_users_say_which_extra_to_install(monkey
     reward = RewardRegistry([]).resolve(RewardSpec(type="reasoning_gym"))
     with pytest.raises(ConfigError, match=r"pip install 'rewardgym\[reasoning\]'"):
         asyncio.run(reward.start())
+
+
+def test_the_progress_bar_shows_rate_and_time_left():
+    import io
+
+    from rich.console import Console
+
+    from rewardgym.progress import progress_bar
+
+    out = io.StringIO()
+    console = Console(file=out, width=120)
+    bar = progress_bar(console)
+    task = bar.add_task("scoring", total=100)
+    for _ in range(50):
+        bar.advance(task, 1)
+        time.sleep(0.002)
+    console.print(bar.make_tasks_table(bar.tasks))
+    shown = out.getvalue()
+    assert "scoring" in shown and "50/100" in shown, shown
+    assert re.search(r"[\d,.]+/s", shown) and "eta" in shown, shown
