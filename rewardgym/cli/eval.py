@@ -35,7 +35,8 @@ def eval_judge(
     config: ConfigOpt = None,
     limit: Annotated[int | None, typer.Option(help="only the first N pairs", min=1)] = None,
     report_path: Annotated[
-        Path | None, typer.Option("--report", help="write a JSON report")
+        Path | None,
+        typer.Option("--report", help="write a JSON report, and an HTML page beside it"),
     ] = None,
     batch_size: Annotated[int, typer.Option(help="pairs per call", min=1)] = 32,
 ) -> None:
@@ -56,13 +57,24 @@ def eval_judge(
     table = Table(title=f"{reward} on {data.name} ({figures.pairs} pairs)")
     table.add_column("metric")
     table.add_column("value")
-    for key, value in figures.to_dict().items():
+    for key, value in figures.figures().items():
         table.add_row(key, "-" if value is None else f"{value:.4g}")
     console.print(table)
+    confusion = Table(title="gold against verdict")
+    confusion.add_column("")
+    for verdict in ("A", "B", "tie", "failed"):
+        confusion.add_column(verdict, justify="right")
+    for gold, counts in figures.confusion.items():
+        confusion.add_row(gold, *(str(n) for n in counts.values()))
+    console.print(confusion)
     if report_path is not None:
+        from rewardgym.evals.judge_html import judge_html
+
         body = {"reward": reward, "data": str(data), **figures.to_dict()}
         report_path.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
-        console.print(f"report -> {report_path}")
+        page = report_path.with_suffix(".html")
+        page.write_text(judge_html(figures, reward, data.name), encoding="utf-8")
+        console.print(f"report -> {report_path} and {page}")
 
 
 async def _compare_in_process(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import statistics
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -74,9 +74,16 @@ class JudgeReport:
     other_error_rate: float
     latency_ms_p50: float | None
     latency_ms_p95: float | None
+    confusion: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Gold (``A better``, ``B better``) against the verdict (``A``, ``B``, ``tie``,
+    ``failed``), counted."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def figures(self) -> dict[str, float | None]:
+        """The scalar figures (everything but the confusion counts)."""
+        return {k: v for k, v in self.to_dict().items() if k != "confusion"}
 
 
 def report(pairs: Sequence[LabelledPair], results: Sequence[Result]) -> JudgeReport:
@@ -105,6 +112,9 @@ def report(pairs: Sequence[LabelledPair], results: Sequence[Result]) -> JudgeRep
     swapped = [r for _, r in judged if r.preference and r.preference.consistent is not None]
     latencies = sorted(r.latency_ms for r in results)
     q = statistics.quantiles(latencies, n=20) if len(latencies) >= 2 else latencies * 19
+    confusion = {gold: dict.fromkeys(("A", "B", "tie", "failed"), 0) for gold in GOLD}
+    for pair, result in zip(pairs, results, strict=True):
+        confusion[GOLD[pair.better]][_verdict(result)] += 1
     return JudgeReport(
         pairs=n,
         judged=len(judged),
@@ -117,4 +127,16 @@ def report(pairs: Sequence[LabelledPair], results: Sequence[Result]) -> JudgeRep
         other_error_rate=other_errors / n if n else 0.0,
         latency_ms_p50=q[9] if q else None,
         latency_ms_p95=q[18] if q else None,
+        confusion=confusion,
     )
+
+
+GOLD = ("A better", "B better")
+
+
+def _verdict(result: Result) -> str:
+    if result.error is not None or result.preference is None:
+        return "failed"
+    if result.metadata.get("winner") == "tie":
+        return "tie"
+    return "AB"[result.preference.ranking[0]]

@@ -280,6 +280,12 @@ def test_eval_judge_cli_on_llmbar_with_a_position_biased_judge_fault_injection(
     assert figures["position_consistency"] == 0.0  # swapping the order flips every verdict
     assert figures["tie_rate"] == 1.0 and figures["accuracy"] == 0.5
     assert figures["parse_error_rate"] == 0.0
+    confusion = figures["confusion"]  # every verdict a tie, whichever answer was better
+    assert sum(confusion["A better"].values()) + sum(confusion["B better"].values()) == 6
+    assert confusion["A better"]["tie"] + confusion["B better"]["tie"] == 6
+    page = (tmp_path / "report.html").read_text()  # the HTML page beside the JSON
+    assert "<h1>biased on Natural.json</h1>" in page and "6 pairs, 6 judged" in page
+    assert "Gold against verdict" in page and "<script" not in page
 
 
 def _judge(url: str, mode: str, kind: str, **params: Any) -> dict[str, Any]:
