@@ -81,6 +81,7 @@ class ToolUseEnv(TextEnv):
         mcp: MCP servers whose tools the episodes offer too, each a Streamable HTTP URL or a
             stdio command (a list: it runs on this host, so name only servers you trust);
             connected when the env is made, closed with it.
+        mcp_timeout_s: the longest an MCP server may take to connect or to answer a call.
         **kwargs: see ``TextEnv``.
     """
 
@@ -98,6 +99,7 @@ class ToolUseEnv(TextEnv):
         outcome_weight: float = 1.0,
         python: Mapping[str, Any] | None = None,
         mcp: Sequence[str | Sequence[str]] = (),
+        mcp_timeout_s: float = 30.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -122,7 +124,7 @@ class ToolUseEnv(TextEnv):
         self.mcp_servers: list[McpServer] = []
         try:
             for server in mcp:
-                self.mcp_servers.append(McpServer(server))
+                self.mcp_servers.append(McpServer(server, timeout_s=mcp_timeout_s))
                 self._add_tools(self.mcp_servers[-1].tools)
         except BaseException:  # one server failed: the ones connected are closed, not leaked
             for connected in self.mcp_servers:

@@ -267,8 +267,9 @@ def test_a_result_dump_holding_every_number_is_not_useful():
 @pytest.mark.parametrize(
     ("actions", "why"),
     [
-        ([call("calculator", expression="7006652")], "echoed: the call held the answer"),
-        ([call("calculator", expression="7006652+0")], "echoed with a no-op"),
+        ([call("calculator", expression="7006652")], "a restated literal computes nothing"),
+        ([call("calculator", expression="7_006_652")], "the same literal, written otherwise"),
+        ([call("calculator", expression="(+7006652)")], "and signed, in parentheses"),
         (
             [call("calculator", expression="2+3"), "The answer is 7006652 (5)"],
             "two numbers in the answer: ambiguous",
@@ -295,6 +296,22 @@ def test_useful_reads_signs_separators_and_dumps_as_a_policy_cannot_game_them():
     letters = [Output(2, {"code": "print('ABCD')"}, "ABCD")]
     assert useful_output("C", letters) is None  # a letter within a line is not the line
     assert useful_output("C", [Output(2, {"code": "print(pick())"}, "C")]) == 2
+
+
+@pytest.mark.parametrize(
+    ("expression", "reference", "answer"),
+    [
+        ("12-6", "6", "\\boxed{6}"),  # the answer is also an operand: still computed
+        ("7/2", "7/2", "\\boxed{\\frac{7}{2}}"),  # a fraction is its value, 3.5
+        ("-2**3", "-8", "\\boxed{-8}"),
+    ],
+)
+def test_useful_is_paid_to_an_honest_solver(expression: str, reference: str, answer: str):
+    env = ToolUseEnv(tools=["calculator"], tool_rewards={"useful": 0.2})
+    env.reset(options={"task": {"prompt": f"What is {expression}?", "reference": reference}})
+    env.step(call("calculator", expression=expression))
+    *_, reward, terminated, _, info = env.step(answer)
+    assert terminated and info["useful_turn"] == 2 and reward == pytest.approx(1.2)
 
 
 def test_a_busy_tool_costs_the_episode_nothing():

@@ -143,3 +143,17 @@ def test_inline_code_specs_share_one_pool_whatever_workers_they_ask_for():
         pools.append(reward.slots())
     assert all(pool is pools[0] for pool in pools) and pools[0].size == INLINE_WORKERS
     assert UIDS.in_use() - before <= INLINE_WORKERS  # none, if an earlier test made the pool
+
+
+@needs_root_bwrap
+def test_back_to_back_runs_as_one_user_all_succeed():
+    """A run's processes are still being reaped when the next run of its user starts, so bwrap
+    may fail to fork (EAGAIN) at first: that is retried (and a forged one is not, above)."""
+    sandbox = Sandbox("bubblewrap")
+    limits = Limits(wall_s=10, processes=8)
+    failed = []
+    for i in range(60):
+        ran = sandbox.run("print(input())", f"{i}\n", limits, uid=65000)
+        if ran.exit_code != 0 or ran.stdout.strip() != str(i):
+            failed.append((ran.exit_code, ran.stderr[-120:]))
+    assert failed == []

@@ -77,7 +77,9 @@ class CappedOutput:
         self.exceeded = False
 
     def drain(self, pipe: object, process: subprocess.Popen[bytes]) -> None:
-        read = pipe.read  # type: ignore[attr-defined]
+        # read1: what is there now, so output is kept even when a pipe never reaches EOF (a
+        # process that escaped the group and holds it, possible with sandbox: none)
+        read = getattr(pipe, "read1", None) or pipe.read  # type: ignore[attr-defined]
         while chunk := read(65536):
             room = self.cap - len(self.data)
             if len(chunk) > room:

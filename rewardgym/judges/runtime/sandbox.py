@@ -43,7 +43,7 @@ __all__ = ["Limits", "RunResult", "Sandbox", "SandboxUnavailable", "find_bwrap"]
 log = logging.getLogger(__name__)
 
 NOBODY = 65534
-SETUP_RETRIES = 4
+SETUP_RETRIES = 8
 SYSTEM_PYTHONS = ("/usr/bin/python3", "/usr/local/bin/python3")
 """Interpreters under /usr (readable by any user, bound read-only): Debian's, or the python
 image's (python:3.x-slim has only /usr/local)."""
@@ -143,7 +143,7 @@ class Sandbox:
         hardening = [*_NO_USERNS] if _bwrap_supports(self.bwrap, "--disable-userns") else []
         if seccomp_fd is not None:
             hardening += ["--seccomp", str(seccomp_fd)]
-        if status_fd is not None:  # bwrap writes {"child-pid": N} there once the program runs
+        if status_fd is not None:  # bwrap writes {"exit-code": N} there when the program ends
             hardening += ["--json-status-fd", str(status_fd)]
         return [
             self.bwrap,
@@ -183,8 +183,8 @@ class Sandbox:
             os.chmod(program, 0o644)
             drop = uid if self.bwrap is not None and os.geteuid() == 0 else None
             for attempt in range(1, SETUP_RETRIES + 1):
-                result, started = self._run(workdir, stdin, limits, drop)
-                if started or not _setup_raced(result) or attempt == SETUP_RETRIES:
+                result, ran = self._run(workdir, stdin, limits, drop)
+                if ran or not _setup_raced(result) or attempt == SETUP_RETRIES:
                     return result
                 # The last run's processes of this user were still being reaped, so bwrap
                 # could not fork within the process limit: wait a moment, start again.
@@ -194,8 +194,9 @@ class Sandbox:
     def _run(
         self, workdir: str, stdin: str, limits: Limits, uid: int | None
     ) -> tuple[RunResult, bool]:
-        """The run's result, and whether the program itself started (bwrap's own status, which
-        the program cannot write: a program that prints bwrap's setup error is not re-run)."""
+        """The run's result, and whether the program ran to its end inside the sandbox (bwrap's
+        own status, which the program cannot write: one that prints bwrap's setup error and
+        exits is not run again; bwrap failing to fork it, which writes no exit, is)."""
         started = time.monotonic()
         program = filter_program() if self.bwrap is not None else None
         seccomp_read = status_read = status_write = None
@@ -254,7 +255,7 @@ class Sandbox:
             output_exceeded=out.exceeded or err.exceeded,
             signal=-code if code is not None and code < 0 else None,
         )
-        return result, status_read is None or _program_started(status_read)
+        return result, status_read is None or _program_exited(status_read)
 
 
 def _feed(pipe: Any, data: bytes) -> None:
@@ -267,8 +268,9 @@ def _feed(pipe: Any, data: bytes) -> None:
             pipe.close()
 
 
-def _program_started(status_read: int) -> bool:
-    """Whether bwrap reported the program's pid (it only does once the program is spawned)."""
+def _program_exited(status_read: int) -> bool:
+    """Whether bwrap reported the program's exit (``child-pid`` comes before bwrap forks the
+    program inside the namespace, so only ``exit-code`` says the program ran)."""
     chunks: list[bytes] = []
     try:
         os.set_blocking(status_read, False)
@@ -278,7 +280,7 @@ def _program_started(status_read: int) -> bool:
         pass
     finally:
         os.close(status_read)
-    return b'"child-pid"' in b"".join(chunks)
+    return b'"exit-code"' in b"".join(chunks)
 
 
 def _setup_raced(result: RunResult) -> bool:
