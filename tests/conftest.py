@@ -171,14 +171,7 @@ def shared_path(relative: str) -> Path:
 def tiny_judge_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny random Qwen2 judge model, built here with this Python (torch + transformers)."""
     pytest.importorskip("transformers", reason="the models extra is not installed")
-    model_dir = tmp_path_factory.mktemp("tiny-judge-local")
-    subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "make_tiny_judge_model.py"), str(model_dir)],
-        check=True,
-        timeout=600,
-        capture_output=True,
-    )
-    return model_dir
+    return _built(tmp_path_factory.mktemp("tiny-judge-local"), "make_tiny_judge_model.py", 600)
 
 
 @pytest.fixture(scope="session")
@@ -186,11 +179,15 @@ def tool_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny tool-calling Qwen2 (``scripts/make_tiny_tool_model.py``: warmed on the envs'
     tool calls and the agent judge's turns), built once a session."""
     pytest.importorskip("trl", reason="the train extra is not installed")
-    out = tmp_path_factory.mktemp("tool-model")
+    return _built(tmp_path_factory.mktemp("tool-model"), "make_tiny_tool_model.py", 900)
+
+
+def _built(out: Path, script: str, timeout: int) -> Path:
+    """``out``, once ``scripts/SCRIPT out`` has built a tiny model there with this Python."""
     subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "make_tiny_tool_model.py"), str(out)],
+        [sys.executable, str(ROOT / "scripts" / script), str(out)],
         check=True,
-        timeout=900,
+        timeout=timeout,
         capture_output=True,
     )
     return out

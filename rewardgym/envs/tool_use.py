@@ -19,11 +19,11 @@ like solving), one that fails (unknown tool, bad arguments, code that raised, th
 refused) ``invalid``, and the same failing call again ``repeated_failure`` instead; they are
 added to that turn's reward. The final turn's reward is ``outcome_weight`` times the outcome
 score (a failed reward follows ``on_error``), plus ``useful`` when the answer passed (score
->= 0.5) and is what a tool computed (``useful_result``: not echoed from the call, not picked
-from a dump): once an episode, and within the same half of ``outcome_weight`` as ``valid``,
-so a policy earns it only by solving with the tool's help; ``info["useful_turn"]`` is the
-index in ``info["turns"]`` of the tool turn it came from. A call refused for reasons not the
-model's (every python slot busy) earns nothing either way.
+>= 0.5) and is what a tool computed (``useful_result``: not a call that only restates a
+value, not one picked from a dump): once an episode, and within the same half of
+``outcome_weight`` as ``valid``, so a policy earns it only by solving with the tool's help;
+``info["useful_turn"]`` is the index in ``info["turns"]`` of the tool turn it came from. A
+call refused for reasons not the model's (every python slot busy) earns nothing either way.
 
 For trainers that keep token ids: each turn's text is in ``info["turns"]`` exactly as the
 model produced it (assistant) or as the env appended it (tool), with its character span in

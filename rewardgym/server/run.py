@@ -101,8 +101,7 @@ async def _serve(settings: Settings, on_ready: Callable[[], None] | None = None)
             timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_s) or None,
         )
         server = _Server(config)
-        if on_ready is not None:
-            server.on_ready = on_ready
+        server.on_ready = on_ready  # the CLI's banner, once both ports listen
         server.on_stop = service.drain  # /readyz 503 at once: load balancers stop sending
         server.busy = lambda: service.in_flight > 0
         server.drain_s = settings.shutdown_grace_s

@@ -13,6 +13,7 @@ on that item. The tool transcript is in ``metadata["transcript"]``.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any, Literal
 
@@ -201,15 +202,16 @@ def _passages_tool(documents: Any) -> Tool:
         if chars > MAX_DOCUMENT_CHARS:
             raise ValueError(f"metadata.documents hold more than {MAX_DOCUMENT_CHARS:,} characters")
         rows.append(row)
-    index: list[Tool] = []
+
+    @functools.cache
+    def indexed() -> Tool:
+        return search_tool(BM25Index(rows))
 
     def search(query: str, k: int = 3) -> str:
         """Search the item's reference passages; the best ones, each with its id and title."""
         if not rows:
             raise ToolError("this item has no reference passages to search")
-        if not index:
-            index.append(search_tool(BM25Index(rows)))
-        return index[0]({"query": query, "k": k})
+        return indexed()({"query": query, "k": k})
 
     return Tool.from_function(search)
 

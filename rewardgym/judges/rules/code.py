@@ -13,6 +13,7 @@ a failed request. Without bubblewrap the reward does not start (``config_error``
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from typing import Any, Literal
 
@@ -61,10 +62,15 @@ class CodeParams(Params):
     )
 
 
-_INLINE_SLOTS: list[SandboxSlots] = []
-"""The one pool every inline code spec shares (``INLINE_WORKERS`` runs at once, whatever
-``workers`` a trusted caller sends): inline specs must not make a pool, and take users, each."""
 INLINE_WORKERS = 4
+
+
+@functools.cache
+def _inline_slots() -> SandboxSlots:
+    """The one pool every inline code spec shares (``INLINE_WORKERS`` runs at once, whatever
+    ``workers`` a trusted caller sends): inline specs must not make a pool, and take users,
+    each."""
+    return SandboxSlots(INLINE_WORKERS, "sandbox:inline:code")
 
 
 class CodeReward(Reward):
@@ -104,13 +110,10 @@ class CodeReward(Reward):
 
     def slots(self) -> SandboxSlots:
         """This reward's pool of sandbox runs (shared by all inline code specs)."""
-        workers = self.params.workers
         if self.label.startswith("inline:"):
-            if not _INLINE_SLOTS:
-                _INLINE_SLOTS.append(SandboxSlots(INLINE_WORKERS, f"sandbox:{self.label}"))
-            return _INLINE_SLOTS[0]
+            return _inline_slots()
         if self._own_slots is None:
-            self._own_slots = SandboxSlots(workers, f"sandbox:{self.label}")
+            self._own_slots = SandboxSlots(self.params.workers, f"sandbox:{self.label}")
         return self._own_slots
 
     async def run(self, source: str, stdin: str) -> RunResult:

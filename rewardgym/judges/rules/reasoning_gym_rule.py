@@ -162,11 +162,8 @@ class ReasoningGymReward(Reward):
             remaining = ctx.remaining()
             wall = remaining if remaining is not None else 30.0 + len(tasks) * self.params.timeout_s
             deadline = time.monotonic() + wall
-            loop = asyncio.get_running_loop()
             try:
-                checked = await loop.run_in_executor(
-                    _checker_slots().executor, self._check, [t for _, t in tasks], deadline
-                )
+                checked = await _checker_slots().call(self._check, [t for _, t in tasks], deadline)
             except RewardError as exc:
                 checked = [{"error": exc.error.message, "type": exc.error.type}] * len(tasks)
             for (i, task), answer in zip(tasks, checked, strict=True):

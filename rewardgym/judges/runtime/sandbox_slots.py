@@ -12,15 +12,18 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
 from rewardgym.judges.runtime.limits import Limits, RunResult
 from rewardgym.judges.runtime.sandbox import NOBODY, Sandbox
 from rewardgym.metrics import register_gauges
 
 __all__ = ["UIDS", "SandboxSlots", "SlotBusy", "UidAllocator"]
+
+T = TypeVar("T")
 
 
 class SlotBusy(RuntimeError):
@@ -113,12 +116,15 @@ class SandboxSlots:
         self, sandbox: Sandbox, source: str, stdin: str = "", limits: Limits | None = None
     ) -> RunResult:
         """Run ``source`` on the pool's threads (waiting for a slot there, off the loop)."""
+        return await self.call(self.run_here, sandbox, source, stdin, limits)
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` on the pool's threads, counted as waiting until it takes a slot
+        (``fn`` takes it with ``run_here``: a caller that checks or parses around its run)."""
         loop = asyncio.get_running_loop()
         self.submitted += 1
         try:
-            return await loop.run_in_executor(
-                self.executor, self.run_here, sandbox, source, stdin, limits
-            )
+            return await loop.run_in_executor(self.executor, fn, *args)
         finally:
             self.submitted -= 1
 
