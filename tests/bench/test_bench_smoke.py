@@ -130,3 +130,11 @@ def test_agent_judge_bench_runs(tool_model: Path):
     out = run_bench("agent_judge.py", "--items", "4", "--model-dir", str(tool_model))
     assert "pointwise (plain)" in out and "agent (python, calculator)" in out
     assert "agent / plain seconds per item" in out
+
+
+def test_laptop_judge_bench_runs():
+    pytest.importorskip("transformers", reason="the models extra is not installed")
+    out = run_bench(
+        "laptop_judge.py", "--layers", "1", "--rounds", "1", "--items", "2", "--max-tokens", "4"
+    )
+    assert "logprobs, batched" in out and "batched vs one at a time" in out

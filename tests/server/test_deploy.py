@@ -108,9 +108,9 @@ def test_redis_is_optional_and_its_url_reaches_it(monkeypatch: pytest.MonkeyPatc
     redis = SERVICES["redis"]
     assert redis["profiles"] == ["redis"]
     assert SERVICES["server"]["depends_on"]["redis"]["required"] is False
-    # the README's URL for the redis profile names this service on Redis's port
-    readme = (ROOT / "README.md").read_text()
-    url = urlparse(re.search(r"REWARDGYM_CACHE_URL=(redis://\S+)", readme).group(1))  # type: ignore[union-attr]
+    # the deploy page's URL for the redis profile names this service on Redis's port
+    page = (ROOT / "docs" / "deploy.md").read_text()
+    url = urlparse(re.search(r"REWARDGYM_CACHE_URL=(redis://\S+)", page).group(1))  # type: ignore[union-attr]
     assert url.hostname == "redis" and url.port == 6379
     assert "redis-cli" in " ".join(redis["healthcheck"]["test"])
 
