@@ -10,6 +10,8 @@ rubric (additive5). Side by side in one run, alternating rounds:
   logprobs, batched       : the same items in one call (the backend batches them);
   json, one item          : a generated verdict, up to ``max_tokens`` tokens (a random model
                             never stops early, so this is the upper bound).
+Judge audits are off (``REWARDGYM_AUDIT_PER_MINUTE=0``): at the default budget each call may
+add an audit judgment that competes for the same cores, which is not what is measured here.
 The prompt is tokenised by the tiny test tokenizer, which splits text into more tokens than
 Qwen's would (its token count is printed), so the per-item figures are on the high side.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import subprocess
 import sys
@@ -136,6 +139,7 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--layers", type=int, default=24, help="fewer for a quick smoke run")
     args = parser.parse_args()
+    os.environ["REWARDGYM_AUDIT_PER_MINUTE"] = "0"
     with tempfile.TemporaryDirectory() as tmp:
         model = build(Path(tmp) / "qwen25-05b-shape", args.layers)
         times = asyncio.run(run(model, args.rounds, args.items, args.max_tokens))

@@ -33,7 +33,7 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the rewards of a config over HTTP (FastAPI) and gRPC until SIGTERM/SIGINT (then
-    in-flight calls finish). Every setting also reads REWARDGYM_<NAME> (see the README).
+    in-flight calls finish). Every setting also reads REWARDGYM_<NAME> (docs/deploy.md lists them).
 
     Example: rewardgym serve --config rewards.yaml --port 8000 --grpc-port -1
     """

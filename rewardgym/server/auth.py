@@ -189,7 +189,7 @@ class ApiKeyAuth:
 
 
 class KeyInPath:
-    """For trainers that cannot send a header (OpenRLHF's ``--remote_rm_url``, slime's
+    """For trainers that cannot send a header (OpenRLHF's ``--reward.remote_url``, slime's
     ``--rm-url``): ``/k/KEY/get_reward`` is ``/get_reward`` with ``Authorization: Bearer KEY``.
     Only the compatibility routes take a key this way; the key is cut from the path before
     anything logs it, and any path with a ``k`` segment (any case, doubled slashes, under the

@@ -5,9 +5,10 @@ on GitHub and on the docs site::
 
     <!-- docs: skip "needs a GPU: the judge is a 7B model" -->   not run; the reason is shown
     <!-- docs: setup policy -->         python: a named prelude defines what the text assumes
-    <!-- docs: continues -->            python: runs after the page's previous python blocks
     <!-- docs: background -->           bash: a server, kept running for the page's next blocks
     <!-- docs: replace "A" "B" -->      the block runs with A replaced by B (a smaller run)
+    <!-- docs: allow-error TYPE -->     bash: results with this error type are what the text
+                                        shows (any other error in a printed result fails)
 
 A block may have several directives, one comment each.
 """
@@ -35,8 +36,8 @@ class Block:
     source: str
     skip: str | None = None
     setup: list[str] = field(default_factory=list)
-    continues: bool = False
     background: bool = False
+    allowed_errors: list[str] = field(default_factory=list)
     replace: list[tuple[str, str]] = field(default_factory=list)
 
     @property
@@ -93,8 +94,8 @@ def _apply(block: Block, text: str) -> None:
         block.skip = args[0]
     elif name == "setup" and args:
         block.setup.extend(args)
-    elif name == "continues" and not args:
-        block.continues = True
+    elif name == "allow-error" and args:
+        block.allowed_errors.extend(args)
     elif name == "background" and not args:
         block.background = True
     elif name == "replace" and len(args) == 2:

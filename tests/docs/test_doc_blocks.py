@@ -8,8 +8,10 @@ and point those names at them; nothing else in a block changes except what a ``r
 directive says (``markdown_blocks`` lists the directives).
 
 - ``python``: run as a script; a line ``print(...)  # TEXT`` must print exactly TEXT.
-- ``bash``: run with ``set -euo pipefail``; ``curl`` fails on an HTTP error; a last line
-  ``# {...}`` is the JSON the block must print.
+- ``bash``: run with ``set -euo pipefail``; ``curl`` fails on an HTTP error; printed
+  ``results`` must carry no error (but those ``allow-error`` names); a line ``# expect: {...}``
+  is JSON the output must contain (a subset: keys, list items in order); a last line
+  ``# {...}`` is the JSON the block must print exactly.
 - ``yaml``: parses; reward entries validate (type and params) as the server would read them.
 - ``json``: parses (one document, or one per line).
 - ``text``: output, trees and synopses: shown, not run.
@@ -82,7 +84,7 @@ def _validate_reward(entry: dict[str, Any]) -> None:
 def _check_yaml(block: Block) -> None:
     data = yaml.safe_load(block.source)
     assert data is not None, "empty YAML block"
-    if isinstance(data, dict) and "rewards" in data:
+    if isinstance(data, dict) and ("rewards" in data or "backends" in data):
         RewardConfig.model_validate(data)
         for backend in data.get("backends", {}).values():
             BackendParams.model_validate(backend)
@@ -117,11 +119,14 @@ def _docs_config(judge_url: str, hub_judge: str) -> dict[str, Any]:
             continue
         data = yaml.safe_load(_localise(block.source, judge_url=judge_url, hub_judge=hub_judge))
         if isinstance(data, dict):
-            backends.update(data.get("backends") or {})
+            for name, backend in (data.get("backends") or {}).items():
+                kept = backends.setdefault(name, backend)
+                assert kept == backend, f"{block.id}: backend {name!r} differs from another page's"
         for entry in _reward_entries(data):
             if entry["type"] in MODEL_TYPES or "name" not in entry:
                 continue
-            rewards.setdefault(entry["name"], entry)
+            kept = rewards.setdefault(entry["name"], entry)
+            assert kept == entry, f"{block.id}: another page defines {entry['name']!r} otherwise"
     builtin = yaml.safe_load(default_config_path().read_text())
     for entry in builtin["rewards"]:
         rewards.setdefault(entry["name"], entry)
@@ -246,11 +251,7 @@ def _checked_prints(source: str) -> str:
 
 
 def _python_source(block: Block, source: str) -> str:
-    parts = [PRELUDES[name] for name in block.setup]
-    if block.continues:
-        page = [b for b in BLOCKS if b.path == block.path and b.language == "python"]
-        parts += [b.source for b in page[: page.index(block)]]
-    return "\n".join([*parts, source])
+    return "\n".join([*(PRELUDES[name] for name in block.setup), source])
 
 
 def _env(extra: dict[str, str]) -> dict[str, str]:
@@ -287,6 +288,8 @@ def test_doc_block_runs(block: Block, request: pytest.FixtureRequest) -> None:
     env: dict[str, str] = {"REWARDGYM_CACHE_DIR": str(request.getfixturevalue("tmp_path"))}
     localised: dict[str, str] = {}
     serves = block.background and "rewardgym serve" in source
+    if _page_serves(block) and not serves and block.path not in PAGE_SERVERS:
+        pytest.fail(f"{block.id}: the page's `rewardgym serve` block did not run first")
     if block.path in PAGE_SERVERS:
         localised["server"] = PAGE_SERVERS[block.path]
         env["REWARDGYM_URL"] = f"http://{PAGE_SERVERS[block.path]}"
@@ -326,14 +329,57 @@ def test_doc_block_runs(block: Block, request: pytest.FixtureRequest) -> None:
     output = f"--- stdout\n{done.stdout[-4000:]}\n--- stderr\n{done.stderr[-4000:]}"
     assert done.returncode == 0, f"{block.id} failed ({done.returncode}):\n{output}"
     if block.language == "bash":
-        _check_printed_json(source, done.stdout)
+        _check_output(block, source, done.stdout)
+
+
+def _page_serves(block: Block) -> bool:
+    """Whether the block's page starts a server of its own (its later blocks use that one)."""
+    return any(
+        b.path == block.path and b.background and "rewardgym serve" in b.source for b in BLOCKS
+    )
+
+
+CURL = 'curl() { command curl -sS --fail-with-body "$@"; }  # an HTTP error fails the block\n'
 
 
 def _bash_source(source: str) -> str:
-    return re.sub(r"\bcurl -s ", "curl -sS --fail-with-body ", source)
+    return CURL + source
 
 
-def _check_printed_json(source: str, stdout: str) -> None:
+def _check_output(block: Block, source: str, stdout: str) -> None:
+    try:
+        printed = json.loads(stdout)
+    except json.JSONDecodeError:
+        printed = None
+    if isinstance(printed, dict) and isinstance(printed.get("results"), list):
+        for index, result in enumerate(printed["results"]):
+            error = (result or {}).get("error")
+            assert error is None or error.get("type") in block.allowed_errors, (
+                f"{block.id}: result {index} failed: {error}"
+            )
+    for line in source.splitlines():
+        if line.startswith("# expect: "):
+            assert printed is not None, f"{block.id} printed no JSON: {stdout[:500]!r}"
+            _contains(printed, json.loads(line.removeprefix("# expect: ")), block.id)
     last = source.rstrip().splitlines()[-1]
     if last.startswith("# {"):
-        assert json.loads(stdout) == json.loads(last[2:]), f"printed {stdout!r}"
+        assert printed == json.loads(last[2:]), f"printed {stdout!r}"
+
+
+def _contains(actual: Any, expected: Any, where: str) -> None:
+    """``expected`` is in ``actual``: its keys with equal values, lists item by item."""
+    if isinstance(expected, dict):
+        assert isinstance(actual, dict), f"{where}: {actual!r} is not an object"
+        for key, value in expected.items():
+            assert key in actual, f"{where}: no {key!r} in {actual!r}"
+            _contains(actual[key], value, f"{where}.{key}")
+    elif isinstance(expected, list):
+        assert isinstance(actual, list) and len(actual) == len(expected), (
+            f"{where}: {actual!r} is not a list of {len(expected)}"
+        )
+        for i, (got, want) in enumerate(zip(actual, expected, strict=True)):
+            _contains(got, want, f"{where}[{i}]")
+    elif isinstance(expected, float) and isinstance(actual, int | float):
+        assert abs(actual - expected) < 1e-9, f"{where}: {actual!r} != {expected!r}"
+    else:
+        assert actual == expected, f"{where}: {actual!r} != {expected!r}"

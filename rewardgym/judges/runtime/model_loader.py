@@ -50,10 +50,12 @@ def load_pretrained(
         }[kind]
         local = Path(path).expanduser()
         source = str(local) if local.exists() else path
+        # a hub id is read from the local cache only: a server never fetches at scoring time
+        cached = {"local_files_only": not local.exists()}
         try:
-            tokenizer = transformers.AutoTokenizer.from_pretrained(source)
+            tokenizer = transformers.AutoTokenizer.from_pretrained(source, **cached)
             torch_dtype = "auto" if dtype == "auto" else getattr(torch, dtype)
-            model = cls.from_pretrained(source, dtype=torch_dtype).to(device)
+            model = cls.from_pretrained(source, dtype=torch_dtype, **cached).to(device)
         except OSError as exc:
             raise ConfigError(
                 f"cannot load the {kind} model {path!r}: not a local directory, and not in "

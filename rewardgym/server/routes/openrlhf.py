@@ -1,5 +1,5 @@
 """``POST /get_reward``: OpenRLHF's remote reward model protocol, so ``--reward.remote_url``
-(``--remote_rm_url``) works unchanged.
+(``--remote_rm_url`` in older releases) works unchanged.
 
 Body ``{query: [...], prompts: [...], labels: [...]}``: ``query`` is prompt + response as one
 text, so the response is ``query`` minus its ``prompts`` prefix. Answer ``{rewards, scores,
@@ -9,7 +9,7 @@ extra_logs}``. OpenRLHF needs a number for every item: a failed item gets
 
 OpenRLHF's agent executor decodes with ``skip_special_tokens=False``, so a response ends in the
 tokenizer's end-of-sequence text; it is stripped (``REWARDGYM_END_TEXTS``). OpenRLHF sends no
-headers: with API keys on, give it ``--remote_rm_url http://HOST:8000/k/KEY/get_reward``.
+headers: with API keys on, give it ``--reward.remote_url http://HOST:8000/k/KEY/get_reward``.
 """
 
 from __future__ import annotations
