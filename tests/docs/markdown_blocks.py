@@ -22,7 +22,7 @@ from pathlib import Path
 
 __all__ = ["Block", "blocks_of", "doc_files"]
 
-FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
+FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
 DIRECTIVE = re.compile(r"^<!--\s*docs:(?P<body>.*?)-->\s*$")
 
 
@@ -94,7 +94,7 @@ def _apply(block: Block, text: str) -> None:
         block.skip = args[0]
     elif name == "setup" and args:
         block.setup.extend(args)
-    elif name == "allow-error" and args:
+    elif name == "allow-error" and args and block.language == "bash":
         block.allowed_errors.extend(args)
     elif name == "background" and not args:
         block.background = True

@@ -45,6 +45,7 @@ RUN = ("python", "bash", "yaml", "json")
 MODEL_TYPES = {"reward_model", "process_reward_model", "implicit_reward"}
 HUB_JUDGE = "Qwen/Qwen2.5-0.5B-Instruct"
 SERVER_NAMES = ("localhost:8000", "127.0.0.1:8000")
+ENVS_NAME = ":8001"  # the OpenEnv server a page's background block starts
 
 
 def _uses_server(block: Block) -> bool:
@@ -52,8 +53,8 @@ def _uses_server(block: Block) -> bool:
 
 
 def _param(block: Block) -> Any:
-    slow = block.language in ("python", "bash") and (_uses_server(block) or bool(block.setup))
-    marks = [pytest.mark.slow] if slow else []
+    """Python and bash blocks start processes (servers, models, training): the slow suite."""
+    marks = [pytest.mark.slow] if block.language in ("python", "bash") else []
     return pytest.param(block, id=block.id, marks=marks)
 
 
@@ -106,31 +107,50 @@ def _check_json(block: Block) -> None:
 # --- the servers the blocks talk to ------------------------------------------------------
 
 
-def _docs_config(judge_url: str, hub_judge: str) -> dict[str, Any]:
-    """The server config the docs describe: the built-in rewards plus every reward entry and
-    backend of the docs' YAML blocks (models given by a path the docs made up are left out),
-    with the judge pointed at the real vLLM server."""
+def _docs_definitions(**localised: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The backends and named rewards of every YAML block of the docs; a name defined twice
+    must be defined alike, and a built-in reward's name means the built-in reward."""
     from rewardgym.config import default_config_path
 
+    builtin = {
+        entry["name"]: entry
+        for entry in yaml.safe_load(default_config_path().read_text())["rewards"]
+    }
     backends: dict[str, Any] = {}
     rewards: dict[str, dict[str, Any]] = {}
     for block in BLOCKS:
         if block.language != "yaml" or block.skip:
             continue
-        data = yaml.safe_load(_localise(block.source, judge_url=judge_url, hub_judge=hub_judge))
+        data = yaml.safe_load(_localise(block.source, **localised))
         if isinstance(data, dict):
             for name, backend in (data.get("backends") or {}).items():
                 kept = backends.setdefault(name, backend)
                 assert kept == backend, f"{block.id}: backend {name!r} differs from another page's"
         for entry in _reward_entries(data):
-            if entry["type"] in MODEL_TYPES or "name" not in entry:
+            if "name" not in entry:
                 continue
-            kept = rewards.setdefault(entry["name"], entry)
-            assert kept == entry, f"{block.id}: another page defines {entry['name']!r} otherwise"
-    builtin = yaml.safe_load(default_config_path().read_text())
-    for entry in builtin["rewards"]:
-        rewards.setdefault(entry["name"], entry)
-    return {"backends": backends, "rewards": list(rewards.values())}
+            name = entry["name"]
+            assert name not in builtin, f"{block.id}: {name!r} is a built-in reward's name"
+            kept = rewards.setdefault(name, entry)
+            assert kept == entry, f"{block.id}: another page defines {name!r} otherwise"
+    return backends, rewards
+
+
+def test_the_docs_define_each_reward_and_backend_once() -> None:
+    backends, rewards = _docs_definitions()
+    assert "judge" in backends and len(rewards) >= 8
+
+
+def _docs_config(judge_url: str, hub_judge: str) -> dict[str, Any]:
+    """The server config the docs describe: the built-in rewards plus every reward and
+    backend of the docs' YAML blocks (but models at paths the docs made up), the judge pointed
+    at the real vLLM server."""
+    from rewardgym.config import default_config_path
+
+    backends, rewards = _docs_definitions(judge_url=judge_url, hub_judge=hub_judge)
+    served = [entry for entry in rewards.values() if entry["type"] not in MODEL_TYPES]
+    builtin = yaml.safe_load(default_config_path().read_text())["rewards"]
+    return {"backends": backends, "rewards": [*served, *builtin]}
 
 
 @pytest.fixture(scope="session")
@@ -255,7 +275,9 @@ def _python_source(block: Block, source: str) -> str:
 
 
 def _env(extra: dict[str, str]) -> dict[str, str]:
-    env = {**os.environ, **extra}
+    """This environment without the developer's own rewardgym settings, plus ``extra``."""
+    mine = {k: v for k, v in os.environ.items() if not k.startswith("REWARDGYM_")}
+    env = {**mine, **extra}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONPATH"] = str(ROOT)
     return env
@@ -288,12 +310,15 @@ def test_doc_block_runs(block: Block, request: pytest.FixtureRequest) -> None:
     env: dict[str, str] = {"REWARDGYM_CACHE_DIR": str(request.getfixturevalue("tmp_path"))}
     localised: dict[str, str] = {}
     serves = block.background and "rewardgym serve" in source
-    if _page_serves(block) and not serves and block.path not in PAGE_SERVERS:
+    uses = _uses_server(block) or "REWARDGYM_URL" in source
+    if uses and _page_serves(block) and not serves and block.path not in PAGE_SERVERS:
         pytest.fail(f"{block.id}: the page's `rewardgym serve` block did not run first")
+    if ENVS_NAME in source and not block.background and not request.getfixturevalue("background"):
+        pytest.fail(f"{block.id}: the page's OpenEnv server block did not run first")
     if block.path in PAGE_SERVERS:
         localised["server"] = PAGE_SERVERS[block.path]
         env["REWARDGYM_URL"] = f"http://{PAGE_SERVERS[block.path]}"
-    elif not serves and (_uses_server(block) or "REWARDGYM_URL" in source):
+    elif not serves and uses:
         server: Server = request.getfixturevalue("docs_server")
         localised["server"] = server.url.removeprefix("http://")
         env["REWARDGYM_URL"] = server.url
@@ -346,17 +371,43 @@ def _bash_source(source: str) -> str:
     return CURL + source
 
 
+def _documents(stdout: str) -> list[Any]:
+    """The JSON documents printed one after another (one answer, NDJSON, several calls);
+    empty when the output is not JSON."""
+    decoder, documents, at = json.JSONDecoder(), [], 0
+    while at < len(stdout):
+        if stdout[at].isspace():
+            at += 1
+            continue
+        try:
+            document, at = decoder.raw_decode(stdout, at)
+        except json.JSONDecodeError:
+            return []
+        documents.append(document)
+    return documents
+
+
+def _errors(document: Any) -> list[dict[str, Any]]:
+    """Every error a printed answer carries: an item's, a stream line's, the request's."""
+    if not isinstance(document, dict):
+        return []
+    found = [document["error"]] if isinstance(document.get("error"), dict) else []
+    for result in document.get("results") or []:
+        if isinstance(result, dict) and isinstance(result.get("error"), dict):
+            found.append(result["error"])
+    if isinstance(document.get("result"), dict):
+        found += _errors({"error": document["result"].get("error")})
+    return found
+
+
 def _check_output(block: Block, source: str, stdout: str) -> None:
-    try:
-        printed = json.loads(stdout)
-    except json.JSONDecodeError:
-        printed = None
-    if isinstance(printed, dict) and isinstance(printed.get("results"), list):
-        for index, result in enumerate(printed["results"]):
-            error = (result or {}).get("error")
-            assert error is None or error.get("type") in block.allowed_errors, (
-                f"{block.id}: result {index} failed: {error}"
-            )
+    documents = _documents(stdout)
+    printed = documents[0] if len(documents) == 1 else None
+    seen = {error.get("type") for document in documents for error in _errors(document)}
+    unexpected = seen - set(block.allowed_errors)
+    assert not unexpected, f"{block.id}: printed results failed with {sorted(unexpected)}"
+    missing = set(block.allowed_errors) - seen
+    assert not missing, f"{block.id}: allow-error {sorted(missing)}, but none was printed"
     for line in source.splitlines():
         if line.startswith("# expect: "):
             assert printed is not None, f"{block.id} printed no JSON: {stdout[:500]!r}"
@@ -367,7 +418,8 @@ def _check_output(block: Block, source: str, stdout: str) -> None:
 
 
 def _contains(actual: Any, expected: Any, where: str) -> None:
-    """``expected`` is in ``actual``: its keys with equal values, lists item by item."""
+    """``expected`` is in ``actual``: its keys with equal values; lists of the same length,
+    item by item."""
     if isinstance(expected, dict):
         assert isinstance(actual, dict), f"{where}: {actual!r} is not an object"
         for key, value in expected.items():

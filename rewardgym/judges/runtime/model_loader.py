@@ -51,11 +51,15 @@ def load_pretrained(
         local = Path(path).expanduser()
         source = str(local) if local.exists() else path
         # a hub id is read from the local cache only: a server never fetches at scoring time
-        cached = {"local_files_only": not local.exists()}
+        cache_only = not local.exists()
         try:
-            tokenizer = transformers.AutoTokenizer.from_pretrained(source, **cached)
+            tokenizer = transformers.AutoTokenizer.from_pretrained(
+                source, local_files_only=cache_only
+            )
             torch_dtype = "auto" if dtype == "auto" else getattr(torch, dtype)
-            model = cls.from_pretrained(source, dtype=torch_dtype, **cached).to(device)
+            model = cls.from_pretrained(source, dtype=torch_dtype, local_files_only=cache_only).to(
+                device
+            )
         except OSError as exc:
             raise ConfigError(
                 f"cannot load the {kind} model {path!r}: not a local directory, and not in "
