@@ -100,6 +100,8 @@ async def timed(service: Any, reward: dict[str, Any], items: list[dict[str, str]
 
 
 async def run(model: Path, rounds: int, items: int, max_tokens: int) -> dict[str, list[float]]:
+    from transformers import AutoTokenizer
+
     from rewardgym import RewardService
 
     batch = ITEMS[:items]
@@ -107,7 +109,7 @@ async def run(model: Path, rounds: int, items: int, max_tokens: int) -> dict[str
     times: dict[str, list[float]] = {"one": [], "batched": [], "json": []}
     async with RewardService.running() as service:
         await timed(service, logprobs, batch[:1])  # load the model once, outside the timing
-        tokenizer = __import__("transformers").AutoTokenizer.from_pretrained(model)
+        tokenizer = AutoTokenizer.from_pretrained(model)
         judge = service.registry.resolve(_spec(logprobs))
         messages = judge.request(_item(batch[0])).messages  # type: ignore[attr-defined]
         chat = [{"role": role, "content": content} for role, content in messages]

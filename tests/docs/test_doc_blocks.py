@@ -33,7 +33,7 @@ from typing import Any
 import pytest
 import yaml
 
-from rewardgym.config import RewardConfig
+from rewardgym.config import RewardConfig, default_config_path
 from rewardgym.judges.backends.factory import BackendParams
 from rewardgym.registry import load_type
 from rewardgym.schema import RewardSpec
@@ -107,15 +107,15 @@ def _check_json(block: Block) -> None:
 # --- the servers the blocks talk to ------------------------------------------------------
 
 
+def _builtin_rewards() -> list[dict[str, Any]]:
+    """The entries of the config a server serves when given none, as written."""
+    return list(yaml.safe_load(default_config_path().read_text())["rewards"])
+
+
 def _docs_definitions(**localised: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """The backends and named rewards of every YAML block of the docs; a name defined twice
     must be defined alike, and a built-in reward's name means the built-in reward."""
-    from rewardgym.config import default_config_path
-
-    builtin = {
-        entry["name"]: entry
-        for entry in yaml.safe_load(default_config_path().read_text())["rewards"]
-    }
+    builtin = {entry["name"] for entry in _builtin_rewards()}
     backends: dict[str, Any] = {}
     rewards: dict[str, dict[str, Any]] = {}
     for block in BLOCKS:
@@ -145,12 +145,9 @@ def _docs_config(judge_url: str, hub_judge: str) -> dict[str, Any]:
     """The server config the docs describe: the built-in rewards plus every reward and
     backend of the docs' YAML blocks (but models at paths the docs made up), the judge pointed
     at the real vLLM server."""
-    from rewardgym.config import default_config_path
-
     backends, rewards = _docs_definitions(judge_url=judge_url, hub_judge=hub_judge)
     served = [entry for entry in rewards.values() if entry["type"] not in MODEL_TYPES]
-    builtin = yaml.safe_load(default_config_path().read_text())["rewards"]
-    return {"backends": backends, "rewards": [*served, *builtin]}
+    return {"backends": backends, "rewards": [*served, *_builtin_rewards()]}
 
 
 @pytest.fixture(scope="session")
@@ -230,7 +227,8 @@ def _localise(source: str, *, server: str = "", judge_url: str = "", hub_judge: 
         source = source.replace('"model": "judge"', '"model": "tiny-judge"')
     if hub_judge:
         source = source.replace(HUB_JUDGE, hub_judge)
-    return source.replace(":8001", f":{ENVS_PORT}").replace("--port 8001", f"--port {ENVS_PORT}")
+    source = source.replace(ENVS_NAME, f":{ENVS_PORT}")
+    return source.replace("--port 8001", f"--port {ENVS_PORT}")
 
 
 # --- running python and bash -------------------------------------------------------------

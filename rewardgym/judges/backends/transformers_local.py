@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import threading
 import time
 from collections.abc import Sequence
@@ -252,7 +253,7 @@ class TransformersBackend:
             by_token.setdefault(ids[0], choice)
         token_ids = list(by_token)
         choices = tuple(by_token.values())
-        logits = model(**inputs, **_last_logits_only(model)).logits[:, -1, :].float()
+        logits = model(**inputs, **_last_logits_only(model.__class__)).logits[:, -1, :].float()
         logprobs = torch.log_softmax(logits, dim=-1)[:, token_ids].tolist()
         answers = []
         for row, values in enumerate(logprobs):
@@ -276,13 +277,14 @@ class TransformersBackend:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
 
-def _last_logits_only(model: Any) -> dict[str, int]:
-    """Ask for the last position's logits only, where the model can: the vocabulary
+@functools.cache
+def _last_logits_only(model_class: Any) -> dict[str, int]:
+    """Ask for the last position's logits only, where the model class can: the vocabulary
     projection over every position dominates a small judge's forward pass (151,936 x 896 per
-    token for Qwen2.5-0.5B)."""
+    token for Qwen2.5-0.5B). Read once per class, not on every batch."""
     import inspect
 
-    parameters = inspect.signature(model.forward).parameters
+    parameters = inspect.signature(model_class.forward).parameters
     for name in ("logits_to_keep", "num_logits_to_keep"):
         if name in parameters:
             return {name: 1}

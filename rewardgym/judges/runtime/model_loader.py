@@ -49,9 +49,9 @@ def load_pretrained(
             "causal_lm": transformers.AutoModelForCausalLM,
         }[kind]
         local = Path(path).expanduser()
-        source = str(local) if local.exists() else path
         # a hub id is read from the local cache only: a server never fetches at scoring time
         cache_only = not local.exists()
+        source = path if cache_only else str(local)
         try:
             tokenizer = transformers.AutoTokenizer.from_pretrained(
                 source, local_files_only=cache_only
